@@ -160,6 +160,7 @@ def upgrade() -> None:
         -- studio_auth owns the narrow SECURITY DEFINER paths below. FORCE RLS applies to it
         -- too, so each of its powers is an explicit policy here.
         GRANT SELECT, INSERT, DELETE ON public.users TO studio_auth;
+        GRANT UPDATE (role) ON public.users TO studio_auth;
         GRANT SELECT, INSERT ON auth.credentials TO studio_auth;
         GRANT SELECT, INSERT ON public.sessions TO studio_auth;
         GRANT SELECT, UPDATE (last_used_at) ON public.api_keys TO studio_auth;
@@ -167,6 +168,8 @@ def upgrade() -> None:
         GRANT SELECT, INSERT, UPDATE ON public.rate_limit_counters TO studio_auth;
         CREATE POLICY users_auth_select ON public.users FOR SELECT TO studio_auth USING (true);
         CREATE POLICY users_auth_insert ON public.users FOR INSERT TO studio_auth WITH CHECK (role = 'user');
+        CREATE POLICY users_auth_set_role ON public.users FOR UPDATE TO studio_auth
+            USING (true) WITH CHECK (role IN ('user', 'admin'));
         CREATE POLICY users_auth_delete_self ON public.users FOR DELETE TO studio_auth
             USING (id = (SELECT auth.uid()));
         CREATE POLICY credentials_auth_select ON auth.credentials FOR SELECT TO studio_auth USING (true);
@@ -332,6 +335,23 @@ def upgrade() -> None:
             END
             $$;
 
+        -- Operators (the `studio user` CLI, logged in as studio_owner) grant or take back
+        -- the admin role; users cannot change their own role.
+        CREATE FUNCTION auth.set_user_role(p_email text, p_role text)
+            RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
+            AS $$
+            DECLARE
+                v_user_id uuid;
+            BEGIN
+                UPDATE public.users u SET role = p_role WHERE u.email = p_email RETURNING u.id INTO v_user_id;
+                IF v_user_id IS NOT NULL THEN
+                    PERFORM auth.audit(v_user_id, 'admin.action',
+                        pg_catalog.jsonb_build_object('action', 'set_role', 'role', p_role));
+                END IF;
+                RETURN v_user_id;
+            END
+            $$;
+
         -- Audit triggers: the database records key and session events whoever writes them.
         CREATE FUNCTION auth.audit_api_key_change() RETURNS trigger
             LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
@@ -376,6 +396,7 @@ def upgrade() -> None:
         ALTER FUNCTION auth.create_session(uuid, bytea, timestamptz) OWNER TO studio_auth;
         ALTER FUNCTION auth.authenticate(text, bytea) OWNER TO studio_auth;
         ALTER FUNCTION auth.delete_account() OWNER TO studio_auth;
+        ALTER FUNCTION auth.set_user_role(text, text) OWNER TO studio_auth;
         ALTER FUNCTION auth.audit_api_key_change() OWNER TO studio_auth;
         ALTER FUNCTION auth.audit_session_end() OWNER TO studio_auth;
 
@@ -385,6 +406,7 @@ def upgrade() -> None:
             auth.create_session(uuid, bytea, timestamptz), auth.authenticate(text, bytea)
             TO anon;
         GRANT EXECUTE ON FUNCTION auth.authenticate(text, bytea), auth.delete_account() TO authenticated;
+        GRANT EXECUTE ON FUNCTION auth.set_user_role(text, text) TO studio_owner;
         """
     )
 
@@ -397,6 +419,7 @@ def downgrade() -> None:
         DROP TRIGGER api_keys_audit ON public.api_keys;
         DROP FUNCTION auth.audit_session_end();
         DROP FUNCTION auth.audit_api_key_change();
+        DROP FUNCTION auth.set_user_role(text, text);
         DROP FUNCTION auth.delete_account();
         DROP FUNCTION auth.authenticate(text, bytea);
         DROP FUNCTION auth.create_session(uuid, bytea, timestamptz);

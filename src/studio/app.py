@@ -1,0 +1,93 @@
+"""The ASGI application: `create_app(settings)`."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.responses import HTMLResponse
+
+from studio import health
+from studio.auth import endpoints as auth_endpoints
+from studio.chat import endpoints as chat_endpoints
+from studio.config import API_ROLE, Settings
+from studio.db import migrate
+from studio.db.scopes import ApiDatabase
+from studio.http import RequestGuard, install_error_handlers
+
+log = logging.getLogger("studio.app")
+
+
+class UnsafeDatabaseRole(RuntimeError):
+    """The API's database role could bypass row-level security: refuse to serve (F3, F4)."""
+
+
+async def check_role(db: ApiDatabase) -> None:
+    attrs = await db.role_attributes()
+    if attrs["rolsuper"] or attrs["rolbypassrls"]:
+        raise UnsafeDatabaseRole(
+            f"refusing to start: the API's database role {attrs['name']!r} is "
+            f"{'SUPERUSER' if attrs['rolsuper'] else 'BYPASSRLS'}; connect as {API_ROLE} "
+            "(run `studio db bootstrap` to create it)")
+    if attrs["rolinherit"]:
+        raise UnsafeDatabaseRole(
+            f"refusing to start: the API's database role {attrs['name']!r} must be NOINHERIT, "
+            "so it holds no privileges until it switches to anon or authenticated")
+
+
+def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
+    """`conninfo` logs in as studio_api; the API is never handed any other credentials."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = ApiDatabase(conninfo, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
+                         timeout=settings.pool_timeout)
+        await db.open()
+        try:
+            await check_role(db)
+            app.state.db = db
+            yield
+        finally:
+            await db.close()
+
+    app = FastAPI(title="Studio", version="0.1.0", lifespan=lifespan,
+                  description="Multi-modal generation studio. Errors: {\"error\": {\"code\", \"message\"}}.")
+    app.state.settings = settings
+    app.state.migration_head = migrate.head_revision()
+    if settings.secret_key is not None:
+        app.state.secret_key = settings.secret_key.get_secret_value().encode()
+    else:
+        # Development without a configured key: CSRF tokens last until restart.
+        # Production refuses to get here (config.Settings).
+        log.warning("STUDIO_SECRET_KEY is not set; using a random key for this process")
+        app.state.secret_key = secrets.token_bytes(32)
+
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auth_endpoints.router)
+    app.include_router(chat_endpoints.router)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(_INDEX, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+_INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Studio</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}
+code{background:#f3f3f3;padding:0 .2em}</style></head>
+<body><h1>Studio is running</h1>
+<p>Create an account: <code>POST /v1/auth/signup {"email", "password"}</code>,
+or from a shell: <code>studio user create you@example.org</code>.</p>
+<p>Sign in: <code>POST /v1/auth/login</code> (session cookie + CSRF token), or create an API key
+with <code>POST /v1/api-keys</code> and send <code>Authorization: Bearer &lt;key&gt;</code>.</p>
+<p>API reference: <a href="/docs">/docs</a> &middot; <a href="/openapi.json">/openapi.json</a> &middot;
+health: <a href="/readyz">/readyz</a></p>
+</body></html>
+"""

@@ -1,0 +1,106 @@
+"""Accounts SQL. Every statement is parameterized; the scope decides who runs it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from studio.db.scopes import AnonScope, UserScope
+
+
+async def signup(tx: AnonScope, *, email: str, password_hash: str, display_name: str | None) -> UUID:
+    cur = await tx.conn.execute("SELECT auth.signup(%s, %s, %s) AS id", (email, password_hash, display_name))
+    row = await cur.fetchone()
+    assert row is not None
+    return row["id"]
+
+
+async def login_retry_after(tx: AnonScope, *, email: str, max_failures: int, window_seconds: int) -> int:
+    cur = await tx.conn.execute("SELECT auth.login_retry_after(%s, %s, %s) AS retry_after",
+                                (email, max_failures, window_seconds))
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["retry_after"])
+
+
+async def login_credentials(tx: AnonScope, *, email: str) -> tuple[UUID, str] | None:
+    cur = await tx.conn.execute("SELECT user_id, password_hash FROM auth.login_credentials(%s)", (email,))
+    row = await cur.fetchone()
+    return (row["user_id"], row["password_hash"]) if row else None
+
+
+async def login_failed(tx: AnonScope, *, email: str, window_seconds: int) -> None:
+    await tx.conn.execute("SELECT auth.login_failed(%s, %s)", (email, window_seconds))
+
+
+async def create_session(tx: AnonScope, *, user_id: UUID, token_hash: bytes, expires_at: datetime) -> dict[str, Any]:
+    """Creates the session and returns its user, resolved the same way every later
+    request will resolve it."""
+    await tx.conn.execute("SELECT auth.create_session(%s, %s, %s)", (user_id, token_hash, expires_at))
+    cur = await tx.conn.execute(
+        "SELECT user_id AS id, email, display_name, role FROM auth.authenticate('session', %s)", (token_hash,))
+    row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+async def get_me(tx: UserScope) -> dict[str, Any]:
+    cur = await tx.conn.execute(
+        "SELECT id, email, display_name, role, created_at FROM public.users WHERE id = %s", (tx.user.id,))
+    row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+async def end_session(tx: UserScope, *, session_id: UUID) -> bool:
+    cur = await tx.conn.execute("DELETE FROM public.sessions WHERE id = %s RETURNING id", (session_id,))
+    return await cur.fetchone() is not None
+
+
+async def create_api_key(tx: UserScope, *, name: str, prefix: str, key_hash: bytes,
+                         expires_at: datetime | None) -> dict[str, Any]:
+    cur = await tx.conn.execute(
+        """
+        INSERT INTO public.api_keys (user_id, name, prefix, key_hash, expires_at)
+        VALUES (%s, %s, %s, %s, %s)
+        RETURNING id, name, prefix, created_at, last_used_at, expires_at
+        """,
+        (tx.user.id, name, prefix, key_hash, expires_at),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+# RLS restricts rows to the caller; the explicit user filter lets the planner walk the
+# (user_id, created_at DESC, id DESC) index for a keyset page.
+_LIST_API_KEYS_FIRST = """
+SELECT id, name, prefix, created_at, last_used_at, expires_at
+  FROM public.api_keys
+ WHERE user_id = %s AND revoked_at IS NULL
+ ORDER BY created_at DESC, id DESC
+ LIMIT %s
+"""
+_LIST_API_KEYS_AFTER = """
+SELECT id, name, prefix, created_at, last_used_at, expires_at
+  FROM public.api_keys
+ WHERE user_id = %s AND revoked_at IS NULL AND (created_at, id) < (%s, %s)
+ ORDER BY created_at DESC, id DESC
+ LIMIT %s
+"""
+
+
+async def list_api_keys(tx: UserScope, *, after: tuple[datetime, UUID] | None, limit: int) -> list[dict[str, Any]]:
+    if after is None:
+        cur = await tx.conn.execute(_LIST_API_KEYS_FIRST, (tx.user.id, limit + 1))
+    else:
+        cur = await tx.conn.execute(_LIST_API_KEYS_AFTER, (tx.user.id, after[0], after[1], limit + 1))
+    return await cur.fetchall()
+
+
+async def revoke_api_key(tx: UserScope, *, key_id: UUID) -> bool:
+    cur = await tx.conn.execute(
+        "UPDATE public.api_keys SET revoked_at = pg_catalog.now()"
+        " WHERE id = %s AND revoked_at IS NULL RETURNING id", (key_id,))
+    return await cur.fetchone() is not None

@@ -1,0 +1,90 @@
+"""Accounts API shapes. Limits match the database's CHECK constraints (F16)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+EMAIL_MAX = 254
+PASSWORD_MIN, PASSWORD_MAX = 10, 128  # argon2 hashes any length; the cap bounds the work
+DISPLAY_NAME_MAX = 100
+KEY_NAME_MAX = 100
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Credentials(Strict):
+    email: EmailStr = Field(max_length=EMAIL_MAX)
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class SignupRequest(Credentials):
+    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+    display_name: str | None = Field(default=None, min_length=1, max_length=DISPLAY_NAME_MAX)
+
+
+class LoginRequest(Credentials):
+    pass
+
+
+class User(BaseModel):
+    id: UUID
+    email: str
+    display_name: str | None
+    role: str
+    created_at: datetime | None = None
+
+
+class UserEnvelope(BaseModel):
+    user: User
+
+
+class LoginResponse(BaseModel):
+    user: User
+    csrf_token: str
+    expires_at: datetime
+
+
+class MeResponse(BaseModel):
+    user: User
+    csrf_token: str | None = Field(None, description="present when authenticated by session cookie")
+
+
+class ApiKeyCreate(Strict):
+    name: str = Field(min_length=1, max_length=KEY_NAME_MAX)
+    expires_at: datetime | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("expires_at needs a timezone, e.g. 2030-01-01T00:00:00Z")
+        return value
+
+
+class ApiKey(BaseModel):
+    id: UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+
+
+class ApiKeyCreated(BaseModel):
+    api_key: ApiKey
+    key: str = Field(description="the secret, shown this once only")
+
+
+class ApiKeyPage(BaseModel):
+    items: list[ApiKey]
+    next_cursor: str | None

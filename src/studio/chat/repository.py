@@ -1,0 +1,149 @@
+"""Chat SQL. RLS scopes every statement to the caller; the explicit owner filters let
+the planner use the (user_id, created_at DESC, id DESC) index."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from studio.db.scopes import UserScope
+
+
+_LIST_FIRST = """
+SELECT id, title, system_prompt, model_id, created_at, updated_at
+  FROM public.conversations
+ WHERE user_id = %s
+ ORDER BY created_at DESC, id DESC
+ LIMIT %s
+"""
+_LIST_AFTER = """
+SELECT id, title, system_prompt, model_id, created_at, updated_at
+  FROM public.conversations
+ WHERE user_id = %s AND (created_at, id) < (%s, %s)
+ ORDER BY created_at DESC, id DESC
+ LIMIT %s
+"""
+
+
+async def create_conversation(tx: UserScope, *, title: str, system_prompt: str | None,
+                              model_id: UUID | None) -> dict[str, Any]:
+    cur = await tx.conn.execute(
+        """
+        INSERT INTO public.conversations (user_id, title, system_prompt, model_id)
+        VALUES (%s, %s, %s, %s)
+        RETURNING id, title, system_prompt, model_id, created_at, updated_at
+        """,
+        (tx.user.id, title, system_prompt, model_id),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+async def list_conversations(tx: UserScope, *, after: tuple[datetime, UUID] | None,
+                             limit: int) -> list[dict[str, Any]]:
+    if after is None:
+        cur = await tx.conn.execute(_LIST_FIRST, (tx.user.id, limit + 1))
+    else:
+        cur = await tx.conn.execute(_LIST_AFTER, (tx.user.id, after[0], after[1], limit + 1))
+    return await cur.fetchall()
+
+
+async def get_conversation(tx: UserScope, *, conversation_id: UUID) -> dict[str, Any] | None:
+    cur = await tx.conn.execute(
+        "SELECT id, title, system_prompt, model_id, created_at, updated_at"
+        "  FROM public.conversations WHERE id = %s",
+        (conversation_id,),
+    )
+    return await cur.fetchone()
+
+
+async def update_conversation(tx: UserScope, *, conversation_id: UUID, changes: dict[str, Any]) -> dict[str, Any] | None:
+    """Only the fields present in `changes` are written (a JSON null clears a field)."""
+    cur = await tx.conn.execute(
+        """
+        UPDATE public.conversations
+           SET title = CASE WHEN %(set_title)s THEN %(title)s ELSE title END,
+               system_prompt = CASE WHEN %(set_system_prompt)s THEN %(system_prompt)s ELSE system_prompt END,
+               model_id = CASE WHEN %(set_model_id)s THEN %(model_id)s::uuid ELSE model_id END
+         WHERE id = %(id)s
+        RETURNING id, title, system_prompt, model_id, created_at, updated_at
+        """,
+        {
+            "id": conversation_id,
+            "set_title": "title" in changes, "title": changes.get("title"),
+            "set_system_prompt": "system_prompt" in changes, "system_prompt": changes.get("system_prompt"),
+            "set_model_id": "model_id" in changes, "model_id": changes.get("model_id"),
+        },
+    )
+    return await cur.fetchone()
+
+
+async def delete_conversation(tx: UserScope, *, conversation_id: UUID) -> bool:
+    cur = await tx.conn.execute("DELETE FROM public.conversations WHERE id = %s RETURNING id", (conversation_id,))
+    return await cur.fetchone() is not None
+
+
+async def add_message(tx: UserScope, *, conversation_id: UUID, role: str, content: str, model: str | None,
+                      parent_id: UUID | None, parent_given: bool) -> dict[str, Any] | None:
+    """None when the conversation is not the caller's. Without an explicit parent the
+    message continues the conversation's latest message."""
+    if parent_given:
+        cur = await tx.conn.execute(
+            """
+            INSERT INTO public.messages (conversation_id, parent_id, role, content, model)
+            SELECT c.id, %s, %s, %s, %s FROM public.conversations c WHERE c.id = %s
+            RETURNING id, conversation_id, parent_id, role, content, model, created_at
+            """,
+            (parent_id, role, content, model, conversation_id),
+        )
+    else:
+        cur = await tx.conn.execute(
+            """
+            INSERT INTO public.messages (conversation_id, parent_id, role, content, model)
+            SELECT c.id,
+                   (SELECT m.id FROM public.messages m WHERE m.conversation_id = c.id
+                     ORDER BY m.created_at DESC, m.id DESC LIMIT 1),
+                   %s, %s, %s
+              FROM public.conversations c WHERE c.id = %s
+            RETURNING id, conversation_id, parent_id, role, content, model, created_at
+            """,
+            (role, content, model, conversation_id),
+        )
+    return await cur.fetchone()
+
+
+async def list_messages(tx: UserScope, *, conversation_id: UUID,
+                        leaf_id: UUID | None) -> list[dict[str, Any]] | None:
+    """The whole tree, or the branch from the root down to `leaf_id`, oldest first.
+    None when the conversation is not the caller's. Both statements go out in one
+    round trip (pipeline mode)."""
+    exists = await tx.conn.execute("SELECT 1 FROM public.conversations WHERE id = %s", (conversation_id,))
+    if leaf_id is None:
+        messages = await tx.conn.execute(
+            """
+            SELECT id, conversation_id, parent_id, role, content, model, created_at
+              FROM public.messages WHERE conversation_id = %s
+             ORDER BY created_at, id
+            """,
+            (conversation_id,),
+        )
+    else:
+        messages = await tx.conn.execute(
+            """
+            WITH RECURSIVE branch AS (
+                SELECT m.id, m.conversation_id, m.parent_id, m.role, m.content, m.model, m.created_at, 0 AS depth
+                  FROM public.messages m WHERE m.conversation_id = %s AND m.id = %s
+                UNION ALL
+                SELECT p.id, p.conversation_id, p.parent_id, p.role, p.content, p.model, p.created_at, b.depth + 1
+                  FROM public.messages p JOIN branch b ON p.conversation_id = b.conversation_id AND p.id = b.parent_id
+            )
+            SELECT id, conversation_id, parent_id, role, content, model, created_at
+              FROM branch ORDER BY depth DESC
+            """,
+            (conversation_id, leaf_id),
+        )
+    if await exists.fetchone() is None:
+        return None
+    return await messages.fetchall()

@@ -1,0 +1,69 @@
+"""Chat API shapes. Limits match the database's CHECK constraints (F16)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TITLE_MAX = 200
+SYSTEM_PROMPT_MAX = 10_000
+CONTENT_MAX = 100_000
+MODEL_MAX = 200
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConversationCreate(Strict):
+    title: str = Field("New conversation", min_length=1, max_length=TITLE_MAX)
+    system_prompt: str | None = Field(None, max_length=SYSTEM_PROMPT_MAX)
+    model_id: UUID | None = None
+
+
+class ConversationUpdate(Strict):
+    title: str = Field(None, min_length=1, max_length=TITLE_MAX)  # type: ignore[assignment]
+    system_prompt: str | None = Field(None, max_length=SYSTEM_PROMPT_MAX)
+    model_id: UUID | None = None
+
+
+class Conversation(BaseModel):
+    id: UUID
+    title: str
+    system_prompt: str | None
+    model_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationPage(BaseModel):
+    items: list[Conversation]
+    next_cursor: str | None
+
+
+class MessageCreate(Strict):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = Field(min_length=1, max_length=CONTENT_MAX)
+    parent_id: UUID | None = Field(
+        None,
+        description="the message this one answers or replaces a sibling of; omitted: the conversation's latest "
+                    "message; null: a new root",
+    )
+    model: str | None = Field(None, min_length=1, max_length=MODEL_MAX)
+
+
+class Message(BaseModel):
+    id: UUID
+    conversation_id: UUID
+    parent_id: UUID | None
+    role: str
+    content: str
+    model: str | None
+    created_at: datetime
+
+
+class MessageList(BaseModel):
+    items: list[Message]

@@ -1,0 +1,243 @@
+"""The `studio` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Annotated, Optional
+
+import psycopg
+import typer
+from pydantic import SecretStr, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from studio.config import API_ROLE, OWNER_ROLE, Settings, SettingsError
+from studio.db import migrate
+from studio.db.embedded import EmbeddedError, PostgresNotFound
+from studio.launcher import LauncherError, api_conninfo, bootstrap_external, database
+
+app = typer.Typer(help="Studio: a self-hostable multi-modal generation studio.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database: bootstrap roles, migrate, show status.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts, for operators.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+console = Console(stderr=True)
+log = logging.getLogger("studio.cli")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except (SettingsError, ValidationError) as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str, code: int = 1) -> "typer.Exit":  # type: ignore[return]
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _operator_errors(func):  # noqa: ANN001, ANN202 - decorator
+    """Turn the launcher's expected failures into one clear line and exit code 1."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            return func(*args, **kwargs)
+        except (PostgresNotFound, EmbeddedError, LauncherError, SettingsError) as exc:
+            _fail(str(exc))
+        except psycopg.OperationalError as exc:
+            _fail(f"cannot reach the database: {str(exc).strip()}")
+    return wrapper
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+@_operator_errors
+def up() -> None:
+    """Start Studio: the database (embedded unless STUDIO_DATABASE_URL is set), migrations,
+    and the API, until Ctrl-C or SIGTERM."""
+    settings = _settings()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with database(settings, migrate_to_head=True) as deployment:
+        if stop.is_set():
+            return
+        url = f"http://{settings.host}:{settings.port}"
+        api = subprocess.Popen([sys.executable, "-m", "studio", "api"], env=deployment.api_environment())
+        try:
+            ready = _wait_ready(url, api, stop)
+            if ready:
+                where = deployment.cluster.data_dir if deployment.cluster else "the configured cluster"
+                console.print(f"[bold green]Studio is ready[/] at {url}  (database: {where})", highlight=False)
+                console.print(f"Sign in: create an account with `studio user create you@example.org` "
+                              f"or POST {url}/v1/auth/signup, then POST {url}/v1/auth/login. "
+                              f"API reference: {url}/docs. Stop with Ctrl-C.", highlight=False)
+            while not stop.is_set() and api.poll() is None:
+                stop.wait(0.5)
+            if api.poll() is not None and not stop.is_set():
+                console.print(f"[bold red]the API process exited with status {api.returncode}[/]")
+        finally:
+            _terminate(api)
+    console.print("Studio stopped.")
+    if api.returncode not in (0, -signal.SIGTERM, -signal.SIGINT) and not stop.is_set():
+        raise typer.Exit(1)
+
+
+def _wait_ready(url: str, process: subprocess.Popen, stop: threading.Event, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not stop.is_set() and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _terminate(process: subprocess.Popen, grace: float = 20) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@app.command()
+@_operator_errors
+def api() -> None:
+    """Serve the HTTP API only (as studio_api). `studio up` runs this for you."""
+    import uvicorn
+
+    from studio.app import create_app
+
+    settings = _settings()
+    conninfo, secret_key = api_conninfo(settings)
+    if secret_key and settings.secret_key is None:
+        settings = settings.model_copy(update={"secret_key": SecretStr(secret_key)})
+    uvicorn.run(create_app(settings, conninfo=conninfo), host=settings.host, port=settings.port,
+                log_level="info", server_header=False, proxy_headers=False, access_log=False)
+
+
+@db_app.command("bootstrap")
+@_operator_errors
+def db_bootstrap(
+    admin_url: Annotated[Optional[str], typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
+                                                     help="Superuser or CREATEROLE login (external cluster only).")] = None,
+) -> None:
+    """Create or repair the roles and the database (idempotent)."""
+    settings = _settings()
+    if settings.embedded:
+        with database(settings):
+            pass
+    else:
+        if not admin_url:
+            _fail("an external cluster needs --admin-url (or STUDIO_ADMIN_DATABASE_URL) to create roles")
+        bootstrap_external(settings, admin_url)
+    console.print("roles and database are in place")
+
+
+@db_app.command("upgrade")
+@_operator_errors
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate up (as studio_owner)."""
+    with database(_settings()) as deployment:
+        migrate.upgrade(deployment.conninfo(OWNER_ROLE), revision)
+        console.print(f"at revision {migrate.current_revision(deployment.conninfo(OWNER_ROLE))}")
+
+
+@db_app.command("downgrade")
+@_operator_errors
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, -1 for one step, base for empty.")] = "-1") -> None:
+    """Migrate down (as studio_owner). Every revision has a real downgrade."""
+    with database(_settings()) as deployment:
+        migrate.downgrade(deployment.conninfo(OWNER_ROLE), revision)
+        console.print(f"at revision {migrate.current_revision(deployment.conninfo(OWNER_ROLE)) or 'base'}")
+
+
+@db_app.command("status")
+@_operator_errors
+def db_status() -> None:
+    """Where the database is, its revision, and the revisions this code knows."""
+    settings = _settings()
+    with database(settings) as deployment:
+        current = migrate.current_revision(deployment.conninfo(OWNER_ROLE))
+    head = migrate.head_revision()
+    table = Table(title="Migrations", show_lines=False)
+    table.add_column("revision")
+    table.add_column("description")
+    table.add_column("")
+    for revision, doc in migrate.history():
+        table.add_row(revision, doc, "<- current" if revision == current else "")
+    out = Console()
+    out.print(table)
+    where = deployment.cluster.data_dir if deployment.cluster else "external cluster"
+    out.print(f"database: {where}\ncurrent: {current or 'base'}  head: {head}  "
+              f"{'up to date' if current == head else 'run `studio db upgrade`'}", highlight=False)
+
+
+@user_app.command("create")
+@_operator_errors
+def user_create(
+    email: str,
+    password: Annotated[Optional[str], typer.Option(envvar="STUDIO_NEW_USER_PASSWORD",
+                                                    help="Prompted for when not given.")] = None,
+    display_name: Annotated[Optional[str], typer.Option()] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the account an admin.")] = False,
+) -> None:
+    """Create an account through the same narrow path as sign-up."""
+    import asyncio
+
+    from pydantic import ValidationError as PydanticError
+
+    from studio.auth import service
+    from studio.auth.schemas import SignupRequest
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        request = SignupRequest(email=email, password=password, display_name=display_name)
+    except PydanticError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    password_hash = asyncio.run(service.hash_password(request.password))
+    settings = _settings()
+    with database(settings, migrate_to_head=True) as deployment:
+        with psycopg.connect(deployment.conninfo(API_ROLE)) as conn:
+            conn.execute("SELECT pg_catalog.set_config('role', 'anon', true)")
+            try:
+                conn.execute("SELECT auth.signup(%s, %s, %s)", (request.email, password_hash, request.display_name))
+            except psycopg.errors.UniqueViolation:
+                _fail(f"an account for {request.email} already exists")
+        if admin:
+            with psycopg.connect(deployment.conninfo(OWNER_ROLE)) as conn:
+                conn.execute("SELECT auth.set_user_role(%s, 'admin')", (request.email,))
+    console.print(f"created {'admin ' if admin else ''}account {request.email}", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

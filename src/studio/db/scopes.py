@@ -1,0 +1,167 @@
+"""Transaction scopes: the only way runtime code reaches the database.
+
+Every request or job runs in exactly one transaction whose identity is fixed when it
+opens, never remembered per query (F4, K5):
+
+* `AnonScope`: role `anon`, no user (sign-up, login, readiness);
+* `UserScope`: role `authenticated`, claims of the user behind a session cookie or an
+  API key, resolved by the database itself (`auth.authenticate`) in the same round trip
+  that opens the transaction;
+* `WorkerScope`: the worker's own login role, under policies written for it.
+
+The scopes are distinct types, so a repository function that needs a user's identity
+cannot be handed a worker scope without the type checker noticing. Claims are set with
+`set_config(..., true)` (SET LOCAL semantics), so nothing outlives the transaction:
+safe behind PgBouncer in transaction mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+
+CredentialKind = Literal["session", "api_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """What a client presented: the SHA-256 of a session token or an API key."""
+
+    kind: CredentialKind
+    token_hash: bytes
+    via_cookie: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Recorded with security events (audit_log) and visible to the database."""
+
+    request_id: str
+    client_ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    id: UUID
+    role: str
+    email: str
+    display_name: str | None
+    session_id: UUID | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class Unauthenticated(Exception):
+    """The credential is unknown, expired, revoked or logged out."""
+
+
+@dataclass(slots=True)
+class AnonScope:
+    conn: AsyncConnection[DictRow]
+
+
+@dataclass(slots=True)
+class UserScope:
+    conn: AsyncConnection[DictRow]
+    user: CurrentUser
+
+
+@dataclass(slots=True)
+class WorkerScope:
+    conn: AsyncConnection[DictRow]
+
+
+# The client context and the switch to anon come first: studio_api itself may do
+# nothing, not even call auth.authenticate, until it has become anon.
+_BEGIN_ANON = """
+SELECT pg_catalog.set_config('role', 'anon', true),
+       pg_catalog.set_config('studio.request_id', %s, true),
+       pg_catalog.set_config('studio.client_ip', %s, true),
+       pg_catalog.set_config('studio.user_agent', %s, true)
+"""
+_AUTHENTICATE = """
+SELECT a.user_id AS id, a.role, a.email, a.display_name, a.session_id,
+       pg_catalog.set_config('role', 'authenticated', true) AS _role
+  FROM auth.authenticate(%s, %s) AS a
+"""
+
+
+class _Pool:
+    """One bounded pool per process (F2). A request that finds every connection busy
+    waits at most `timeout` seconds, then gets psycopg_pool.PoolTimeout (answered 503)."""
+
+    def __init__(self, conninfo: str, *, min_size: int, max_size: int, timeout: float) -> None:
+        self.pool = AsyncConnectionPool(
+            conninfo,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            open=False,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            check=AsyncConnectionPool.check_connection,
+            name=type(self).__name__,
+        )
+
+    async def open(self) -> None:
+        await self.pool.open(wait=True, timeout=30)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def role_attributes(self) -> dict[str, object]:
+        """The login role's own attributes, checked at start-up (fail closed)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT current_user AS name, rolsuper, rolbypassrls, rolinherit"
+                "  FROM pg_catalog.pg_roles WHERE rolname = current_user"
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            return dict(row)
+
+
+class ApiDatabase(_Pool):
+    """The API's pool, logged in as studio_api: it can only become anon or a user."""
+
+    @asynccontextmanager
+    async def _transaction(self, ctx: RequestContext) -> AsyncIterator[AsyncConnection[DictRow]]:
+        async with self.pool.connection() as conn:
+            # Pipeline mode sends BEGIN and the scope's opening statements together
+            # with the first query: one network round trip instead of three.
+            async with conn.pipeline(), conn.transaction():
+                await conn.execute(_BEGIN_ANON, (ctx.request_id, ctx.client_ip or "", ctx.user_agent or ""))
+                yield conn
+
+    @asynccontextmanager
+    async def as_anon(self, ctx: RequestContext) -> AsyncIterator[AnonScope]:
+        async with self._transaction(ctx) as conn:
+            yield AnonScope(conn)
+
+    @asynccontextmanager
+    async def as_user(self, credential: Credential, ctx: RequestContext) -> AsyncIterator[UserScope]:
+        async with self._transaction(ctx) as conn:
+            cur = await conn.execute(_AUTHENTICATE, (credential.kind, credential.token_hash))
+            row = await cur.fetchone()
+            if row is None:
+                raise Unauthenticated
+            row.pop("_role")
+            yield UserScope(conn, CurrentUser(**row))
+
+
+class WorkerDatabase(_Pool):
+    """The worker's pool, logged in as studio_worker, under the policies written for it."""
+
+    @asynccontextmanager
+    async def as_worker(self) -> AsyncIterator[WorkerScope]:
+        async with self.pool.connection() as conn, conn.transaction():
+            yield WorkerScope(conn)

@@ -1,0 +1,47 @@
+"""FastAPI dependencies shared by every domain's endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from studio.auth import service
+from studio.config import Settings
+from studio.db.scopes import ApiDatabase, Credential, RequestContext, Unauthenticated
+from studio.http import ApiError, request_context
+
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_db(request: Request) -> ApiDatabase:
+    return request.app.state.db
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def credential(request: Request) -> Credential:
+    """The caller's credential: `Authorization: Bearer <api key>` (no CSRF needed: a
+    browser never adds it by itself), or the session cookie, which on unsafe methods
+    must come with the session's CSRF token in X-CSRF-Token (F12)."""
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, key = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise ApiError(401, "unauthenticated", "use 'Authorization: Bearer <api key>'")
+        return Credential("api_key", service.token_hash(key.strip()), via_cookie=False)
+    token = request.cookies.get(service.SESSION_COOKIE)
+    if not token:
+        raise Unauthenticated
+    if request.method not in _SAFE_METHODS and not service.csrf_valid(
+            request.app.state.secret_key, token, request.headers.get(service.CSRF_HEADER)):
+        raise ApiError(403, "csrf_failed", "missing or invalid X-CSRF-Token header")
+    return Credential("session", service.token_hash(token), via_cookie=True)
+
+
+Db = Annotated[ApiDatabase, Depends(get_db)]
+Ctx = Annotated[RequestContext, Depends(request_context)]
+Cred = Annotated[Credential, Depends(credential)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

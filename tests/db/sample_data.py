@@ -1,0 +1,438 @@
+"""Sample rows in every table of the schema, for the RLS matrix and the migration tests.
+
+`fill_every_table(conn)` runs through a SUPERUSER connection (RLS does not apply to
+it) and inserts valid rows, respecting every CHECK and foreign key, for three users:
+
+- A, an ordinary user who owns at least one row in every table (the matrix protects them);
+- B, another ordinary user with rows of their own (the attacker in the matrix);
+- C, an admin (role = 'admin') who reviews A's approval request and publishes a model.
+
+Tables without a user owner still get rows. For them "A's rows" are the rows the
+matrix protects from B, anon and (outside the admin-managed tables) C: the disabled
+model A drafted and its tutorial (enabled models are a catalog every signed-in user
+may read, see `Sample.public_rows`), a compute node, and A's login throttling counters.
+
+A table this module does not know makes `fill_every_table` raise `UnknownTableError`
+naming it: a new table must come with sample rows (and thereby with matrix coverage).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+# The catalog query shared by the RLS matrix and the catalog tests: every ordinary or
+# partitioned table of the application schemas. Alembic's own bookkeeping table is not
+# application data and is left out.
+APP_SCHEMAS = ("public", "auth")
+EXCLUDED_TABLES = frozenset({"public.alembic_version"})
+
+CATALOG_TABLES_SQL = """
+    SELECT n.nspname || '.' || c.relname
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p')
+       AND n.nspname = ANY(%(schemas)s)
+       AND n.nspname || '.' || c.relname <> ALL(%(excluded)s)
+     ORDER BY 1
+"""
+
+
+def catalog_tables(conn: psycopg.Connection) -> list[str]:
+    """Schema-qualified names of every application table, from pg_class."""
+    rows = conn.execute(CATALOG_TABLES_SQL,
+                        {"schemas": list(APP_SCHEMAS), "excluded": sorted(EXCLUDED_TABLES)}).fetchall()
+    return [r[0] for r in rows]
+
+
+def primary_key_columns(conn: psycopg.Connection, table: str) -> list[str]:
+    rows = conn.execute(
+        """
+        SELECT a.attname
+          FROM pg_catalog.pg_constraint k
+          CROSS JOIN LATERAL pg_catalog.unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord)
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum
+         WHERE k.conrelid = %s::regclass AND k.contype = 'p'
+         ORDER BY u.ord
+        """, (table,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def ident(table: str) -> sql.Composable:
+    """'schema.table' -> a quoted, schema-qualified identifier."""
+    schema, _, name = table.partition(".")
+    return sql.Identifier(schema, name)
+
+
+class UnknownTableError(LookupError):
+    """The catalog holds a table that has no sample rows here."""
+
+
+@dataclass
+class Sample:
+    user_a: uuid.UUID
+    user_b: uuid.UUID
+    admin_c: uuid.UUID
+    # table ('schema.name') -> primary keys of A's rows, each a dict of PK column -> value.
+    rows_of_a: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # The same for B's rows (where B has any), for positive controls.
+    rows_of_b: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Rows every signed-in user may read by design (the enabled model catalog).
+    public_rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Raw bearer secrets whose SHA-256 is stored, for auth.authenticate tests.
+    session_tokens: dict[uuid.UUID, bytes] = field(default_factory=dict)
+    api_key_tokens: dict[uuid.UUID, bytes] = field(default_factory=dict)
+    emails: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    @property
+    def users(self) -> dict[str, uuid.UUID]:
+        return {"A": self.user_a, "B": self.user_b, "C": self.admin_c}
+
+
+# Values for columns with UNIQUE constraints (other than primary keys and foreign
+# keys), so that a copy of a row does not collide with the original: the RLS matrix
+# inserts copies of A's rows and must see them refused by privileges or policies,
+# never by a unique violation. (table, column) -> f(original row) -> new value.
+def _fresh_tag() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+UNIQUE_REWRITES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
+    ("public.users", "email"): lambda row: f"copy-{_fresh_tag()}@example.test",
+    ("public.sessions", "token_hash"): lambda row: hashlib.sha256(uuid.uuid4().bytes).digest(),
+    ("public.api_keys", "key_hash"): lambda row: hashlib.sha256(uuid.uuid4().bytes).digest(),
+    ("public.model_registry", "slug"): lambda row: f"copy-{_fresh_tag()}",
+    ("public.generations", "provider_job_id"): lambda row: f"copy-{_fresh_tag()}",
+    ("public.media_objects", "key"): lambda row: f"{row['owner_id']}/copy-{_fresh_tag()}.bin",
+    ("public.media_objects", "bucket"): lambda row: row["bucket"],  # key alone makes it unique
+    ("public.shared_content", "slug"): lambda row: f"copy_{uuid.uuid4().hex}",
+    ("public.node_resources", "name"): lambda row: f"copy-{_fresh_tag()}",
+    ("public.rate_limit_counters", "bucket"): lambda row: f"copy:{_fresh_tag()}",
+}
+
+
+def _sha(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _insert(conn: psycopg.Connection, table: str, row: dict[str, Any]) -> dict[str, Any]:
+    columns = list(row)
+    values = [Jsonb(v) if isinstance(v, (dict, list)) else v for v in row.values()]
+    conn.execute(
+        sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+            ident(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.SQL(", ").join(sql.Placeholder() * len(columns))),
+        values)
+    return row
+
+
+class _Filler:
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self.now = datetime.now(UTC)
+        self.rows: dict[str, dict[str, list[dict[str, Any]]]] = {}  # table -> owner label -> rows
+        self.sample = Sample(uuid.uuid4(), uuid.uuid4(), uuid.uuid4())
+        self.tag = uuid.uuid4().hex[:8]
+
+    def add(self, table: str, owner: str, row: dict[str, Any]) -> dict[str, Any]:
+        _insert(self.conn, table, row)
+        self.rows.setdefault(table, {}).setdefault(owner, []).append(row)
+        return row
+
+    # One method per table; each runs after the tables it references.
+
+    def users(self) -> None:
+        s = self.sample
+        for label, uid, role in (("a", s.user_a, "user"), ("b", s.user_b, "user"), ("c", s.admin_c, "admin")):
+            email = f"user-{label}-{self.tag}@example.test"
+            s.emails[uid] = email
+            self.add("public.users", label.upper(), {
+                "id": uid, "email": email, "display_name": f"User {label.upper()}", "role": role})
+
+    def credentials(self) -> None:
+        for label, uid in self.sample.users.items():
+            self.add("auth.credentials", label, {
+                "user_id": uid,
+                "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$" + hashlib.sha256(uid.bytes).hexdigest()})
+
+    def sessions(self) -> None:
+        for label, uid in self.sample.users.items():
+            token = f"session-{label}-{uuid.uuid4()}".encode()
+            self.sample.session_tokens[uid] = token
+            self.add("public.sessions", label, {
+                "id": uuid.uuid4(), "user_id": uid, "token_hash": hashlib.sha256(token).digest(),
+                "expires_at": self.now + timedelta(days=7), "ip": ipaddress.ip_address("203.0.113.7"),
+                "user_agent": f"pytest {label}"})
+
+    def api_keys(self) -> None:
+        for label, uid in self.sample.users.items():
+            token = f"sk_{label}_{uuid.uuid4().hex}".encode()
+            self.sample.api_key_tokens[uid] = token
+            self.add("public.api_keys", label, {
+                "id": uuid.uuid4(), "user_id": uid, "name": f"key of {label}", "prefix": token[:10].decode(),
+                "key_hash": hashlib.sha256(token).digest(), "last_used_at": None,
+                "expires_at": self.now + timedelta(days=30)})
+
+    def audit_log(self) -> None:
+        for label, uid in self.sample.users.items():
+            self.add("public.audit_log", label, {
+                "id": uuid.uuid4(), "user_id": uid, "event": "signup",
+                "ip": ipaddress.ip_address("198.51.100.1"), "user_agent": "pytest",
+                "details": {"source": "sample"}})
+
+    def rate_limit_counters(self) -> None:
+        window = self.now.replace(second=0, microsecond=0)
+        for label in ("A", "B"):
+            uid = self.sample.users[label]
+            self.add("public.rate_limit_counters", label, {
+                "bucket": f"login:email:{self.sample.emails[uid]}", "window_start": window, "hits": 2})
+
+    def model_registry(self) -> None:
+        s = self.sample
+        self.model_public = self.add("public.model_registry", "public", {
+            "id": uuid.uuid4(), "slug": f"sdxl-{self.tag}", "display_name": "SDXL", "type": "image",
+            "provider": "replicate", "provider_model": "stability/sdxl", "description": "Public model",
+            "config": {"steps": 30}, "enabled": True, "created_by": s.admin_c})
+        # A's draft: not enabled, so only its author's admins see it.
+        self.model_draft = self.add("public.model_registry", "A", {
+            "id": uuid.uuid4(), "slug": f"a-draft-{self.tag}", "display_name": "A's draft", "type": "chat",
+            "provider": "local", "provider_model": "a/llama-ft", "description": None,
+            "config": {}, "enabled": False, "created_by": s.user_a})
+
+    def model_tutorials(self) -> None:
+        self.add("public.model_tutorials", "public", {
+            "id": uuid.uuid4(), "model_id": self.model_public["id"], "title": "Getting started",
+            "body": "Write a prompt.", "position": 0})
+        self.add("public.model_tutorials", "A", {
+            "id": uuid.uuid4(), "model_id": self.model_draft["id"], "title": "Draft notes",
+            "body": "Private draft tutorial.", "position": 1})
+
+    def conversations(self) -> None:
+        for label in ("A", "B", "C"):
+            self.add("public.conversations", label, {
+                "id": uuid.uuid4(), "user_id": self.sample.users[label], "title": f"Chat of {label}",
+                "system_prompt": "Be brief.", "model_id": self.model_public["id"]})
+
+    def messages(self) -> None:
+        for label in ("A", "B", "C"):
+            conv = self.rows["public.conversations"][label][0]
+            root = self.add("public.messages", label, {
+                "id": uuid.uuid4(), "conversation_id": conv["id"], "parent_id": None,
+                "role": "user", "content": f"secret question of {label}", "model": None})
+            self.add("public.messages", label, {
+                "id": uuid.uuid4(), "conversation_id": conv["id"], "parent_id": root["id"],
+                "role": "assistant", "content": f"answer for {label}", "model": "llama-3"})
+
+    def batch_queue(self) -> None:
+        for label in ("A", "B"):
+            self.add("public.batch_queue", label, {
+                "id": uuid.uuid4(), "user_id": self.sample.users[label], "name": f"batch {label}",
+                "status": "running", "total_items": 2, "completed_items": 1, "failed_items": 0,
+                "params": {"n": 2}})
+
+    def generations(self) -> None:
+        for label in ("A", "B"):
+            self.add("public.generations", label, {
+                "id": uuid.uuid4(), "user_id": self.sample.users[label], "model_id": self.model_public["id"],
+                "batch_id": self.rows["public.batch_queue"][label][0]["id"], "type": "image",
+                "status": "succeeded", "provider": "replicate", "provider_job_id": f"prov-{label}-{self.tag}",
+                "prompt": f"a cat painted by {label}", "params": {"seed": 1}, "result": {"ok": True},
+                "error": None, "progress": 100, "attempts": 1, "cost_cents": 3,
+                "started_at": self.now - timedelta(minutes=2), "finished_at": self.now - timedelta(minutes=1)})
+            # A queued one too, so the worker has live work and users can cancel.
+            self.add("public.generations", label, {
+                "id": uuid.uuid4(), "user_id": self.sample.users[label], "model_id": None, "batch_id": None,
+                "type": "audio", "status": "queued", "provider": "local", "provider_job_id": None,
+                "prompt": f"a song for {label}", "params": {}})
+
+    def jobs(self) -> None:
+        for label in ("A", "B"):
+            gens = self.rows["public.generations"][label]
+            self.add("public.jobs", label, {
+                "id": uuid.uuid4(), "kind": "generation", "user_id": self.sample.users[label],
+                "generation_id": gens[1]["id"], "status": "queued", "priority": 5,
+                "payload": {"generation": str(gens[1]["id"])}})
+        self.add("public.jobs", "system", {
+            "id": uuid.uuid4(), "kind": "maintenance", "user_id": None, "generation_id": None,
+            "status": "queued", "payload": {"task": "vacuum"}})
+
+    def media_objects(self) -> None:
+        for label in ("A", "B"):
+            uid = self.sample.users[label]
+            gen = self.rows["public.generations"][label][0]
+            self.add("public.media_objects", label, {
+                "id": uuid.uuid4(), "owner_id": uid, "generation_id": gen["id"], "bucket": "media",
+                "key": f"{uid}/generations/{gen['id']}.png", "size_bytes": 2048, "content_type": "image/png",
+                "checksum_sha256": hashlib.sha256(b"png" + uid.bytes).hexdigest()})
+            self.add("public.media_objects", label, {
+                "id": uuid.uuid4(), "owner_id": uid, "generation_id": None, "bucket": "attachments",
+                "key": f"{uid}/uploads/photo-{self.tag}.jpg", "size_bytes": 4096, "content_type": "image/jpeg",
+                "checksum_sha256": hashlib.sha256(b"jpg" + uid.bytes).hexdigest()})
+
+    def shared_content(self) -> None:
+        for label in ("A", "B"):
+            uid = self.sample.users[label]
+            self.add("public.shared_content", label, {
+                "id": uuid.uuid4(), "user_id": uid, "slug": f"{label}gen_{uuid.uuid4().hex}",
+                "generation_id": self.rows["public.generations"][label][0]["id"], "conversation_id": None,
+                "expires_at": self.now + timedelta(days=1), "revoked_at": None, "view_count": 3})
+            self.add("public.shared_content", label, {
+                "id": uuid.uuid4(), "user_id": uid, "slug": f"{label}conv_{uuid.uuid4().hex}",
+                "generation_id": None, "conversation_id": self.rows["public.conversations"][label][0]["id"],
+                "expires_at": None, "revoked_at": None, "view_count": 0})
+
+    def api_usage(self) -> None:
+        for label in ("A", "B"):
+            self.add("public.api_usage", label, {
+                "id": uuid.uuid4(), "user_id": self.sample.users[label],
+                "generation_id": self.rows["public.generations"][label][0]["id"], "kind": "image",
+                "provider": "replicate", "model": "stability/sdxl", "units": 1.5, "cost_cents": 3})
+
+    def quotas(self) -> None:
+        for label in ("A", "B"):
+            self.add("public.quotas", label, {
+                "id": uuid.uuid4(), "user_id": self.sample.users[label], "jobs_per_day": 100,
+                "cost_cap_cents": 500, "storage_bytes": 10**9})
+
+    def datasets(self) -> None:
+        for label in ("A", "B"):
+            self.add("public.datasets", label, {
+                "id": uuid.uuid4(), "user_id": self.sample.users[label], "name": f"faces of {label}",
+                "description": "private photos", "status": "ready", "image_count": 1})
+
+    def dataset_images(self) -> None:
+        for label in ("A", "B"):
+            self.add("public.dataset_images", label, {
+                "id": uuid.uuid4(), "dataset_id": self.rows["public.datasets"][label][0]["id"],
+                "media_object_id": self.rows["public.media_objects"][label][1]["id"],
+                "caption": f"photo of {label}", "position": 0, "width": 512, "height": 512})
+
+    def training_jobs(self) -> None:
+        # Only A trains: B's account is deleted by a test of auth.delete_account.
+        self.add("public.training_jobs", "A", {
+            "id": uuid.uuid4(), "user_id": self.sample.user_a,
+            "dataset_id": self.rows["public.datasets"]["A"][0]["id"],
+            "base_model_id": self.model_public["id"], "status": "succeeded", "progress": 100,
+            "current_step": 100, "total_steps": 100, "loss_history": [0.9, 0.5, 0.2],
+            "hyperparams": {"lr": 0.0001}, "error": None,
+            "started_at": self.now - timedelta(hours=2), "finished_at": self.now - timedelta(hours=1)})
+
+    def trained_models(self) -> None:
+        self.add("public.trained_models", "A", {
+            "id": uuid.uuid4(), "user_id": self.sample.user_a,
+            "training_job_id": self.rows["public.training_jobs"]["A"][0]["id"],
+            "model_id": self.model_draft["id"],
+            "weights_media_id": self.rows["public.media_objects"]["A"][0]["id"],
+            "name": "A's fine-tune", "metrics": {"loss": 0.2}})
+
+    def user_notifications(self) -> None:
+        for label in ("A", "B"):
+            self.add("public.user_notifications", label, {
+                "id": uuid.uuid4(), "user_id": self.sample.users[label], "kind": "generation",
+                "title": f"Done, {label}", "body": "Your image is ready.", "data": {"n": 1}, "read_at": None})
+
+    def node_resources(self) -> None:
+        self.add("public.node_resources", "A", {
+            "id": uuid.uuid4(), "name": f"gpu-{self.tag}", "kind": "gpu", "status": "online",
+            "capabilities": {"cuda": "12.1"}, "gpu_memory_mb": 24576, "last_heartbeat_at": self.now})
+
+    def admin_approval_requests(self) -> None:
+        s = self.sample
+        self.add("public.admin_approval_requests", "A", {
+            "id": uuid.uuid4(), "requester_id": s.user_a, "kind": "model_publish",
+            "model_id": self.model_draft["id"], "payload": {"why": "share it"}, "reason": "please",
+            "status": "approved", "reviewed_by": s.admin_c, "reviewed_at": self.now,
+            "review_note": "looks good"})
+        self.add("public.admin_approval_requests", "A", {
+            "id": uuid.uuid4(), "requester_id": s.user_a, "kind": "quota_increase", "model_id": None,
+            "payload": {"jobs_per_day": 500}, "reason": "more", "status": "pending",
+            "reviewed_by": None, "reviewed_at": None, "review_note": None})
+        self.add("public.admin_approval_requests", "B", {
+            "id": uuid.uuid4(), "requester_id": s.user_b, "kind": "quota_increase", "model_id": None,
+            "payload": {}, "reason": None, "status": "pending",
+            "reviewed_by": None, "reviewed_at": None, "review_note": None})
+
+
+# Dependency order: a table comes after every table it references.
+FILL_ORDER: tuple[tuple[str, Callable[[_Filler], None]], ...] = (
+    ("public.users", _Filler.users),
+    ("auth.credentials", _Filler.credentials),
+    ("public.sessions", _Filler.sessions),
+    ("public.api_keys", _Filler.api_keys),
+    ("public.audit_log", _Filler.audit_log),
+    ("public.rate_limit_counters", _Filler.rate_limit_counters),
+    ("public.model_registry", _Filler.model_registry),
+    ("public.model_tutorials", _Filler.model_tutorials),
+    ("public.conversations", _Filler.conversations),
+    ("public.messages", _Filler.messages),
+    ("public.batch_queue", _Filler.batch_queue),
+    ("public.generations", _Filler.generations),
+    ("public.jobs", _Filler.jobs),
+    ("public.media_objects", _Filler.media_objects),
+    ("public.shared_content", _Filler.shared_content),
+    ("public.api_usage", _Filler.api_usage),
+    ("public.quotas", _Filler.quotas),
+    ("public.datasets", _Filler.datasets),
+    ("public.dataset_images", _Filler.dataset_images),
+    ("public.training_jobs", _Filler.training_jobs),
+    ("public.trained_models", _Filler.trained_models),
+    ("public.user_notifications", _Filler.user_notifications),
+    ("public.node_resources", _Filler.node_resources),
+    ("public.admin_approval_requests", _Filler.admin_approval_requests),
+)
+KNOWN_TABLES = frozenset(name for name, _ in FILL_ORDER)
+
+
+def check_known_tables(conn: psycopg.Connection) -> list[str]:
+    """The catalog's tables; raises UnknownTableError for any table without sample rows."""
+    tables = catalog_tables(conn)
+    unknown = sorted(set(tables) - KNOWN_TABLES)
+    if unknown:
+        raise UnknownTableError(
+            f"tests/db/sample_data.py has no sample rows for table(s) {', '.join(unknown)}: "
+            "add a filler method for each (so the RLS matrix covers it)")
+    return tables
+
+
+def fill_every_table(conn: psycopg.Connection) -> Sample:
+    """Insert sample rows into every table (through a superuser connection) and return
+    the ids. Works on an autocommit connection or inside the caller's transaction."""
+    role = conn.execute("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user").fetchone()
+    if not (role and role[0]):
+        raise RuntimeError("fill_every_table needs a superuser connection (it bypasses RLS)")
+    tables = set(check_known_tables(conn))
+    filler = _Filler(conn)
+    with conn.transaction():
+        for table, method in FILL_ORDER:
+            if table not in tables:
+                # Only possible below head (the migration tests fill every revision).
+                continue
+            method(filler)
+
+    sample = filler.sample
+    for table in tables:
+        pk = primary_key_columns(conn, table)
+        by_owner = filler.rows.get(table, {})
+        sample.rows_of_a[table] = [{c: r[c] for c in pk} for r in by_owner.get("A", [])]
+        sample.rows_of_b[table] = [{c: r[c] for c in pk} for r in by_owner.get("B", [])]
+        if "public" in by_owner:
+            sample.public_rows[table] = [{c: r[c] for c in pk} for r in by_owner["public"]]
+    if "public.audit_log" in tables:
+        # Triggers add audit records (api_key.created, ...); they are A's rows as well.
+        for label, target in (("A", sample.rows_of_a), ("B", sample.rows_of_b)):
+            ids = conn.execute("SELECT id FROM public.audit_log WHERE user_id = %s ORDER BY id",
+                               (sample.users[label],)).fetchall()
+            target["public.audit_log"] = [{"id": r[0]} for r in ids]
+    missing = sorted(t for t in tables if not sample.rows_of_a.get(t))
+    if missing:
+        raise AssertionError(f"sample_data left user A without rows in {', '.join(missing)}")
+    return sample
