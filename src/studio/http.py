@@ -129,17 +129,27 @@ class RequestGuard:
                 return
 
         received = 0
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise ApiError(413, "payload_too_large", f"request body exceeds {self.max_body_bytes} bytes")
+                if received > self.max_body_bytes and not refused:
+                    # Answer now and let the app see a disconnect: whatever it tries
+                    # to send afterwards is dropped by guarded_send.
+                    refused = True
+                    await _send_error(send_with_id, 413, "payload_too_large",
+                                      f"request body exceeds {self.max_body_bytes} bytes")
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited_receive, send_with_id)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send_with_id(message)
+
+        await self.app(scope, limited_receive, guarded_send)
 
 
 async def _send_error(send: Send, status: int, code: str, message: str) -> None:

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Prepares a fresh machine for Studio: Python >= 3.11 with venv, the PostgreSQL server
+# binaries, and .venv with Studio and its test tools. As root it installs missing
+# Debian packages with apt-get; otherwise it says exactly what to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+APT_UPDATED=""
+apt_install() {
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        return 1
+    fi
+    if [ -z "$APT_UPDATED" ]; then
+        say "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        APT_UPDATED=1
+    fi
+    say "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# 1. Python 3.11+ with the venv module.
+PYTHON="${PYTHON:-python3}"
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    apt_install python3 python3-venv || die "Python 3.11 or newer is required: install it (Debian/Ubuntu: apt-get install python3 python3-venv)"
+fi
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || die "Python 3.11 or newer is required, found $("$PYTHON" --version 2>&1); set PYTHON=/path/to/python3.11"
+
+# 2. PostgreSQL server binaries (initdb, pg_ctl, postgres), for the embedded database.
+find_pg() {
+    command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1 && return 0
+    local dir
+    for dir in /usr/lib/postgresql/*/bin /usr/local/opt/postgresql*/bin /opt/homebrew/opt/postgresql*/bin /usr/local/pgsql/bin; do
+        [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && [ -x "$dir/postgres" ] && return 0
+    done
+    return 1
+}
+if ! find_pg; then
+    apt_install postgresql || die "PostgreSQL server binaries not found: install them (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql@15), or set STUDIO_DATABASE_URL to use an existing cluster"
+    find_pg || die "PostgreSQL was installed but initdb/pg_ctl were not found"
+fi
+
+# 3. The virtualenv.
+if [ ! -x .venv/bin/python ]; then
+    if ! "$PYTHON" -m venv .venv 2>/dev/null; then
+        rm -rf .venv
+        apt_install python3-venv || die "the Python venv module is missing: install it (Debian/Ubuntu: apt-get install python3-venv)"
+        "$PYTHON" -m venv .venv
+    fi
+fi
+say "installing Studio and its test tools into .venv"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]' \
+    || die "pip could not install the dependencies (see above); check network access to the package index"
+touch .venv/.installed
+say "ready"

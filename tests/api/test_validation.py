@@ -1,0 +1,121 @@
+"""Bad input gets a clear 4xx JSON error and changes nothing (K4, F8, F16)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import Account
+
+
+def row_counts(admin_conn) -> tuple[int, int, int]:
+    return admin_conn.execute(
+        "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages),"
+        " (SELECT count(*) FROM api_keys)").fetchone()
+
+
+def assert_error(response, status: int, code: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert isinstance(error["message"], str) and error["message"]
+    if code:
+        assert error["code"] == code
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ('{"title": "unterminated', 400, "malformed_json"),
+    ("[1, 2, 3]", 422, "validation_error"),
+    ('{"title": 123}', 422, "validation_error"),
+    ('{"title": "x", "owner": "someone-else"}', 422, "validation_error"),  # unknown field
+    ('{"title": "' + "t" * 201 + '"}', 422, "validation_error"),             # over the 200-char limit
+    ('{"title": ""}', 422, "validation_error"),
+    ('{"model_id": "not-a-uuid"}', 422, "validation_error"),
+])
+def test_bad_conversation_bodies(alice: Account, admin_conn, body: str, status: int, code: str):
+    before = row_counts(admin_conn)
+    r = alice.client.post("/v1/conversations", content=body, headers={"Content-Type": "application/json"})
+    assert_error(r, status, code)
+    assert row_counts(admin_conn) == before
+
+
+@pytest.mark.parametrize("body", [
+    {"role": "wizard", "content": "x"},
+    {"role": "user", "content": ""},
+    {"role": "user", "content": "x" * 100_001},
+    {"role": "user", "content": "x", "parent_id": "123"},
+    {"role": "user"},
+    {"role": "user", "content": ["not", "text"]},
+])
+def test_bad_message_bodies(alice: Account, admin_conn, body: dict):
+    conv = alice.client.post("/v1/conversations", json={}).json()["id"]
+    before = row_counts(admin_conn)
+    r = alice.client.post(f"/v1/conversations/{conv}/messages", json=body)
+    assert_error(r, 422, "validation_error")
+    assert row_counts(admin_conn) == before
+
+
+def test_limits_match_the_database(alice: Account, admin_conn):
+    """The API's limits and the CHECK constraints agree: the longest value the API
+    accepts is stored, one more character is refused before reaching the database."""
+    conv = alice.client.post("/v1/conversations", json={"title": "t" * 200, "system_prompt": "s" * 10_000})
+    assert conv.status_code == 201
+    ok = alice.client.post(f"/v1/conversations/{conv.json()['id']}/messages",
+                           json={"role": "user", "content": "x" * 100_000})
+    assert ok.status_code == 201
+    checks = dict(admin_conn.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conname IN ('conversations_title_length', 'messages_content_length',"
+        "                   'conversations_system_prompt_length', 'api_keys_name_length')").fetchall())
+    assert "200" in checks["conversations_title_length"]
+    assert "100000" in checks["messages_content_length"]
+    assert "10000" in checks["conversations_system_prompt_length"]
+    assert "100" in checks["api_keys_name_length"]
+
+
+def test_bad_path_and_query_parameters(alice: Account):
+    assert_error(alice.client.get("/v1/conversations/not-a-uuid"), 422, "validation_error")
+    assert_error(alice.client.get("/v1/conversations", params={"limit": 0}), 422)
+    assert_error(alice.client.get("/v1/conversations", params={"limit": 101}), 422)
+    assert_error(alice.client.get("/v1/conversations", params={"cursor": "garbage!"}), 400, "invalid_cursor")
+    assert_error(alice.client.delete("/v1/api-keys/12345"), 422)
+
+
+def test_body_limit_and_content_type(server, alice: Account, admin_conn):
+    before = row_counts(admin_conn)
+    big = '{"title": "' + "x" * (server.settings.max_body_bytes + 1) + '"}'
+    assert_error(alice.client.post("/v1/conversations", content=big,
+                                   headers={"Content-Type": "application/json"}), 413, "payload_too_large")
+
+    def chunks():  # no Content-Length: the limit is enforced while streaming
+        yield b'{"title": "'
+        for _ in range(server.settings.max_body_bytes // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}'
+
+    assert_error(alice.client.post("/v1/conversations", content=chunks(),
+                                   headers={"Content-Type": "application/json"}), 413, "payload_too_large")
+    assert_error(alice.client.post("/v1/conversations", content="title=x",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"}),
+                 415, "unsupported_media_type")
+    assert row_counts(admin_conn) == before
+
+
+def test_signup_validation(anon, admin_conn):
+    for body in ({"email": "not-an-email", "password": "long enough pw"},
+                 {"email": "a@example.org", "password": "short"},
+                 {"email": "a@example.org", "password": "p" * 129},
+                 {"email": "a@example.org", "password": "long enough pw", "role": "admin"},
+                 {"email": ("x" * 250) + "@example.org", "password": "long enough pw"}):
+        assert_error(anon.post("/v1/auth/signup", json=body), 422, "validation_error")
+    assert admin_conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+
+
+def test_unknown_route_and_method_are_json(alice: Account):
+    assert_error(alice.client.get("/v1/nothing-here"), 404, "not_found")
+    assert_error(alice.client.put("/v1/conversations", json={}), 405, "method_not_allowed")
+
+
+def test_openapi_describes_the_api(anon):
+    spec = anon.get("/openapi.json").json()
+    for path in ("/v1/auth/signup", "/v1/auth/login", "/v1/me", "/v1/api-keys", "/v1/conversations",
+                 "/v1/conversations/{conversation_id}/messages", "/readyz"):
+        assert path in spec["paths"], path
