@@ -30,8 +30,9 @@ WORKER_ROLE = "studio_worker"
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "example", "secret", "password")
 
 
-class SettingsError(ValueError):
-    """A setting is missing or unsafe; the message says which and why."""
+class SettingsError(Exception):
+    """A setting is missing or unsafe; the message says which and why. Not a ValueError,
+    so pydantic lets it through unwrapped and the operator sees just this message."""
 
 
 class Settings(BaseSettings):
