@@ -1,0 +1,98 @@
+"""The indexes match the ORDER BY of the list queries they serve (F6, F18): with
+realistic data, each list query runs under RLS as a user, walks its index in order and
+needs no Sort. The SQL is the repositories' own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from studio.auth import repository as auth_repo
+from studio.chat import repository as chat_repo
+from studio.config import API_ROLE
+
+
+def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+@pytest.fixture
+def populated(pg, db, admin_conn):
+    """400 users with 25 conversations and 5 API keys each, and one heavy user (the case
+    where the index order matters) with 3,000 conversations, 300 API keys and a
+    conversation of 3,000 messages."""
+    admin_conn.execute("INSERT INTO users (email) SELECT 'u' || i || '@example.org' FROM generate_series(1, 400) i")
+    heavy = admin_conn.execute("INSERT INTO users (email) VALUES ('heavy@example.org') RETURNING id").fetchone()[0]
+    admin_conn.execute(
+        "INSERT INTO conversations (user_id, title, created_at)"
+        " SELECT u.id, 'c' || i, now() - i * interval '1 minute'"
+        "   FROM users u, generate_series(1, CASE WHEN u.id = %s THEN 3000 ELSE 25 END) i", (heavy,))
+    admin_conn.execute(
+        "INSERT INTO api_keys (user_id, name, prefix, key_hash)"
+        " SELECT u.id, 'k' || i, 'sk_studio_abcdef', sha256((u.id::text || i)::bytea)"
+        "   FROM users u, generate_series(1, CASE WHEN u.id = %s THEN 300 ELSE 5 END) i", (heavy,))
+    long_conversation = admin_conn.execute(
+        "SELECT id FROM conversations WHERE user_id = %s ORDER BY created_at DESC LIMIT 1", (heavy,)).fetchone()[0]
+    admin_conn.execute(
+        "INSERT INTO messages (conversation_id, role, content, created_at)"
+        " SELECT c.id, 'user', 'm' || i, now() - i * interval '1 second'"
+        "   FROM conversations c, generate_series(1, CASE WHEN c.id = %s THEN 3000 ELSE 2 END) i",
+        (long_conversation,))
+    admin_conn.execute("ANALYZE")
+    return pg.conninfo(API_ROLE, db), heavy, long_conversation
+
+
+def explain(conninfo: str, user_id, sql: str, params: tuple) -> dict[str, Any]:
+    with psycopg.connect(conninfo) as conn:
+        conn.execute("SELECT set_config('role', 'authenticated', true), set_config('studio.user_id', %s, true),"
+                     " set_config('studio.user_role', 'user', true)", (str(user_id),))
+        cur = psycopg.ClientCursor(conn)
+        cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        return cur.fetchone()[0][0]["Plan"]
+
+
+def assert_ordered_index_scan(plan: dict[str, Any], index: str) -> None:
+    nodes = list(plan_nodes(plan))
+    used = [n.get("Index Name") for n in nodes if "Index" in n["Node Type"]]
+    assert index in used, f"expected {index}, plan used {used}: {plan}"
+    assert not [n for n in nodes if n["Node Type"] in ("Sort", "Incremental Sort", "Seq Scan")], plan
+
+
+def test_conversation_pages_walk_the_user_created_index(populated):
+    conninfo, user_id, _ = populated
+    first = explain(conninfo, user_id, chat_repo._LIST_FIRST, (user_id, 21))
+    assert_ordered_index_scan(first, "conversations_user_id_created_idx")
+    row = (user_id, "2026-01-01T00:00:00Z", "00000000-0000-0000-0000-000000000000", 21)
+    assert_ordered_index_scan(explain(conninfo, user_id, chat_repo._LIST_AFTER, row),
+                              "conversations_user_id_created_idx")
+
+
+def test_api_key_pages_walk_the_user_created_index(populated):
+    conninfo, user_id, _ = populated
+    assert_ordered_index_scan(explain(conninfo, user_id, auth_repo._LIST_API_KEYS_FIRST, (user_id, 51)),
+                              "api_keys_user_id_created_idx")
+
+
+def test_a_conversations_messages_are_an_index_lookup(populated):
+    """The whole tree is read (no LIMIT), so sorting it or walking the index in order
+    are both fair plans; what must not happen is a scan of everybody's messages."""
+    conninfo, user_id, conversation_id = populated
+    sql = ("SELECT id, conversation_id, parent_id, role, content, model, created_at"
+           "  FROM public.messages WHERE conversation_id = %s ORDER BY created_at, id")
+    nodes = list(plan_nodes(explain(conninfo, user_id, sql, (conversation_id,))))
+    message_scans = [n for n in nodes if n.get("Relation Name") == "messages" or
+                     (n.get("Index Name") or "").startswith("messages_")]
+    assert message_scans and all(n["Node Type"] != "Seq Scan" for n in message_scans), nodes
+    assert any((n.get("Index Name") or "").startswith("messages_conversation_id") for n in nodes), nodes
+
+
+def test_rls_policies_use_the_wrapped_uid(populated):
+    """(SELECT auth.uid()) is an InitPlan evaluated once, not a per-row function call."""
+    conninfo, user_id, _ = populated
+    plan = explain(conninfo, user_id, chat_repo._LIST_FIRST, (user_id, 21))
+    assert any(n.get("Subplan Name", "").startswith("InitPlan") for n in plan_nodes(plan)), plan

@@ -1,0 +1,152 @@
+"""Transaction scopes against the real database: identity is fixed per transaction,
+resolved by the database, and nothing of it survives into the next transaction on the
+same pooled connection (the property that makes PgBouncer transaction mode safe)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from studio.config import API_ROLE, WORKER_ROLE
+from studio.db.scopes import ApiDatabase, Credential, RequestContext, Unauthenticated, WorkerDatabase
+
+CTX = RequestContext(request_id="test-request", client_ip="127.0.0.9", user_agent="pytest")
+
+
+def make_user(admin_conn: psycopg.Connection, email: str) -> tuple[uuid.UUID, str]:
+    """A user with a session, arranged from outside RLS; returns (id, session token)."""
+    user_id = admin_conn.execute("INSERT INTO users (email) VALUES (%s) RETURNING id", (email,)).fetchone()[0]
+    token = uuid.uuid4().hex
+    admin_conn.execute("INSERT INTO sessions (user_id, token_hash, expires_at) VALUES (%s, %s, now() + interval '1 hour')",
+                       (user_id, hashlib.sha256(token.encode()).digest()))
+    return user_id, token
+
+
+def session(token: str) -> Credential:
+    return Credential("session", hashlib.sha256(token.encode()).digest(), via_cookie=True)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_claims_do_not_outlive_the_transaction(pg, db, admin_conn):
+    alice, token = make_user(admin_conn, "alice@example.org")
+
+    async def scenario():
+        api = ApiDatabase(pg.conninfo(API_ROLE, db), min_size=1, max_size=1, timeout=5)  # one connection
+        await api.open()
+        try:
+            async with api.as_user(session(token), CTX) as tx:
+                cur = await tx.conn.execute(
+                    "SELECT current_user AS role, auth.uid() AS uid, current_setting('studio.client_ip') AS ip,"
+                    "       pg_backend_pid() AS pid")
+                inside = await cur.fetchone()
+            async with api.as_anon(CTX) as tx:
+                cur = await tx.conn.execute(
+                    "SELECT current_user AS role, auth.uid() AS uid, pg_backend_pid() AS pid")
+                after = await cur.fetchone()
+            async with api.pool.connection() as conn:  # outside any scope
+                cur = await conn.execute("SELECT current_user AS role, current_setting('studio.user_id', true) AS claim")
+                bare = await cur.fetchone()
+            return inside, after, bare
+        finally:
+            await api.close()
+
+    inside, after, bare = run(scenario())
+    assert inside["role"] == "authenticated" and inside["uid"] == alice and inside["ip"] == "127.0.0.9"
+    assert after["pid"] == inside["pid"]  # the very same server connection
+    assert after["role"] == "anon" and after["uid"] is None
+    assert bare["role"] == API_ROLE and bare["claim"] in (None, "")
+
+
+def test_unknown_or_revoked_credentials_are_refused(pg, db, admin_conn):
+    alice, token = make_user(admin_conn, "alice@example.org")
+
+    async def attempt(credential: Credential) -> uuid.UUID:
+        api = ApiDatabase(pg.conninfo(API_ROLE, db), min_size=0, max_size=1, timeout=5)
+        await api.open()
+        try:
+            async with api.as_user(credential, CTX) as tx:
+                return tx.user.id
+        finally:
+            await api.close()
+
+    assert run(attempt(session(token))) == alice
+    with pytest.raises(Unauthenticated):
+        run(attempt(session("not-a-token")))
+    with pytest.raises(Unauthenticated):  # a session token is not an API key
+        run(attempt(Credential("api_key", hashlib.sha256(token.encode()).digest(), via_cookie=False)))
+    admin_conn.execute("DELETE FROM sessions WHERE user_id = %s", (alice,))
+    with pytest.raises(Unauthenticated):
+        run(attempt(session(token)))
+
+
+def test_a_failed_statement_rolls_back_the_whole_scope(pg, db, admin_conn):
+    alice, token = make_user(admin_conn, "alice@example.org")
+
+    async def scenario():
+        api = ApiDatabase(pg.conninfo(API_ROLE, db), min_size=0, max_size=1, timeout=5)
+        await api.open()
+        try:
+            async with api.as_user(session(token), CTX) as tx:
+                await tx.conn.execute("INSERT INTO conversations (user_id, title) VALUES (%s, 'kept?')", (alice,))
+                cur = await tx.conn.execute("INSERT INTO conversations (user_id, title) VALUES (%s, '')", (alice,))
+                await cur.fetchone()
+        finally:
+            await api.close()
+
+    with pytest.raises(psycopg.errors.CheckViolation):
+        run(scenario())
+    assert admin_conn.execute("SELECT count(*) FROM conversations").fetchone()[0] == 0
+
+
+def test_studio_api_can_do_nothing_by_itself(pg, db):
+    with psycopg.connect(pg.conninfo(API_ROLE, db)) as conn:
+        for statement in ("SELECT count(*) FROM public.users", "SELECT count(*) FROM public.conversations",
+                          "SELECT auth.authenticate('session', '\\x00')"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+            conn.rollback()
+        for target in ("studio_owner", "studio_worker", "studio_auth", "postgres"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(target)))
+            conn.rollback()
+
+
+def test_worker_scope_sees_the_queue_not_private_content(pg, db, admin_conn):
+    alice, _ = make_user(admin_conn, "alice@example.org")
+    admin_conn.execute("INSERT INTO conversations (user_id, title) VALUES (%s, 'private')", (alice,))
+    generation = admin_conn.execute(
+        "INSERT INTO generations (user_id, type, provider, prompt) VALUES (%s, 'audio', 'espeak', 'hi') RETURNING id",
+        (alice,)).fetchone()[0]
+    admin_conn.execute("INSERT INTO jobs (kind, user_id, generation_id) VALUES ('generation', %s, %s)",
+                       (alice, generation))
+
+    async def read_conversations():
+        worker = WorkerDatabase(pg.conninfo(WORKER_ROLE, db), min_size=0, max_size=1, timeout=5)
+        await worker.open()
+        try:
+            async with worker.as_worker() as tx:
+                await tx.conn.execute("SELECT count(*) FROM public.conversations")
+        finally:
+            await worker.close()
+
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        run(read_conversations())
+
+    async def jobs_only():
+        worker = WorkerDatabase(pg.conninfo(WORKER_ROLE, db), min_size=0, max_size=1, timeout=5)
+        await worker.open()
+        try:
+            async with worker.as_worker() as tx:
+                return await (await tx.conn.execute("SELECT count(*) AS n FROM public.jobs")).fetchone()
+        finally:
+            await worker.close()
+
+    assert run(jobs_only())["n"] == 1
