@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import psycopg.rows
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -47,11 +48,82 @@ CATALOG_TABLES_SQL = """
 """
 
 
-def catalog_tables(conn: psycopg.Connection) -> list[str]:
-    """Schema-qualified names of every application table, from pg_class."""
-    rows = conn.execute(CATALOG_TABLES_SQL,
-                        {"schemas": list(APP_SCHEMAS), "excluded": sorted(EXCLUDED_TABLES)}).fetchall()
+def catalog_tables(conn: psycopg.Connection, *, include_excluded: bool = False) -> list[str]:
+    """Schema-qualified names of every application table, from pg_class (with
+    include_excluded, Alembic's version table too)."""
+    excluded = [] if include_excluded else sorted(EXCLUDED_TABLES)
+    rows = conn.execute(CATALOG_TABLES_SQL, {"schemas": list(APP_SCHEMAS), "excluded": excluded}).fetchall()
     return [r[0] for r in rows]
+
+
+def rls_problems(conn: psycopg.Connection) -> list[str]:
+    """Every table of the application schemas whose row-level security is not both
+    enabled and forced (F5, K1), described for a failure message."""
+    rows = conn.execute(
+        """
+        SELECT n.nspname || '.' || c.relname, c.relrowsecurity, c.relforcerowsecurity
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%s)
+           AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
+         ORDER BY 1
+        """, (list(APP_SCHEMAS),)).fetchall()
+    return [f"{t}: ENABLE ROW LEVEL SECURITY={enabled}, FORCE={forced}" for t, enabled, forced in rows]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # format_type(), e.g. 'uuid', 'timestamp with time zone'
+    not_null: bool
+    has_default: bool
+
+
+def table_columns(conn: psycopg.Connection, table: str) -> list[Column]:
+    """Columns in attnum order; generated columns are left out (they can't be written)."""
+    rows = conn.execute(
+        """
+        SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+           AND a.attgenerated = '' AND a.attidentity <> 'a'
+         ORDER BY a.attnum
+        """, (table,)).fetchall()
+    return [Column(*r) for r in rows]
+
+
+def unique_indexes(conn: psycopg.Connection, table: str) -> list[tuple[str, list[str]]]:
+    """(index name, columns) of every unique index that is not the primary key."""
+    rows = conn.execute(
+        """
+        SELECT n.nspname || '.' || ic.relname,
+               pg_catalog.array_agg(a.attname ORDER BY k.ord)
+          FROM pg_catalog.pg_index i
+          JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+          CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+         WHERE i.indrelid = %s::regclass AND i.indisunique AND NOT i.indisprimary
+         GROUP BY n.nspname, ic.relname
+         ORDER BY 1
+        """, (table,)).fetchall()
+    return [(r[0], list(r[1])) for r in rows]
+
+
+def pk_where(pk: dict[str, Any]) -> tuple[sql.Composable, list[Any]]:
+    """'col1 = %s AND col2 = %s' for a primary-key dict, and its parameters."""
+    clause = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in pk)
+    return clause, list(pk.values())
+
+
+def fetch_row(conn: psycopg.Connection, table: str, pk: dict[str, Any]) -> dict[str, Any]:
+    """One full row by primary key, read through a superuser connection."""
+    where, params = pk_where(pk)
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        row = cur.execute(sql.SQL("SELECT * FROM {} WHERE {}").format(ident(table), where), params).fetchone()
+    if row is None:
+        raise LookupError(f"{table}: no row with primary key {pk}")
+    return row
 
 
 def primary_key_columns(conn: psycopg.Connection, table: str) -> list[str]:
@@ -113,15 +185,54 @@ UNIQUE_REWRITES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("public.model_registry", "slug"): lambda row: f"copy-{_fresh_tag()}",
     ("public.generations", "provider_job_id"): lambda row: f"copy-{_fresh_tag()}",
     ("public.media_objects", "key"): lambda row: f"{row['owner_id']}/copy-{_fresh_tag()}.bin",
-    ("public.media_objects", "bucket"): lambda row: row["bucket"],  # key alone makes it unique
     ("public.shared_content", "slug"): lambda row: f"copy_{uuid.uuid4().hex}",
     ("public.node_resources", "name"): lambda row: f"copy-{_fresh_tag()}",
     ("public.rate_limit_counters", "bucket"): lambda row: f"copy:{_fresh_tag()}",
 }
 
 
-def _sha(text: str) -> bytes:
-    return hashlib.sha256(text.encode()).digest()
+# Unique indexes made only of ownership links: changing them would make the copy
+# belong to something else. PostgreSQL checks privileges and RLS WITH CHECK before it
+# looks at unique indexes, so a copy by another user is still refused with 42501; a
+# 23505 instead would itself reveal a missing policy (and fail the matrix).
+UNIQUE_KEPT = frozenset({
+    "public.quotas_user_id_key",                      # one quota row per user
+    "public.dataset_images_dataset_media_key",        # (dataset_id, media_object_id)
+    "public.trained_models_training_job_id_key",      # one model per training job
+})
+
+
+def copy_row(conn: psycopg.Connection, table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `row` that could be inserted next to it: a new primary key where the
+    key is a generated uuid, fresh values for other unique columns (UNIQUE_REWRITES),
+    every other column (owner columns included) unchanged. JSON values are wrapped for
+    psycopg. Raises naming the table and index when a unique index has no rewrite."""
+    columns = table_columns(conn, table)
+    pk = primary_key_columns(conn, table)
+    copy = dict(row)
+    fresh: set[str] = set()
+    for column in columns:
+        if column.name in pk:
+            if column.type == "uuid" and column.has_default:
+                copy[column.name] = uuid.uuid4()
+                fresh.add(column.name)
+            elif (table, column.name) in UNIQUE_REWRITES:
+                copy[column.name] = UNIQUE_REWRITES[table, column.name](row)
+                fresh.add(column.name)
+    for index, index_columns in unique_indexes(conn, table):
+        if fresh.intersection(index_columns) or index in UNIQUE_KEPT:
+            continue
+        rewritable = [c for c in index_columns if (table, c) in UNIQUE_REWRITES]
+        if not rewritable:
+            raise LookupError(
+                f"{table}: unique index {index} ({', '.join(index_columns)}) has no entry in "
+                "UNIQUE_REWRITES or UNIQUE_KEPT (tests/db/sample_data.py)")
+        for c in rewritable:
+            copy[c] = UNIQUE_REWRITES[table, c](row)
+            fresh.add(c)
+    json_columns = {c.name for c in columns if c.type in ("json", "jsonb")}
+    return {k: (Jsonb(v) if k in json_columns and v is not None else v) for k, v in copy.items()
+            if any(c.name == k for c in columns)}
 
 
 def _insert(conn: psycopg.Connection, table: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -360,6 +471,11 @@ class _Filler:
             "id": uuid.uuid4(), "requester_id": s.user_b, "kind": "quota_increase", "model_id": None,
             "payload": {}, "reason": None, "status": "pending",
             "reviewed_by": None, "reviewed_at": None, "review_note": None})
+        # Reviewed by A back when A was an admin: deleting A must keep it (reviewed_by SET NULL).
+        self.add("public.admin_approval_requests", "B", {
+            "id": uuid.uuid4(), "requester_id": s.user_b, "kind": "node_join", "model_id": None,
+            "payload": {"node": "b-laptop"}, "reason": None, "status": "rejected",
+            "reviewed_by": s.user_a, "reviewed_at": self.now, "review_note": "not now"})
 
 
 # Dependency order: a table comes after every table it references.

@@ -27,9 +27,9 @@ def upgrade() -> None:
         GRANT USAGE ON SCHEMA auth TO anon, authenticated, studio_worker, studio_auth;
         -- Needed to hand the SECURITY DEFINER functions over to studio_auth.
         GRANT CREATE ON SCHEMA auth TO studio_auth;
-        -- Functions are not callable by PUBLIC unless granted one by one.
-        ALTER DEFAULT PRIVILEGES IN SCHEMA auth REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
-        ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+        -- Functions Studio creates are not callable by PUBLIC unless granted one by one.
+        -- (A per-schema default can only add to the global one, hence FOR ROLE.)
+        ALTER DEFAULT PRIVILEGES FOR ROLE studio_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
         -- The caller's identity, read from transaction-local settings that the API sets
         -- at the start of every transaction (SET LOCAL semantics: safe behind PgBouncer).
@@ -88,8 +88,7 @@ def downgrade() -> None:
         ALTER TABLE public.alembic_version DISABLE ROW LEVEL SECURITY;
 
         DROP FUNCTION public.set_updated_at();
-        ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
-        ALTER DEFAULT PRIVILEGES IN SCHEMA auth GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
+        ALTER DEFAULT PRIVILEGES FOR ROLE studio_owner GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
         DROP FUNCTION auth.user_agent(), auth.client_ip(), auth.is_admin(), auth.user_role(), auth.uid();
         DROP SCHEMA auth;
         REVOKE USAGE ON SCHEMA public FROM anon, authenticated, studio_worker, studio_auth;

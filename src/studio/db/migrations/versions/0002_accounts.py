@@ -374,9 +374,11 @@ def upgrade() -> None:
             LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
             AS $$
             BEGIN
-                -- Sessions also disappear when their account is deleted; only a user ending
-                -- one of their own sessions is a logout.
-                IF OLD.user_id = auth.uid() THEN
+                -- Sessions also disappear when their account is deleted (that event is
+                -- recorded as account.deleted); only a user ending one of their own
+                -- sessions of a still existing account is a logout.
+                IF OLD.user_id = auth.uid()
+                   AND EXISTS (SELECT 1 FROM public.users u WHERE u.id = OLD.user_id) THEN
                     PERFORM auth.audit(OLD.user_id,
                         CASE WHEN OLD.id::text = pg_catalog.current_setting('studio.session_id', true)
                              THEN 'logout' ELSE 'session.revoked' END,
@@ -388,6 +390,21 @@ def upgrade() -> None:
         CREATE TRIGGER sessions_audit AFTER DELETE ON public.sessions
             FOR EACH ROW EXECUTE FUNCTION auth.audit_session_end();
 
+        -- Who may call what. Granted before the functions change hands: studio_owner
+        -- (NOINHERIT) cannot grant on studio_auth's functions afterwards.
+        REVOKE EXECUTE ON FUNCTION auth.audit(uuid, text, jsonb), auth.signup(text, text, text),
+            auth.login_retry_after(text, integer, integer), auth.login_credentials(text),
+            auth.login_failed(text, integer), auth.create_session(uuid, bytea, timestamptz),
+            auth.authenticate(text, bytea), auth.delete_account(), auth.set_user_role(text, text),
+            auth.audit_api_key_change(), auth.audit_session_end()
+            FROM PUBLIC;
+        -- Signing up and logging in happen before there is a user.
+        GRANT EXECUTE ON FUNCTION auth.signup(text, text, text), auth.login_retry_after(text, integer, integer),
+            auth.login_credentials(text), auth.login_failed(text, integer),
+            auth.create_session(uuid, bytea, timestamptz), auth.authenticate(text, bytea)
+            TO anon;
+        GRANT EXECUTE ON FUNCTION auth.authenticate(text, bytea), auth.delete_account() TO authenticated;
+        GRANT EXECUTE ON FUNCTION auth.set_user_role(text, text) TO studio_owner;
         ALTER FUNCTION auth.audit(uuid, text, jsonb) OWNER TO studio_auth;
         ALTER FUNCTION auth.signup(text, text, text) OWNER TO studio_auth;
         ALTER FUNCTION auth.login_retry_after(text, integer, integer) OWNER TO studio_auth;
@@ -400,13 +417,6 @@ def upgrade() -> None:
         ALTER FUNCTION auth.audit_api_key_change() OWNER TO studio_auth;
         ALTER FUNCTION auth.audit_session_end() OWNER TO studio_auth;
 
-        -- Who may call what: signing up and logging in happen before there is a user.
-        GRANT EXECUTE ON FUNCTION auth.signup(text, text, text), auth.login_retry_after(text, integer, integer),
-            auth.login_credentials(text), auth.login_failed(text, integer),
-            auth.create_session(uuid, bytea, timestamptz), auth.authenticate(text, bytea)
-            TO anon;
-        GRANT EXECUTE ON FUNCTION auth.authenticate(text, bytea), auth.delete_account() TO authenticated;
-        GRANT EXECUTE ON FUNCTION auth.set_user_role(text, text) TO studio_owner;
         """
     )
 

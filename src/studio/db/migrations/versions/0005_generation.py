@@ -224,7 +224,13 @@ def upgrade() -> None:
 
         -- Workers see the queue and the work it points at; they may change only
         -- unfinished work, so a finished result can't be rewritten by a worker.
-        GRANT SELECT, UPDATE ON public.jobs, public.generations, public.batch_queue TO studio_worker;
+        -- Column lists: a worker reports on work, it cannot reassign whose work it is.
+        GRANT SELECT ON public.jobs, public.generations, public.batch_queue TO studio_worker;
+        GRANT UPDATE (status, attempts, run_after, lease_expires_at, worker_id, heartbeat_at, last_error)
+            ON public.jobs TO studio_worker;
+        GRANT UPDATE (status, provider_job_id, result, error, progress, attempts, cost_cents, started_at, finished_at)
+            ON public.generations TO studio_worker;
+        GRANT UPDATE (status, completed_items, failed_items) ON public.batch_queue TO studio_worker;
         GRANT SELECT, INSERT ON public.media_objects TO studio_worker;
         CREATE POLICY jobs_worker_select ON public.jobs FOR SELECT TO studio_worker USING (true);
         CREATE POLICY jobs_worker_update ON public.jobs FOR UPDATE TO studio_worker

@@ -162,7 +162,9 @@ def upgrade() -> None:
         -- and record the trained model of a job they ran.
         GRANT SELECT ON public.datasets, public.dataset_images TO studio_worker;
         GRANT UPDATE (status) ON public.datasets TO studio_worker;
-        GRANT SELECT, UPDATE ON public.training_jobs TO studio_worker;
+        GRANT SELECT ON public.training_jobs TO studio_worker;
+        GRANT UPDATE (status, progress, current_step, loss_history, error, started_at, finished_at)
+            ON public.training_jobs TO studio_worker;
         GRANT SELECT, INSERT ON public.trained_models TO studio_worker;
         CREATE POLICY datasets_worker_select ON public.datasets FOR SELECT TO studio_worker USING (true);
         CREATE POLICY datasets_worker_update ON public.datasets FOR UPDATE TO studio_worker
