@@ -7,7 +7,9 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 from fastapi import FastAPI
+from psycopg.rows import dict_row
 from starlette.responses import HTMLResponse
 
 from studio import health
@@ -25,8 +27,25 @@ class UnsafeDatabaseRole(RuntimeError):
     """The API's database role could bypass row-level security: refuse to serve (F3, F4)."""
 
 
+ROLE_ATTRIBUTES_SQL = ("SELECT current_user AS name, rolsuper, rolbypassrls, rolinherit"
+                       "  FROM pg_catalog.pg_roles WHERE rolname = current_user")
+
+
+def preflight(conninfo: str, *, timeout: float = 10) -> None:
+    """Before serving: the database answers, and as a role that cannot bypass RLS.
+    `studio api` runs this so that a refusal is one clear line, not a server traceback;
+    the lifespan checks again with the pool it will really use."""
+    with psycopg.connect(conninfo, connect_timeout=max(1, int(timeout)), row_factory=dict_row) as conn:
+        attrs = conn.execute(ROLE_ATTRIBUTES_SQL).fetchone()
+    assert attrs is not None
+    refuse_unsafe_role(attrs)
+
+
 async def check_role(db: ApiDatabase) -> None:
-    attrs = await db.role_attributes()
+    refuse_unsafe_role(await db.role_attributes())
+
+
+def refuse_unsafe_role(attrs: dict) -> None:
     if attrs["rolsuper"] or attrs["rolbypassrls"]:
         raise UnsafeDatabaseRole(
             f"refusing to start: the API's database role {attrs['name']!r} is "

@@ -14,11 +14,14 @@ import urllib.request
 from typing import Annotated, Optional
 
 import psycopg
+import sqlalchemy.exc
 import typer
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from studio.app import UnsafeDatabaseRole, create_app, preflight
 from studio.config import API_ROLE, OWNER_ROLE, Settings, SettingsError
 from studio.db import migrate
 from studio.db.embedded import EmbeddedError, PostgresNotFound
@@ -31,7 +34,8 @@ user_app = typer.Typer(help="Accounts, for operators.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 
-console = Console(stderr=True)
+# soft_wrap: a one-line message stays one line in logs, whatever the terminal width.
+console = Console(stderr=True, soft_wrap=True, highlight=False)
 log = logging.getLogger("studio.cli")
 
 
@@ -42,8 +46,15 @@ def _settings() -> Settings:
         _fail(str(exc))
 
 
+def _owner_settings() -> Settings:
+    """Settings of a command that migrates, as studio_owner."""
+    settings = _settings()
+    settings.require_secrets("owner_password", *(("superuser_password",) if settings.embedded else ()))
+    return settings
+
+
 def _fail(message: str, code: int = 1) -> "typer.Exit":  # type: ignore[return]
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -55,11 +66,17 @@ def _operator_errors(func):  # noqa: ANN001, ANN202 - decorator
     def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         try:
             return func(*args, **kwargs)
-        except (PostgresNotFound, EmbeddedError, LauncherError, SettingsError) as exc:
+        except (PostgresNotFound, EmbeddedError, LauncherError, SettingsError, UnsafeDatabaseRole) as exc:
             _fail(str(exc))
         except psycopg.OperationalError as exc:
-            _fail(f"cannot reach the database: {str(exc).strip()}")
+            _fail(f"cannot reach the database: {_one_line(exc)}")
+        except sqlalchemy.exc.OperationalError as exc:  # migrations go through Alembic's engine
+            _fail(f"cannot reach the database: {_one_line(exc.orig or exc)}")
     return wrapper
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 @app.callback()
@@ -74,11 +91,14 @@ def up() -> None:
     """Start Studio: the database (embedded unless STUDIO_DATABASE_URL is set), migrations,
     and the API, until Ctrl-C or SIGTERM."""
     settings = _settings()
+    settings.require_secrets("secret_key", "owner_password", "api_password", "worker_password",
+                             *(("superuser_password",) if settings.embedded else ()))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with database(settings, migrate_to_head=True) as deployment:
         if stop.is_set():
+            console.print("Studio stopped.")
             return
         url = f"http://{settings.host}:{settings.port}"
         api = subprocess.Popen([sys.executable, "-m", "studio", "api"], env=deployment.api_environment())
@@ -130,10 +150,10 @@ def api() -> None:
     """Serve the HTTP API only (as studio_api). `studio up` runs this for you."""
     import uvicorn
 
-    from studio.app import create_app
-
     settings = _settings()
+    settings.require_secrets("secret_key", "api_password")
     conninfo, secret_key = api_conninfo(settings)
+    preflight(conninfo, timeout=settings.pool_timeout)
     if secret_key and settings.secret_key is None:
         settings = settings.model_copy(update={"secret_key": SecretStr(secret_key)})
     uvicorn.run(create_app(settings, conninfo=conninfo), host=settings.host, port=settings.port,
@@ -162,7 +182,7 @@ def db_bootstrap(
 @_operator_errors
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Migrate up (as studio_owner)."""
-    with database(_settings()) as deployment:
+    with database(_owner_settings()) as deployment:
         migrate.upgrade(deployment.conninfo(OWNER_ROLE), revision)
         console.print(f"at revision {migrate.current_revision(deployment.conninfo(OWNER_ROLE))}")
 
@@ -171,7 +191,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @_operator_errors
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, -1 for one step, base for empty.")] = "-1") -> None:
     """Migrate down (as studio_owner). Every revision has a real downgrade."""
-    with database(_settings()) as deployment:
+    with database(_owner_settings()) as deployment:
         migrate.downgrade(deployment.conninfo(OWNER_ROLE), revision)
         console.print(f"at revision {migrate.current_revision(deployment.conninfo(OWNER_ROLE)) or 'base'}")
 
@@ -180,7 +200,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, 
 @_operator_errors
 def db_status() -> None:
     """Where the database is, its revision, and the revisions this code knows."""
-    settings = _settings()
+    settings = _owner_settings()
     with database(settings) as deployment:
         current = migrate.current_revision(deployment.conninfo(OWNER_ROLE))
     head = migrate.head_revision()

@@ -13,6 +13,7 @@ secrets (F14): an operator sets each one deliberately.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -28,6 +29,11 @@ WORKER_ROLE = "studio_worker"
 
 # Values that only ever appear in examples; a production secret must not look like one.
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "example", "secret", "password")
+
+
+SECRET_MINIMUM_LENGTHS = {"secret_key": 32, "superuser_password": 16, "owner_password": 16,
+                          "api_password": 16, "worker_password": 16}
+_HOW_TO_GENERATE = " (generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
 
 
 class SettingsError(Exception):
@@ -48,6 +54,8 @@ class Settings(BaseSettings):
     # Database. Empty database_url means the embedded cluster.
     database_url: str | None = None
     db_name: str = "studio"
+    # Embedded cluster only: the bootstrap superuser (generated in development).
+    superuser_password: SecretStr | None = None
     owner_password: SecretStr | None = None
     api_password: SecretStr | None = None
     worker_password: SecretStr | None = None
@@ -70,25 +78,36 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(900, ge=1)
 
     @model_validator(mode="after")
-    def _production_is_explicit(self) -> Settings:
-        if self.env != "production":
-            return self
-        problems = []
-        for name in ("secret_key", "api_password", "owner_password", "worker_password"):
-            value: SecretStr | None = getattr(self, name)
-            minimum = 32 if name == "secret_key" else 16
-            if value is None or not value.get_secret_value():
-                problems.append(f"STUDIO_{name.upper()} is missing")
-            elif len(value.get_secret_value()) < minimum:
-                problems.append(f"STUDIO_{name.upper()} is shorter than {minimum} characters")
-            elif any(m in value.get_secret_value().lower() for m in PLACEHOLDER_MARKERS):
-                problems.append(f"STUDIO_{name.upper()} is a placeholder value")
+    def _production_secrets_are_real(self) -> Settings:
+        """Every secret given in production must be a real one. Which secrets must be
+        present depends on the process (the API is never given the owner's password),
+        so presence is checked by require_secrets() where each is used."""
+        problems = self._secret_problems(SECRET_MINIMUM_LENGTHS, required=False)
         if problems:
-            raise SettingsError(
-                "production mode refuses to start: " + "; ".join(problems)
-                + " (generate secrets with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-            )
+            raise SettingsError("production mode refuses to start: " + "; ".join(problems) + _HOW_TO_GENERATE)
         return self
+
+    def require_secrets(self, *names: str) -> None:
+        """In production, refuse to go on unless each named secret was set explicitly."""
+        problems = self._secret_problems(names, required=True)
+        if problems:
+            raise SettingsError("production mode refuses to start: " + "; ".join(problems) + _HOW_TO_GENERATE)
+
+    def _secret_problems(self, names: Iterable[str], *, required: bool) -> list[str]:
+        if self.env != "production":
+            return []
+        problems = []
+        for name in names:
+            value: SecretStr | None = getattr(self, name)
+            secret = value.get_secret_value() if value is not None else ""
+            if not secret:
+                if required:
+                    problems.append(f"STUDIO_{name.upper()} is missing")
+            elif len(secret) < SECRET_MINIMUM_LENGTHS[name]:
+                problems.append(f"STUDIO_{name.upper()} is shorter than {SECRET_MINIMUM_LENGTHS[name]} characters")
+            elif any(marker in secret.lower() for marker in PLACEHOLDER_MARKERS):
+                problems.append(f"STUDIO_{name.upper()} is a placeholder value")
+        return problems
 
     @property
     def embedded(self) -> bool:

@@ -113,7 +113,7 @@ class _Pool:
         )
 
     async def open(self) -> None:
-        await self.pool.open(wait=True, timeout=30)
+        await self.pool.open(wait=True, timeout=self.pool.timeout)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -123,8 +123,7 @@ class _Pool:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT current_user AS name, rolsuper, rolbypassrls, rolinherit"
-                "  FROM pg_catalog.pg_roles WHERE rolname = current_user"
-            )
+                "  FROM pg_catalog.pg_roles WHERE rolname = current_user")
             row = await cur.fetchone()
             assert row is not None
             return dict(row)

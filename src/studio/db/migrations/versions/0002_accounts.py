@@ -404,7 +404,6 @@ def upgrade() -> None:
             auth.create_session(uuid, bytea, timestamptz), auth.authenticate(text, bytea)
             TO anon;
         GRANT EXECUTE ON FUNCTION auth.authenticate(text, bytea), auth.delete_account() TO authenticated;
-        GRANT EXECUTE ON FUNCTION auth.set_user_role(text, text) TO studio_owner;
         ALTER FUNCTION auth.audit(uuid, text, jsonb) OWNER TO studio_auth;
         ALTER FUNCTION auth.signup(text, text, text) OWNER TO studio_auth;
         ALTER FUNCTION auth.login_retry_after(text, integer, integer) OWNER TO studio_auth;
@@ -416,6 +415,11 @@ def upgrade() -> None:
         ALTER FUNCTION auth.set_user_role(text, text) OWNER TO studio_auth;
         ALTER FUNCTION auth.audit_api_key_change() OWNER TO studio_auth;
         ALTER FUNCTION auth.audit_session_end() OWNER TO studio_auth;
+        -- The operators' path to the admin role (`studio user create --admin`). Granted by
+        -- the new owner: an owner's grant to itself would move away with the ownership.
+        SET LOCAL ROLE studio_auth;
+        GRANT EXECUTE ON FUNCTION auth.set_user_role(text, text) TO studio_owner;
+        RESET ROLE;
 
         """
     )
