@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +23,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from studio.app import UnsafeDatabaseRole, create_app, preflight
+from studio.auth import service
+from studio.auth.schemas import SignupRequest
 from studio.config import API_ROLE, OWNER_ROLE, Settings, SettingsError
 from studio.db import migrate
 from studio.db.embedded import EmbeddedError, PostgresNotFound
@@ -60,7 +63,6 @@ def _fail(message: str, code: int = 1) -> "typer.Exit":  # type: ignore[return]
 
 def _operator_errors(func):  # noqa: ANN001, ANN202 - decorator
     """Turn the launcher's expected failures into one clear line and exit code 1."""
-    import functools
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -110,6 +112,8 @@ def up() -> None:
                 console.print(f"Sign in: create an account with `studio user create you@example.org` "
                               f"or POST {url}/v1/auth/signup, then POST {url}/v1/auth/login. "
                               f"API reference: {url}/docs. Stop with Ctrl-C.", highlight=False)
+            elif not stop.is_set() and api.poll() is None:
+                console.print(f"[yellow]the API has not answered {url}/readyz yet; still waiting[/]")
             while not stop.is_set() and api.poll() is None:
                 stop.wait(0.5)
             if api.poll() is not None and not stop.is_set():
@@ -227,18 +231,11 @@ def user_create(
     admin: Annotated[bool, typer.Option("--admin", help="Make the account an admin.")] = False,
 ) -> None:
     """Create an account through the same narrow path as sign-up."""
-    import asyncio
-
-    from pydantic import ValidationError as PydanticError
-
-    from studio.auth import service
-    from studio.auth.schemas import SignupRequest
-
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         request = SignupRequest(email=email, password=password, display_name=display_name)
-    except PydanticError as exc:
+    except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     password_hash = asyncio.run(service.hash_password(request.password))
     settings = _settings()
