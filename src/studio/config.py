@@ -77,6 +77,32 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(10, ge=1)  # per email, and x5 per client address
     login_window_seconds: int = Field(900, ge=1)
 
+    # Storage (F17): local files under $STUDIO_HOME/storage, or any S3-compatible store.
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None
+    s3_endpoint_url: str | None = None      # e.g. a MinIO/Ceph/R2 URL; None = AWS
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_bucket_prefix: str = "studio-"       # buckets <prefix>media and <prefix>attachments
+    s3_presign_seconds: int = Field(300, ge=10, le=3600)
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1)
+    max_result_bytes: int = Field(1024 * 1024 * 1024, ge=1)
+
+    # Providers: every external call has a timeout and a bounded retry budget.
+    provider_timeout: float = Field(60.0, gt=0)
+    provider_max_retries: int = Field(3, ge=0, le=10)
+    openai_base_url: str | None = None      # OpenAI, vLLM, Ollama, llama.cpp: anything OpenAI-compatible
+    openai_api_key: SecretStr | None = None
+    replicate_base_url: str = "https://api.replicate.com/v1"
+    replicate_api_token: SecretStr | None = None
+    replicate_poll_seconds: float = Field(2.0, gt=0)
+    replicate_max_wait_seconds: float = Field(900.0, gt=0)
+    elevenlabs_base_url: str = "https://api.elevenlabs.io"
+    elevenlabs_api_key: SecretStr | None = None
+    comfyui_base_url: str | None = None
+    comfyui_max_wait_seconds: float = Field(900.0, gt=0)
+
     @model_validator(mode="after")
     def _production_secrets_are_real(self) -> Settings:
         """Every secret given in production must be a real one. Which secrets must be

@@ -1,0 +1,1 @@
+"""Generation providers behind one small interface (see base.py)."""
