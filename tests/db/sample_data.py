@@ -478,6 +478,24 @@ class _Filler:
             "reviewed_by": s.user_a, "reviewed_at": self.now, "review_note": "not now"})
 
 
+def _generation_events(self: "_Filler") -> None:
+    """Written by the generations trigger, not inserted here: fill_every_table collects
+    them per user afterwards (like the audit records triggers write)."""
+
+
+def _storage_deletions(self: "_Filler") -> None:
+    # The outbox has no owner column; "A's rows" are the files under A's prefix.
+    for label in ("A", "B"):
+        uid = self.sample.users[label]
+        self.add("public.storage_deletions", label, {
+            "id": uuid.uuid4(), "bucket": "media", "key": f"{uid}/deleted-{uuid.uuid4().hex}.wav",
+            "attempts": 0})
+
+
+_Filler.generation_events = _generation_events  # type: ignore[attr-defined]
+_Filler.storage_deletions = _storage_deletions  # type: ignore[attr-defined]
+
+
 # Dependency order: a table comes after every table it references.
 FILL_ORDER: tuple[tuple[str, Callable[[_Filler], None]], ...] = (
     ("public.users", _Filler.users),
@@ -504,6 +522,8 @@ FILL_ORDER: tuple[tuple[str, Callable[[_Filler], None]], ...] = (
     ("public.user_notifications", _Filler.user_notifications),
     ("public.node_resources", _Filler.node_resources),
     ("public.admin_approval_requests", _Filler.admin_approval_requests),
+    ("public.generation_events", _generation_events),
+    ("public.storage_deletions", _storage_deletions),
 )
 KNOWN_TABLES = frozenset(name for name, _ in FILL_ORDER)
 
@@ -542,12 +562,14 @@ def fill_every_table(conn: psycopg.Connection) -> Sample:
         sample.rows_of_b[table] = [{c: r[c] for c in pk} for r in by_owner.get("B", [])]
         if "public" in by_owner:
             sample.public_rows[table] = [{c: r[c] for c in pk} for r in by_owner["public"]]
-    if "public.audit_log" in tables:
-        # Triggers add audit records (api_key.created, ...); they are A's rows as well.
+    # Triggers write rows too (audit records, generation events); they are the user's rows as well.
+    for table in ("public.audit_log", "public.generation_events"):
+        if table not in tables:
+            continue
         for label, target in (("A", sample.rows_of_a), ("B", sample.rows_of_b)):
-            ids = conn.execute("SELECT id FROM public.audit_log WHERE user_id = %s ORDER BY id",
-                               (sample.users[label],)).fetchall()
-            target["public.audit_log"] = [{"id": r[0]} for r in ids]
+            ids = conn.execute(sql.SQL("SELECT id FROM {} WHERE user_id = %s ORDER BY id").format(
+                sql.Identifier(*table.split("."))), (sample.users[label],)).fetchall()
+            target[table] = [{"id": r[0]} for r in ids]
     missing = sorted(t for t in tables if not sample.rows_of_a.get(t))
     if missing:
         raise AssertionError(f"sample_data left user A without rows in {', '.join(missing)}")

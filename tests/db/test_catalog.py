@@ -17,11 +17,13 @@ from psycopg import sql
 from tests.db.sample_data import APP_SCHEMAS, catalog_tables, ident, primary_key_columns, rls_problems
 
 CLIENT_ROLES = ("anon", "authenticated")
-RUNTIME_ROLES = ("studio_api", "studio_worker", "anon", "authenticated", "studio_auth")
+RUNTIME_ROLES = ("studio_api", "studio_worker", "anon", "authenticated", "studio_auth", "studio_system")
 COMMANDS = {"SELECT": "r", "INSERT": "a", "UPDATE": "w", "DELETE": "d"}
 # Documented exceptions (migrations 0002 and 0006).
 APPEND_ONLY = frozenset({"public.audit_log", "public.api_usage"})  # created_at only
 NATURAL_KEYS = {"public.rate_limit_counters": ["bucket", "window_start"]}
+# Ordered identity keys: Server-Sent Events resume "after event N" (Last-Event-ID).
+ORDERED_KEYS = {"public.generation_events": "id"}
 KEYED_BY_USER = {"auth.credentials": "user_id"}
 # Alembic's bookkeeping table is RLS-protected like every table, but its shape is Alembic's.
 ALEMBIC = "public.alembic_version"
@@ -88,7 +90,7 @@ def test_every_command_has_a_policy_or_no_grant(cat):
 
 
 def test_worker_and_auth_roles_also_have_policies_for_their_grants(cat):
-    problems, _ = _privilege_without_policy(cat, ("studio_worker", "studio_auth"))
+    problems, _ = _privilege_without_policy(cat, ("studio_worker", "studio_auth", "studio_system"))
     assert not problems, "\n".join(problems)
 
 
@@ -312,6 +314,10 @@ def test_primary_keys_are_uuids(cat):
         if table in NATURAL_KEYS:
             if pk != NATURAL_KEYS[table]:
                 problems.append(f"{table}: primary key {pk}, documented as {NATURAL_KEYS[table]}")
+            continue
+        if table in ORDERED_KEYS:
+            if pk != [ORDERED_KEYS[table]] or columns[pk[0]][0] != "bigint":
+                problems.append(f"{table}: primary key {pk}, documented as an ordered bigint identity")
             continue
         if len(pk) != 1 or columns[pk[0]][0] != "uuid":
             problems.append(f"{table}: primary key {pk} is not a single uuid column")

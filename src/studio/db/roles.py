@@ -18,6 +18,8 @@ NOLOGIN_ROLES = {
     "authenticated": "NOLOGIN NOINHERIT",
     # Owns the SECURITY DEFINER functions of the auth schema (signup, login, ...).
     "studio_auth": "NOLOGIN NOINHERIT",
+    # Owns the system triggers (generation events, the storage outbox).
+    "studio_system": "NOLOGIN NOINHERIT",
 }
 LOGIN_ROLES = {
     # Migrations only. NOINHERIT: its membership in studio_auth exists only so it can
@@ -27,7 +29,7 @@ LOGIN_ROLES = {
     API_ROLE: "LOGIN NOINHERIT",
     WORKER_ROLE: "LOGIN NOINHERIT",
 }
-RUNTIME_ROLES = (API_ROLE, WORKER_ROLE, "anon", "authenticated", "studio_auth")
+RUNTIME_ROLES = (API_ROLE, WORKER_ROLE, "anon", "authenticated", "studio_auth", "studio_system")
 ALWAYS = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 
 
@@ -40,7 +42,7 @@ def bootstrap(admin_conninfo: str, *, db_name: str, passwords: dict[str, str]) -
         for name, attrs in LOGIN_ROLES.items():
             _ensure_role(conn, name, attrs, passwords[name])
         conn.execute(sql.SQL("GRANT anon, authenticated TO {}").format(sql.Identifier(API_ROLE)))
-        conn.execute(sql.SQL("GRANT studio_auth TO {}").format(sql.Identifier(OWNER_ROLE)))
+        conn.execute(sql.SQL("GRANT studio_auth, studio_system TO {}").format(sql.Identifier(OWNER_ROLE)))
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db_name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8'").format(
