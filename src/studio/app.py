@@ -18,6 +18,9 @@ from studio.chat import endpoints as chat_endpoints
 from studio.config import API_ROLE, Settings
 from studio.db import migrate
 from studio.db.scopes import ApiDatabase
+from studio.generation import endpoints as generation_endpoints
+from studio.providers.registry import build_chat_providers, build_providers
+from studio.storage.factory import create_storage
 from studio.http import RequestGuard, install_error_handlers
 
 log = logging.getLogger("studio.app")
@@ -65,11 +68,19 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
         db = ApiDatabase(conninfo, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
                          timeout=settings.pool_timeout)
         await db.open()
+        providers = build_providers(settings)
+        chat_providers = build_chat_providers(settings)
+        storage = create_storage(settings)
         try:
             await check_role(db)
             app.state.db = db
+            app.state.providers = providers
+            app.state.chat_providers = chat_providers
+            app.state.storage = storage
             yield
         finally:
+            for closable in (*providers.values(), *chat_providers.values(), storage):
+                await closable.aclose()
             await db.close()
 
     app = FastAPI(title="Studio", version="0.1.0", lifespan=lifespan,
@@ -88,6 +99,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth_endpoints.router)
     app.include_router(chat_endpoints.router)
+    app.include_router(generation_endpoints.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:

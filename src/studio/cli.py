@@ -28,7 +28,7 @@ from studio.auth.schemas import SignupRequest
 from studio.config import API_ROLE, OWNER_ROLE, Settings, SettingsError
 from studio.db import migrate
 from studio.db.embedded import EmbeddedError, PostgresNotFound
-from studio.launcher import LauncherError, api_conninfo, bootstrap_external, database
+from studio.launcher import LauncherError, api_conninfo, bootstrap_external, database, worker_conninfo
 
 app = typer.Typer(help="Studio: a self-hostable multi-modal generation studio.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -104,6 +104,7 @@ def up() -> None:
             return
         url = f"http://{settings.host}:{settings.port}"
         api = subprocess.Popen([sys.executable, "-m", "studio", "api"], env=deployment.api_environment())
+        worker = subprocess.Popen([sys.executable, "-m", "studio", "worker"], env=deployment.worker_environment())
         try:
             ready = _wait_ready(url, api, stop)
             if ready:
@@ -114,14 +115,20 @@ def up() -> None:
                               f"API reference: {url}/docs. Stop with Ctrl-C.", highlight=False)
             elif not stop.is_set() and api.poll() is None:
                 console.print(f"[yellow]the API has not answered {url}/readyz yet; still waiting[/]")
-            while not stop.is_set() and api.poll() is None:
+            while not stop.is_set() and api.poll() is None and worker.poll() is None:
                 stop.wait(0.5)
-            if api.poll() is not None and not stop.is_set():
-                console.print(f"[bold red]the API process exited with status {api.returncode}[/]")
+            for name, process in (("API", api), ("worker", worker)):
+                if process.poll() is not None and not stop.is_set():
+                    console.print(f"[bold red]the {name} process exited with status {process.returncode}[/]")
         finally:
+            # Both at once: the worker's grace period for running jobs runs meanwhile.
+            for process in (api, worker):
+                if process.poll() is None:
+                    process.terminate()
             _terminate(api)
+            _terminate(worker, grace=60)
     console.print("Studio stopped.")
-    if api.returncode not in (0, -signal.SIGTERM, -signal.SIGINT) and not stop.is_set():
+    if not stop.is_set() and any(p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT) for p in (api, worker)):
         raise typer.Exit(1)
 
 
@@ -162,6 +169,21 @@ def api() -> None:
         settings = settings.model_copy(update={"secret_key": SecretStr(secret_key)})
     uvicorn.run(create_app(settings, conninfo=conninfo), host=settings.host, port=settings.port,
                 log_level="info", server_header=False, proxy_headers=False, access_log=False)
+
+
+@app.command()
+@_operator_errors
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Jobs run at the same time.")] = 2,
+) -> None:
+    """Run jobs from the queue (as studio_worker). `studio up` runs one for you; run more,
+    on this or other machines, to scale out."""
+    from studio.jobs.runtime import run_worker
+
+    settings = _settings()
+    settings.require_secrets("worker_password")
+    conninfo = worker_conninfo(settings)
+    asyncio.run(run_worker(settings, conninfo, concurrency=concurrency))
 
 
 @db_app.command("bootstrap")

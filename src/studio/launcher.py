@@ -25,6 +25,9 @@ from studio.db.embedded import SUPERUSER, EmbeddedCluster
 
 log = logging.getLogger("studio.launcher")
 
+# Secrets that give a database role; a child process gets at most its own.
+_ROLE_SECRETS = frozenset({"STUDIO_SUPERUSER_PASSWORD", "STUDIO_OWNER_PASSWORD", "STUDIO_API_PASSWORD",
+                           "STUDIO_WORKER_PASSWORD", "STUDIO_ADMIN_DATABASE_URL", "STUDIO_DATABASE_URL"})
 SECRET_NAMES = ("STUDIO_SUPERUSER_PASSWORD", "STUDIO_OWNER_PASSWORD", "STUDIO_API_PASSWORD",
                 "STUDIO_WORKER_PASSWORD", "STUDIO_SECRET_KEY")
 
@@ -83,15 +86,22 @@ class Deployment:
 
     def api_environment(self) -> dict[str, str]:
         """The environment of an API process: its own role's credentials and nothing more."""
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("STUDIO_", "PG")) or k in ("STUDIO_ENV", "STUDIO_HOST", "STUDIO_PORT",
-                                                               "STUDIO_HOME", "STUDIO_MAX_BODY_BYTES")
-               or k.startswith("STUDIO_POOL_")}
+        # Settings pass through (storage, providers, pools); libpq's PG* variables and
+        # every other role's credentials do not.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k not in _ROLE_SECRETS}
         env["STUDIO_DATABASE_URL"] = self.base_conninfo
         if self.passwords.get(API_ROLE):
             env["STUDIO_API_PASSWORD"] = self.passwords[API_ROLE]  # type: ignore[assignment]
         if self.secret_key:
             env["STUDIO_SECRET_KEY"] = self.secret_key
+        return env
+
+    def worker_environment(self) -> dict[str, str]:
+        """The environment of a worker process: studio_worker's credentials only."""
+        env = {k: v for k, v in self.api_environment().items()
+               if k not in ("STUDIO_API_PASSWORD", "STUDIO_SECRET_KEY")}
+        if self.passwords.get(WORKER_ROLE):
+            env["STUDIO_WORKER_PASSWORD"] = self.passwords[WORKER_ROLE]  # type: ignore[assignment]
         return env
 
 
@@ -165,6 +175,18 @@ def bootstrap_external(settings: Settings, admin_url: str) -> None:
         roles.bootstrap(admin_url, db_name=settings.db_name, passwords=passwords)  # type: ignore[arg-type]
     except psycopg.Error as exc:
         raise LauncherError(f"bootstrap failed: {exc}") from exc
+
+
+def worker_conninfo(settings: Settings) -> str:
+    """The conninfo of a stand-alone `studio worker` process (as studio_worker)."""
+    if not settings.embedded:
+        return settings.role_conninfo(WORKER_ROLE, settings.worker_password)
+    values = load_or_create_secrets(settings)
+    cluster = embedded_cluster(settings)
+    if not cluster.is_running():
+        raise LauncherError("the embedded database is not running: start Studio with `studio up`")
+    return settings.role_conninfo(WORKER_ROLE, values["STUDIO_WORKER_PASSWORD"],
+                                  base=_socket_conninfo(cluster, settings.db_name))
 
 
 def api_conninfo(settings: Settings) -> tuple[str, str | None]:

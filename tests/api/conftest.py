@@ -63,8 +63,8 @@ def make_settings(**overrides: object) -> Settings:
 
 
 @pytest.fixture
-def server(pg, db) -> Iterator[Server]:
-    yield from serve(make_settings(), pg.conninfo(API_ROLE, db))
+def server(pg, db, tmp_path) -> Iterator[Server]:
+    yield from serve(make_settings(home=tmp_path), pg.conninfo(API_ROLE, db))
 
 
 @dataclass

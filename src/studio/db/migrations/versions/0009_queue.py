@@ -114,7 +114,12 @@ def upgrade() -> None:
         GRANT INSERT ON public.storage_deletions TO studio_system;
         CREATE POLICY storage_deletions_system_insert ON public.storage_deletions FOR INSERT TO studio_system
             WITH CHECK (attempts = 0);
-        GRANT SELECT, DELETE ON public.storage_deletions TO studio_worker;
+        -- Workers also add a row before they upload a result, deleted again in the
+        -- transaction that records the file: a worker dying in between leaves a
+        -- deletion due later, not an orphan file.
+        GRANT SELECT, INSERT, DELETE ON public.storage_deletions TO studio_worker;
+        CREATE POLICY storage_deletions_worker_insert ON public.storage_deletions FOR INSERT TO studio_worker
+            WITH CHECK (attempts = 0);
         GRANT UPDATE (attempts, run_after, last_error) ON public.storage_deletions TO studio_worker;
         CREATE POLICY storage_deletions_worker_select ON public.storage_deletions FOR SELECT TO studio_worker USING (true);
         CREATE POLICY storage_deletions_worker_update ON public.storage_deletions FOR UPDATE TO studio_worker

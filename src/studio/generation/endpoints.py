@@ -1,0 +1,188 @@
+"""Generations, models and media downloads."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+from starlette.responses import Response, StreamingResponse
+
+from studio.deps import Cred, Ctx, Db
+from studio.generation import repository as repo
+from studio.generation.schemas import (
+    PARAMS_BY_PROVIDER, Generation, GenerationCreate, GenerationPage, ModelList,
+)
+from studio.http import ApiError, decode_cursor, json_response, not_found, page
+from studio.providers.base import Provider
+from studio.storage.base import ObjectNotFound, Storage
+
+router = APIRouter(prefix="/v1", tags=["generation"])
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+DEFAULT_JOBS_PER_DAY = 200  # when an admin has not set a quota row for the user
+
+
+def _providers(request: Request) -> dict[str, Provider]:
+    return request.app.state.providers
+
+
+def _unavailable(providers: dict[str, Provider], name: str) -> str | None:
+    provider = providers.get(name)
+    if provider is None:
+        return f"no provider named {name!r} is installed"
+    return provider.unavailable_reason()
+
+
+@router.get("/models", response_model=ModelList)
+async def list_models(request: Request, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    async with db.as_user(cred, ctx) as tx:
+        rows = await repo.list_models(tx)
+    providers = _providers(request)
+    chat = request.app.state.chat_providers
+    for row in rows:
+        reason = (chat[row["provider"]].unavailable_reason() if row["type"] == "chat" and row["provider"] in chat
+                  else _unavailable(providers, row["provider"]))
+        row["available"], row["unavailable_reason"] = reason is None, reason
+    return json_response({"items": rows})
+
+
+@router.post("/generations", status_code=202, response_model=Generation)
+async def create_generation(body: GenerationCreate, request: Request, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    providers = _providers(request)
+    async with db.as_user(cred, ctx) as tx:
+        model = await repo.visible_model(tx, model_id=body.model_id)
+        if model is None or not model["enabled"]:
+            raise not_found("model")
+        if model["type"] != body.type:
+            raise ApiError(422, "validation_error", f"model {body.model_id} generates {model['type']}, not {body.type}")
+        reason = _unavailable(providers, model["provider"])
+        if reason:
+            # No fake output: an unusable model is refused up front.
+            raise ApiError(409, "model_unavailable", f"this model cannot run here: {reason}")
+        params = _validated_params(model["provider"], body.type, body.params)
+        today, quota = await repo.jobs_today_and_quota(tx, default_jobs_per_day=DEFAULT_JOBS_PER_DAY)
+        if today >= quota:
+            raise ApiError(429, "quota_exceeded", f"daily generation quota of {quota} reached",
+                           headers={"Retry-After": "3600"})
+        row = await repo.create_generation(tx, type_=body.type, model_id=body.model_id, provider=model["provider"],
+                                           prompt=body.prompt, params=params)
+    return json_response(row, 202, headers={"Location": f"/v1/generations/{row['id']}"})
+
+
+def _validated_params(provider: str, type_: str, params: dict[str, Any]) -> dict[str, Any]:
+    schema = PARAMS_BY_PROVIDER.get((provider, type_))
+    if schema is None:
+        if params:
+            raise ApiError(422, "validation_error", f"{provider} takes no parameters for {type_}")
+        return {}
+    try:
+        return schema.model_validate(params).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        details = "; ".join(f"params.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ApiError(422, "validation_error", details) from exc
+
+
+@router.get("/generations", response_model=GenerationPage)
+async def list_generations(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 20, cursor: str | None = None,
+                           type: Literal["image", "audio", "video"] | None = None,  # noqa: A002 - API name
+                           status: Literal["queued", "running", "succeeded", "failed", "canceled"] | None = None,
+                           ) -> Response:
+    after = decode_cursor(cursor)
+    async with db.as_user(cred, ctx) as tx:
+        rows = await repo.list_generations(tx, type_=type, status=status, after=after, limit=limit)
+    return json_response(page(rows, limit))
+
+
+@router.get("/generations/{generation_id}", response_model=Generation)
+async def get_generation(generation_id: UUID, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    async with db.as_user(cred, ctx) as tx:
+        row = await repo.get_generation(tx, generation_id=generation_id)
+    if row is None:
+        raise not_found("generation")
+    return json_response(row)
+
+
+@router.post("/generations/{generation_id}/cancel", response_model=Generation)
+async def cancel_generation(generation_id: UUID, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    async with db.as_user(cred, ctx) as tx:
+        row = await repo.cancel_generation(tx, generation_id=generation_id)
+        current = row or await repo.get_generation(tx, generation_id=generation_id)
+    if current is None:
+        raise not_found("generation")
+    if row is None:
+        raise ApiError(409, "conflict", f"the generation is already {current['status']}")
+    return json_response(row)
+
+
+@router.delete("/generations/{generation_id}", status_code=204)
+async def delete_generation(generation_id: UUID, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    async with db.as_user(cred, ctx) as tx:
+        deleted = await repo.delete_generation(tx, generation_id=generation_id)
+    if not deleted:
+        raise not_found("generation")
+    return Response(status_code=204)
+
+
+# --- media ---------------------------------------------------------------------------
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """One byte range (RFC 9110) as inclusive (start, end); None for the whole file.
+    Raises ApiError 416 for a range that cannot be satisfied."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match or match.groups() == ("", ""):
+        return None  # several ranges or nonsense: answer with the whole file, as allowed
+    first, last = match.groups()
+    if first == "":
+        length = int(last)
+        if length == 0:
+            raise ApiError(416, "range_not_satisfiable", "empty suffix range", {"Content-Range": f"bytes */{size}"})
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise ApiError(416, "range_not_satisfiable", f"the file has {size} bytes",
+                       {"Content-Range": f"bytes */{size}"})
+    return start, end
+
+
+@router.get("/media/{media_id}", response_class=StreamingResponse,
+            responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "partial content"}})
+async def download_media(media_id: UUID, request: Request, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    async with db.as_user(cred, ctx) as tx:
+        media = await repo.get_media(tx, media_id=media_id)
+    if media is None:
+        raise not_found("media")
+    # The transaction is over before the first byte is streamed: a slow download
+    # holds no database connection.
+    return stream_media(request.app.state.storage, media, request.headers.get("range"))
+
+
+def stream_media(storage: Storage, media: dict[str, Any], range_header: str | None) -> Response:
+    size = int(media["size_bytes"])
+    byte_range = parse_range(range_header, size)
+    start, end = byte_range if byte_range else (0, size - 1)
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(max(0, end - start + 1)),
+               "ETag": f'"{media["checksum_sha256"]}"', "Cache-Control": "private, max-age=3600",
+               "X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"}
+    if byte_range:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+
+    async def body():
+        if size == 0:
+            return
+        try:
+            async for chunk in storage.read(media["bucket"], media["key"], start=start, end=end):
+                yield chunk
+        except ObjectNotFound:  # the row exists but the file is gone: end the stream short
+            return
+
+    return StreamingResponse(body(), status_code=206 if byte_range else 200, media_type=media["content_type"],
+                             headers=headers)

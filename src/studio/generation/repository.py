@@ -1,0 +1,126 @@
+"""Generations SQL, in the user's scope: RLS decides what the caller sees."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from psycopg.types.json import Jsonb
+
+from studio.db.scopes import UserScope
+
+
+
+async def visible_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | None:
+    cur = await tx.conn.execute(
+        "SELECT id, type, provider, provider_model, enabled FROM public.model_registry WHERE id = %s",
+        (model_id,))
+    return await cur.fetchone()
+
+
+async def list_models(tx: UserScope) -> list[dict[str, Any]]:
+    cur = await tx.conn.execute(
+        "SELECT id, slug, display_name, type, provider, description FROM public.model_registry"
+        " WHERE enabled ORDER BY type, slug")
+    return await cur.fetchall()
+
+
+async def jobs_today_and_quota(tx: UserScope, *, default_jobs_per_day: int) -> tuple[int, int]:
+    """(generations created today, the daily limit), under a per-user transaction lock
+    so that concurrent requests cannot both pass the last free slot (F10)."""
+    await tx.conn.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(%s, 7))",
+                          (str(tx.user.id),))
+    cur = await tx.conn.execute(
+        """
+        SELECT (SELECT count(*) FROM public.generations
+                 WHERE user_id = %(user)s AND created_at >= pg_catalog.date_trunc('day', pg_catalog.now())) AS today,
+               COALESCE((SELECT jobs_per_day FROM public.quotas WHERE user_id = %(user)s), %(default)s) AS quota
+        """,
+        {"user": tx.user.id, "default": default_jobs_per_day})
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["today"]), int(row["quota"])
+
+
+async def create_generation(tx: UserScope, *, type_: str, model_id: UUID, provider: str, prompt: str,
+                            params: dict[str, Any]) -> dict[str, Any]:
+    """The generation and its job, in the caller's transaction: a job exists if and only
+    if the request committed. Two statements (the job's policy must see the new
+    generation, which a sibling CTE would not), pipelined into one round trip.
+    fair_rank = how many of the user's jobs are queued ahead of this one."""
+    generation_id = uuid4()
+    cur = await tx.conn.execute(
+        """
+        INSERT INTO public.generations (id, user_id, model_id, type, provider, prompt, params)
+        VALUES (%(id)s, %(user)s, %(model)s, %(type)s, %(provider)s, %(prompt)s, %(params)s)
+        RETURNING id, type, status, model_id, provider, prompt, params, progress, error, attempts, result,
+                  created_at, updated_at, started_at, finished_at
+        """,
+        {"id": generation_id, "user": tx.user.id, "model": model_id, "type": type_, "provider": provider,
+         "prompt": prompt, "params": Jsonb(params)})
+    await tx.conn.execute(
+        """
+        INSERT INTO public.jobs (kind, user_id, generation_id, fair_rank)
+        VALUES ('generation', %(user)s, %(id)s,
+                (SELECT count(*) FROM public.jobs q WHERE q.user_id = %(user)s AND q.status = 'queued'))
+        """,
+        {"id": generation_id, "user": tx.user.id})
+    row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+async def get_generation(tx: UserScope, *, generation_id: UUID) -> dict[str, Any] | None:
+    cur = await tx.conn.execute(
+        """
+        SELECT id, type, status, model_id, provider, prompt, params, progress, error, attempts, result,
+               created_at, updated_at, started_at, finished_at
+          FROM public.generations WHERE id = %s
+        """,
+        (generation_id,))
+    return await cur.fetchone()
+
+
+async def list_generations(tx: UserScope, *, type_: str | None, status: str | None,
+                           after: tuple[datetime, UUID] | None, limit: int) -> list[dict[str, Any]]:
+    cur = await tx.conn.execute(
+        """
+        SELECT id, type, status, model_id, provider, prompt, params, progress, error, attempts, result,
+              created_at, updated_at, started_at, finished_at FROM public.generations
+         WHERE user_id = %(user)s
+           AND (%(type)s::text IS NULL OR type = %(type)s)
+           AND (%(status)s::text IS NULL OR status = %(status)s)
+           AND (%(after_ts)s::timestamptz IS NULL OR (created_at, id) < (%(after_ts)s, %(after_id)s::uuid))
+         ORDER BY created_at DESC, id DESC
+         LIMIT %(limit)s
+        """,
+        {"user": tx.user.id, "type": type_, "status": status, "after_ts": after[0] if after else None,
+         "after_id": after[1] if after else None, "limit": limit + 1})
+    return await cur.fetchall()
+
+
+async def cancel_generation(tx: UserScope, *, generation_id: UUID) -> dict[str, Any] | None:
+    """Queued or running -> canceled; a running job notices at its next heartbeat."""
+    cur = await tx.conn.execute(
+        """
+        UPDATE public.generations SET status = 'canceled'
+         WHERE id = %s AND status IN ('queued', 'running')
+        RETURNING id, type, status, model_id, provider, prompt, params, progress, error, attempts, result,
+              created_at, updated_at, started_at, finished_at
+        """,
+        (generation_id,))
+    return await cur.fetchone()
+
+
+async def delete_generation(tx: UserScope, *, generation_id: UUID) -> bool:
+    """Its media rows go by cascade; a trigger queues their files in the storage outbox."""
+    cur = await tx.conn.execute("DELETE FROM public.generations WHERE id = %s RETURNING id", (generation_id,))
+    return await cur.fetchone() is not None
+
+
+async def get_media(tx: UserScope, *, media_id: UUID) -> dict[str, Any] | None:
+    cur = await tx.conn.execute(
+        "SELECT id, bucket, key, size_bytes, content_type, checksum_sha256 FROM public.media_objects WHERE id = %s",
+        (media_id,))
+    return await cur.fetchone()

@@ -1,0 +1,35 @@
+"""Assembles a worker process from Settings: pool, storage, providers, handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from studio.config import Settings
+from studio.db.scopes import WorkerDatabase
+from studio.generation.tasks import make_generation_handler
+from studio.jobs.worker import Worker, WorkerOptions
+from studio.providers.registry import build_providers
+from studio.storage.factory import create_storage
+
+
+@asynccontextmanager
+async def assembled_worker(settings: Settings, conninfo: str, options: WorkerOptions) -> AsyncIterator[Worker]:
+    db = WorkerDatabase(conninfo, min_size=1, max_size=options.concurrency + 3, timeout=settings.pool_timeout)
+    storage = create_storage(settings)
+    providers = build_providers(settings)
+    handlers = {"generation": make_generation_handler(providers, max_result_bytes=settings.max_result_bytes,
+                                                      work_root=settings.home_dir / "work")}
+    await db.open()
+    try:
+        yield Worker(db, conninfo, storage, handlers, options)
+    finally:
+        for provider in providers.values():
+            await provider.aclose()
+        await storage.aclose()
+        await db.close()
+
+
+async def run_worker(settings: Settings, conninfo: str, *, concurrency: int) -> None:
+    async with assembled_worker(settings, conninfo, WorkerOptions(concurrency=concurrency)) as worker:
+        await worker.run()

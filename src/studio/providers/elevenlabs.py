@@ -1,0 +1,53 @@
+"""ElevenLabs text-to-speech: POST /v1/text-to-speech/{voice_id}, MP3 streamed to a file."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from studio.config import Settings
+from studio.providers.base import (
+    GenerationContext,
+    GenerationTask,
+    MediaOutput,
+    Provider,
+    ProviderError,
+    ProviderUnavailable,
+)
+from studio.providers.http import ProviderHTTP
+
+
+class ElevenLabs(Provider):
+    name: ClassVar[str] = "elevenlabs"
+    media_types: ClassVar[frozenset[str]] = frozenset({"audio"})
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        key = settings.elevenlabs_api_key.get_secret_value() if settings.elevenlabs_api_key else ""
+        self._http = ProviderHTTP("elevenlabs", settings, base_url=settings.elevenlabs_base_url,
+                                  auth_headers={"xi-api-key": key} if key else None)
+
+    def unavailable_reason(self) -> str | None:
+        return None if self._settings.elevenlabs_api_key else "STUDIO_ELEVENLABS_API_KEY is not set"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def generate(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
+        if reason := self.unavailable_reason():
+            raise ProviderUnavailable(reason)
+        if task.type != "audio":
+            raise ProviderError(f"elevenlabs: cannot generate {task.type}")
+        voice = task.params.get("voice") or task.model_config.get("voice_id")
+        if not isinstance(voice, str) or not voice:
+            raise ProviderError("elevenlabs: no voice (params.voice or model config voice_id)")
+        body: dict[str, Any] = {"text": task.prompt, "model_id": task.provider_model}
+        voice_settings = task.params.get("voice_settings", task.model_config.get("voice_settings"))
+        if voice_settings:
+            body["voice_settings"] = voice_settings
+        path = context.workdir / "speech.mp3"
+        # quote(): a voice id is a path segment, never a path.
+        url = self._http.url(f"v1/text-to-speech/{quote(voice, safe='')}")
+        await self._http.to_file("POST", url, path, json=body, headers={"Accept": "audio/mpeg"},
+                                 expect="audio/")
+        return [MediaOutput(path=path, content_type="audio/mpeg")]

@@ -1,0 +1,230 @@
+"""OpenAI-compatible HTTP APIs: OpenAI itself, vLLM, Ollama, llama.cpp's server, ...
+
+They all speak the same protocol under a base URL that includes `/v1`; local servers
+need no key, so the base URL alone makes the provider available. Images come from
+POST /images/generations, speech from POST /audio/speech, chat from a streamed
+POST /chat/completions (server-sent events).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+import orjson
+
+from studio.config import Settings
+from studio.providers.base import (
+    ChatMessage,
+    ChatProvider,
+    GenerationContext,
+    GenerationTask,
+    MediaOutput,
+    Provider,
+    ProviderError,
+    ProviderUnavailable,
+)
+from studio.providers.http import ProviderHTTP
+
+# /audio/speech response_format -> (content type, file extension)
+SPEECH_FORMATS = {
+    "mp3": ("audio/mpeg", ".mp3"),
+    "wav": ("audio/wav", ".wav"),
+    "opus": ("audio/ogg", ".opus"),   # Opus in an Ogg container
+    "aac": ("audio/aac", ".aac"),
+    "flac": ("audio/flac", ".flac"),
+    "pcm": ("audio/pcm", ".pcm"),     # raw 16-bit little-endian samples
+}
+MAX_SSE_LINE = 1024 * 1024  # a single event line longer than this is not a chat delta
+
+
+def _client(settings: Settings) -> ProviderHTTP:
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    return ProviderHTTP("openai", settings, base_url=settings.openai_base_url,
+                        auth_headers={"Authorization": f"Bearer {key}"} if key else None)
+
+
+def _unavailable_reason(settings: Settings) -> str | None:
+    return None if settings.openai_base_url else "STUDIO_OPENAI_BASE_URL is not set"
+
+
+def _image_type(data: bytes) -> tuple[str, str]:
+    """Sniff what an inline image is (gpt-image models may answer JPEG or WebP); PNG otherwise."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", ".jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return "image/png", ".png"
+
+
+class OpenAICompatible(Provider):
+    name: ClassVar[str] = "openai"
+    media_types: ClassVar[frozenset[str]] = frozenset({"image", "audio"})
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._http = _client(settings)
+
+    def unavailable_reason(self) -> str | None:
+        return _unavailable_reason(self._settings)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def generate(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
+        if reason := self.unavailable_reason():
+            raise ProviderUnavailable(reason)
+        if task.type == "image":
+            return await self._images(task, context)
+        if task.type == "audio":
+            return await self._speech(task, context)
+        raise ProviderError(f"openai: cannot generate {task.type}")
+
+    async def _images(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
+        body: dict[str, Any] = {**task.params, "model": task.provider_model, "prompt": task.prompt}
+        # b64_json saves a second download; a model that rejects the field (gpt-image-*
+        # always answers base64) sets "response_format": null in its model config.
+        response_format = task.model_config.get("response_format", "b64_json")
+        if response_format:
+            body.setdefault("response_format", response_format)
+        reply = await self._http.json("POST", self._http.url("images/generations"), json=body)
+        items = reply.get("data") if isinstance(reply, dict) else None
+        if not isinstance(items, list) or not items:
+            raise self._http.error("the images/generations reply has no 'data' list")
+
+        outputs = []
+        for index, item in enumerate(items):
+            inline = item.get("b64_json") if isinstance(item, dict) else None
+            url = item.get("url") if isinstance(item, dict) else None
+            if isinstance(inline, str):
+                outputs.append(self._write_image(inline, context, index))
+            elif isinstance(url, str):
+                outputs.append(await self._http.download(url, context.workdir, f"image-{index}",
+                                                         expect="image/"))
+            else:
+                raise self._http.error(f"image {index} in the reply has neither 'b64_json' nor 'url'")
+        return outputs
+
+    def _write_image(self, inline: str, context: GenerationContext, index: int) -> MediaOutput:
+        # base64 is 4/3 of the data: refuse before decoding something too large.
+        if len(inline) * 3 // 4 > self._settings.max_result_bytes:
+            raise self._http.error(f"image {index} exceeds {self._settings.max_result_bytes} bytes")
+        try:
+            data = base64.b64decode(inline, validate=True)
+        except (binascii.Error, ValueError):
+            raise self._http.error(f"image {index} in the reply is not valid base64") from None
+        if not data:
+            raise self._http.error(f"image {index} in the reply is empty")
+        content_type, extension = _image_type(data)
+        path = context.workdir / f"image-{index}{extension}"
+        path.write_bytes(data)
+        return MediaOutput(path=path, content_type=content_type)
+
+    async def _speech(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
+        fmt = str(task.params.get("format") or task.model_config.get("format") or "mp3").lower()
+        if fmt not in SPEECH_FORMATS:
+            raise ProviderError(f"openai: unsupported speech format {fmt!r}; one of {', '.join(SPEECH_FORMATS)}")
+        content_type, extension = SPEECH_FORMATS[fmt]
+        extra = {k: v for k, v in task.params.items() if k not in ("format", "voice")}
+        body = {**extra, "model": task.provider_model, "input": task.prompt,
+                "voice": task.params.get("voice") or task.model_config.get("voice") or "alloy",
+                "response_format": fmt}
+        path = context.workdir / f"speech{extension}"
+        await self._http.to_file("POST", self._http.url("audio/speech"), path, json=body, expect="audio/")
+        return [MediaOutput(path=path, content_type=content_type)]
+
+
+class OpenAIChat(ChatProvider):
+    name: ClassVar[str] = "openai"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._http = _client(settings)
+
+    def unavailable_reason(self) -> str | None:
+        return _unavailable_reason(self._settings)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def stream_chat(self, *, model: str, messages: Sequence[ChatMessage],
+                          params: Mapping[str, Any] | None = None) -> AsyncIterator[str]:
+        if reason := self.unavailable_reason():
+            raise ProviderUnavailable(reason)
+        body = {**(params or {}), "model": model, "stream": True,
+                "messages": [{"role": m.role, "content": m.content} for m in messages]}
+        url = self._http.url("chat/completions")
+        async with self._http.stream("POST", url, json=body, headers={"Accept": "text/event-stream"}) as response:
+            if response.headers.get("content-type", "").startswith("application/json"):
+                # A server that ignores "stream": the whole completion in one JSON reply.
+                yield self._whole_reply(await response.aread())
+                return
+            finished = False
+            async for data in _sse_data(response):
+                if data == "[DONE]":
+                    return
+                content, done = self._delta(data)
+                finished = finished or done
+                if content:
+                    yield content
+        # Older llama.cpp servers end without [DONE]; a finish_reason shows the answer is whole.
+        if not finished:
+            raise self._http.error("the chat stream ended before [DONE]", retryable=True)
+
+    def _delta(self, data: str) -> tuple[str | None, bool]:
+        """(text delta, finished) from one `data:` payload."""
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise self._http.error("malformed JSON in the chat stream") from None
+        if not isinstance(chunk, dict):
+            raise self._http.error("a chat stream event is not a JSON object")
+        if "error" in chunk:  # servers report failures after the 200 as an event
+            error = chunk["error"]
+            message = error.get("message") if isinstance(error, dict) else error
+            raise self._http.error(f"error in the chat stream: {str(message)[:300]}")
+        choices = chunk.get("choices")
+        if not isinstance(choices, list):
+            raise self._http.error("a chat stream event has no 'choices' list")
+        if not choices:  # e.g. the final usage-only chunk
+            return None, False
+        choice = choices[0] if isinstance(choices[0], dict) else {}
+        delta = choice.get("delta")
+        content = delta.get("content") if isinstance(delta, dict) else None
+        return (content if isinstance(content, str) else None), bool(choice.get("finish_reason"))
+
+    def _whole_reply(self, body: bytes) -> str:
+        try:
+            content = orjson.loads(body)["choices"][0]["message"]["content"]
+        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+            raise self._http.error("malformed chat completion reply") from None
+        if not isinstance(content, str):
+            raise self._http.error("the chat completion reply has no text content")
+        return content
+
+
+async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
+    """The `data` of each server-sent event, as soon as its blank line arrives. Lines are
+    split on \\n only (str.splitlines would also split on U+2028 inside JSON strings)."""
+    buffer, data = "", []
+    async for text in response.aiter_text():
+        buffer += text
+        *lines, buffer = buffer.split("\n")
+        if len(buffer) > MAX_SSE_LINE:
+            raise ProviderError("openai: a chat stream line is too long")
+        for line in lines:
+            line = line.removesuffix("\r")
+            if not line:
+                if data:
+                    yield "\n".join(data)
+                    data = []
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+            # Comments (":" keep-alives) and other fields (event:, id:) carry no text.
+    if buffer.removesuffix("\r").startswith("data:"):
+        data.append(buffer.removesuffix("\r")[5:].removeprefix(" "))
+    if data:
+        yield "\n".join(data)

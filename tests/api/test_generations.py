@@ -1,0 +1,210 @@
+"""Generations over HTTP with a real worker on the same database: the request returns
+at once, the worker produces the file with a local provider, the owner downloads it
+(with ranges), nobody else can see it, deleting it removes the file."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from studio.config import WORKER_ROLE
+from studio.jobs.runtime import assembled_worker
+from studio.jobs.worker import Worker, WorkerOptions
+from tests.api.conftest import Account, Server
+
+
+class WorkerThread:
+    """A real Worker (queue, providers, storage) on its own event loop in a thread."""
+
+    def __init__(self, settings, conninfo: str) -> None:
+        self.options = WorkerOptions(concurrency=2, poll_seconds=0.5, lease_seconds=6, rescue_every=1,
+                                     cleanup_every=0.5, grace_seconds=5)
+        self.loop = asyncio.new_event_loop()
+        self.worker: Worker | None = None
+        self.error: BaseException | None = None
+
+        async def main() -> None:
+            async with assembled_worker(settings, conninfo, self.options) as worker:
+                self.worker = worker
+                await worker.run()
+
+        def target() -> None:
+            try:
+                self.loop.run_until_complete(main())
+            except BaseException as exc:  # surfaced by stop()
+                self.error = exc
+
+        self.thread = threading.Thread(target=target, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while self.worker is None and time.monotonic() < deadline and self.thread.is_alive():
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.loop.call_soon_threadsafe(self.worker.stop)
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "the worker did not stop"
+        if self.error:
+            raise self.error
+
+
+@pytest.fixture
+def worker(server: Server, pg, db) -> Iterator[WorkerThread]:
+    running = WorkerThread(server.settings, pg.conninfo(WORKER_ROLE, db))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def model_id(account: Account, slug: str) -> str:
+    models = account.client.get("/v1/models").json()["items"]
+    return next(m["id"] for m in models if m["slug"] == slug)
+
+
+def wait_for(account: Account, generation_id: str, statuses: set[str], timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = account.client.get(f"/v1/generations/{generation_id}").json()
+        if body["status"] in statuses:
+            return body
+        assert time.monotonic() < deadline, f"still {body['status']} after {timeout}s: {body}"
+        time.sleep(0.1)
+
+
+def test_models_show_availability(alice: Account):
+    models = {m["slug"]: m for m in alice.client.get("/v1/models").json()["items"]}
+    assert models["espeak-en"]["available"] is True and models["espeak-en"]["type"] == "audio"
+    assert models["ffmpeg-video"]["available"] is True
+    openai = models["openai-image"]
+    assert openai["available"] is False and "STUDIO_OPENAI_BASE_URL" in openai["unavailable_reason"]
+
+
+def test_unavailable_model_is_refused_not_faked(alice: Account, admin_conn):
+    r = alice.client.post("/v1/generations", json={"type": "image", "model_id": model_id(alice, "openai-image"),
+                                                   "prompt": "a cat"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "model_unavailable"
+    assert admin_conn.execute("SELECT count(*) FROM generations").fetchone()[0] == 0
+
+
+def test_bad_generation_requests_change_nothing(alice: Account, admin_conn):
+    espeak = model_id(alice, "espeak-en")
+    for body in ({"type": "video", "model_id": espeak, "prompt": "x"},                       # wrong type for the model
+                 {"type": "audio", "model_id": espeak, "prompt": "x", "params": {"volume": 11}},  # not whitelisted
+                 {"type": "audio", "model_id": espeak, "prompt": "x", "params": {"speed": 9999}},
+                 {"type": "audio", "model_id": espeak, "prompt": ""},
+                 {"type": "audio", "model_id": str(uuid.uuid4()), "prompt": "x"}):
+        r = alice.client.post("/v1/generations", json=body)
+        assert r.status_code in (404, 422), (body, r.text)
+    assert admin_conn.execute("SELECT count(*) FROM generations").fetchone()[0] == 0
+    assert admin_conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
+
+
+def test_speech_end_to_end_with_ranges_and_isolation(alice: Account, bob: Account, worker, admin_conn):
+    r = alice.client.post("/v1/generations", json={"type": "audio", "model_id": model_id(alice, "espeak-en"),
+                                                   "prompt": "Hello from Studio.", "params": {"speed": 160}})
+    assert r.status_code == 202, r.text
+    created = r.json()
+    assert created["status"] == "queued" and r.headers["location"] == f"/v1/generations/{created['id']}"
+    assert admin_conn.execute("SELECT count(*) FROM jobs WHERE generation_id = %s", (created["id"],)).fetchone()[0] == 1
+
+    done = wait_for(alice, created["id"], {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done
+    assert done["progress"] == 100 and done["attempts"] == 1
+    [media] = done["result"]["media"]
+    assert media["url"] == f"/v1/media/{media['id']}" and media["content_type"].startswith("audio/")
+
+    whole = alice.client.get(media["url"])
+    assert whole.status_code == 200 and whole.content[:4] == b"RIFF" and len(whole.content) == media["size"]
+    assert whole.headers["content-type"].startswith("audio/") and whole.headers["accept-ranges"] == "bytes"
+    part = alice.client.get(media["url"], headers={"Range": "bytes=4-11"})
+    assert part.status_code == 206 and part.content == whole.content[4:12]
+    assert part.headers["content-range"] == f"bytes 4-11/{media['size']}"
+    tail = alice.client.get(media["url"], headers={"Range": "bytes=-10"})
+    assert tail.content == whole.content[-10:]
+    assert alice.client.get(media["url"], headers={"Range": f"bytes={media['size']}-"}).status_code == 416
+
+    # Nobody else can see, download, cancel or delete it.
+    assert bob.client.get(f"/v1/generations/{created['id']}").status_code == 404
+    assert bob.client.get(media["url"]).status_code == 404
+    assert bob.client.post(f"/v1/generations/{created['id']}/cancel").status_code == 404
+    assert bob.client.delete(f"/v1/generations/{created['id']}").status_code == 404
+    assert bob.client.get("/v1/generations").json()["items"] == []
+    usage = admin_conn.execute("SELECT user_id::text, kind, provider FROM api_usage").fetchall()
+    assert usage == [(alice.id, "audio", "espeak")]
+
+
+def test_video_from_text(alice: Account, worker):
+    r = alice.client.post("/v1/generations", json={"type": "video", "model_id": model_id(alice, "ffmpeg-video"),
+                                                   "prompt": "Studio", "params": {"duration_seconds": 2,
+                                                                                  "width": 320, "height": 180}})
+    done = wait_for(alice, r.json()["id"], {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done
+    [media] = done["result"]["media"]
+    video = alice.client.get(media["url"])
+    assert video.headers["content-type"] == "video/mp4" and video.content[4:8] == b"ftyp"
+
+
+def test_cancel_before_it_runs(alice: Account, admin_conn, pg, db, server):
+    r = alice.client.post("/v1/generations", json={"type": "audio", "model_id": model_id(alice, "espeak-en"),
+                                                   "prompt": "never spoken"})
+    generation = r.json()["id"]
+    cancelled = alice.client.post(f"/v1/generations/{generation}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "canceled"
+    assert alice.client.post(f"/v1/generations/{generation}/cancel").status_code == 409
+    # A worker that claims it afterwards only closes the job.
+    running = WorkerThread(server.settings, pg.conninfo(WORKER_ROLE, db))
+    try:
+        deadline = time.monotonic() + 30
+        while admin_conn.execute("SELECT status FROM jobs WHERE generation_id = %s", (generation,)).fetchone()[0] != "canceled":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        running.stop()
+    assert alice.client.get(f"/v1/generations/{generation}").json()["status"] == "canceled"
+    assert admin_conn.execute("SELECT count(*) FROM media_objects").fetchone()[0] == 0
+
+
+def test_daily_quota(alice: Account, admin_conn):
+    admin_conn.execute("INSERT INTO quotas (user_id, jobs_per_day) VALUES (%s, 1)", (alice.id,))
+    body = {"type": "audio", "model_id": model_id(alice, "espeak-en"), "prompt": "one"}
+    assert alice.client.post("/v1/generations", json=body).status_code == 202
+    refused = alice.client.post("/v1/generations", json=body)
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "quota_exceeded"
+    assert admin_conn.execute("SELECT count(*) FROM generations").fetchone()[0] == 1
+
+
+def test_delete_removes_row_and_file(alice: Account, worker, server: Server, admin_conn):
+    r = alice.client.post("/v1/generations", json={"type": "audio", "model_id": model_id(alice, "espeak-en"),
+                                                   "prompt": "short lived"})
+    done = wait_for(alice, r.json()["id"], {"succeeded", "failed"})
+    key = admin_conn.execute("SELECT key FROM media_objects").fetchone()[0]
+    stored = Path(server.settings.home_dir) / "storage" / "media" / key
+    assert stored.is_file()
+    assert alice.client.delete(f"/v1/generations/{done['id']}").status_code == 204
+    assert alice.client.get(done["result"]["media"][0]["url"]).status_code == 404
+    deadline = time.monotonic() + 20
+    while stored.exists() or admin_conn.execute("SELECT count(*) FROM storage_deletions").fetchone()[0]:
+        assert time.monotonic() < deadline, "the outbox did not delete the file"
+        time.sleep(0.1)
+
+
+def test_list_filters_and_pages(alice: Account):
+    espeak, video = model_id(alice, "espeak-en"), model_id(alice, "ffmpeg-video")
+    for i in range(3):
+        alice.client.post("/v1/generations", json={"type": "audio", "model_id": espeak, "prompt": f"a{i}"})
+    alice.client.post("/v1/generations", json={"type": "video", "model_id": video, "prompt": "v"})
+    audio = alice.client.get("/v1/generations", params={"type": "audio", "limit": 2}).json()
+    assert [g["prompt"] for g in audio["items"]] == ["a2", "a1"] and audio["next_cursor"]
+    rest = alice.client.get("/v1/generations", params={"type": "audio", "limit": 2, "cursor": audio["next_cursor"]})
+    assert [g["prompt"] for g in rest.json()["items"]] == ["a0"]
+    queued = alice.client.get("/v1/generations", params={"status": "queued"}).json()["items"]
+    assert len(queued) == 4
+    assert alice.client.get("/v1/generations", params={"status": "bogus"}).status_code == 422

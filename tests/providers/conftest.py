@@ -1,0 +1,124 @@
+"""Fixtures for the provider adapter tests: one fake server per provider for the session
+(stopped at the end, also on failure), reset before every test that uses it; a fake
+GenerationContext; settings with small timeouts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from studio.config import Settings
+from studio.providers.base import GenerationTask
+from tests.providers.fakes import FakeComfyUI, FakeElevenLabs, FakeOpenAI, FakeReplicate, FakeServer
+
+
+class FakeContext:
+    """The worker's side of a generation: records what the provider reports."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.progress_reports: list[int] = []
+        self.provider_jobs: list[str] = []
+        self.cancel = False  # set by a test to cancel the running generation
+
+    async def progress(self, percent: int) -> None:
+        self.progress_reports.append(percent)
+
+    async def provider_job(self, provider_job_id: str) -> None:
+        self.provider_jobs.append(provider_job_id)
+
+    def cancelled(self) -> bool:
+        return self.cancel
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Small timeouts and nothing from the environment or a .env file: every provider
+    setting is explicit, so a developer's own STUDIO_* variables cannot leak in."""
+    values: dict[str, Any] = {
+        "env": "test", "provider_timeout": 2.0, "provider_max_retries": 2,
+        "openai_base_url": None, "openai_api_key": None,
+        "replicate_api_token": None, "replicate_poll_seconds": 0.02, "replicate_max_wait_seconds": 5.0,
+        "elevenlabs_api_key": None, "comfyui_base_url": None, "comfyui_max_wait_seconds": 5.0,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+def make_task(type: str = "image", provider_model: str = "model-1", prompt: str = "a red fox",
+              **kwargs: Any) -> GenerationTask:
+    return GenerationTask(generation_id=uuid.uuid4(), type=type, provider_model=provider_model,  # type: ignore[arg-type]
+                          prompt=prompt, **kwargs)
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> FakeContext:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    return FakeContext(workdir)
+
+
+def _serve(fake: FakeServer) -> Iterator[FakeServer]:
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
+def _openai_server() -> Iterator[FakeServer]:
+    yield from _serve(FakeOpenAI())
+
+
+@pytest.fixture(scope="session")
+def _replicate_server() -> Iterator[FakeServer]:
+    yield from _serve(FakeReplicate())
+
+
+@pytest.fixture(scope="session")
+def _cdn_server() -> Iterator[FakeServer]:
+    yield from _serve(FakeReplicate())  # another origin serving the same /files
+
+
+@pytest.fixture(scope="session")
+def _elevenlabs_server() -> Iterator[FakeServer]:
+    yield from _serve(FakeElevenLabs())
+
+
+@pytest.fixture(scope="session")
+def _comfyui_server() -> Iterator[FakeServer]:
+    yield from _serve(FakeComfyUI())
+
+
+@pytest.fixture
+def openai_fake(_openai_server: FakeOpenAI) -> FakeOpenAI:
+    _openai_server.reset()
+    return _openai_server
+
+
+@pytest.fixture
+def replicate_fake(_replicate_server: FakeReplicate) -> FakeReplicate:
+    _replicate_server.reset()
+    return _replicate_server
+
+
+@pytest.fixture
+def cdn_fake(_cdn_server: FakeReplicate) -> FakeReplicate:
+    _cdn_server.reset()
+    return _cdn_server
+
+
+@pytest.fixture
+def elevenlabs_fake(_elevenlabs_server: FakeElevenLabs) -> FakeElevenLabs:
+    _elevenlabs_server.reset()
+    return _elevenlabs_server
+
+
+@pytest.fixture
+def comfyui_fake(_comfyui_server: FakeComfyUI) -> FakeComfyUI:
+    _comfyui_server.reset()
+    return _comfyui_server
