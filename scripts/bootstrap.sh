@@ -44,7 +44,18 @@ if ! find_pg; then
     find_pg || die "PostgreSQL was installed but initdb/pg_ctl were not found"
 fi
 
-# 3. The virtualenv.
+# 3. The local providers' tools: espeak-ng (speech) and ffmpeg/ffprobe (video, audio
+#    conversion). Studio runs without them (those models show as unavailable), but the
+#    test suite exercises them for real.
+missing_tools=()
+command -v espeak-ng >/dev/null 2>&1 || missing_tools+=(espeak-ng)
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing_tools+=(ffmpeg)
+if [ ${#missing_tools[@]} -gt 0 ]; then
+    apt_install "${missing_tools[@]}" \
+        || say "optional tools missing: ${missing_tools[*]} (Debian/Ubuntu: apt-get install ${missing_tools[*]}); the espeak/ffmpeg models will be unavailable and their tests will fail"
+fi
+
+# 4. The virtualenv.
 if [ ! -x .venv/bin/python ]; then
     if ! "$PYTHON" -m venv .venv 2>/dev/null; then
         rm -rf .venv
