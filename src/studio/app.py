@@ -73,6 +73,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
         storage = create_storage(settings)
         try:
             await check_role(db)
+            await storage.ensure_buckets()
             app.state.db = db
             app.state.providers = providers
             app.state.chat_providers = chat_providers

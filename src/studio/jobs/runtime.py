@@ -22,6 +22,7 @@ async def assembled_worker(settings: Settings, conninfo: str, options: WorkerOpt
                                                       work_root=settings.home_dir / "work")}
     await db.open()
     try:
+        await storage.ensure_buckets()
         yield Worker(db, conninfo, storage, handlers, options)
     finally:
         for provider in providers.values():

@@ -38,6 +38,9 @@ class StoredObject:
 
 
 class Storage(ABC):
+    async def ensure_buckets(self) -> None:
+        """Create the buckets if missing; called once at start-up by the API and workers."""
+
     @abstractmethod
     async def put(self, bucket: Bucket, key: str, chunks: AsyncIterable[bytes], *, content_type: str,
                   max_bytes: int) -> StoredObject:
