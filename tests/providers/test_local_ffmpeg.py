@@ -171,10 +171,20 @@ def test_two_images_fill_the_requested_duration(provider, context, media):
     assert context.progress_values[-1] == 100
 
 
+@pytest.mark.parametrize(("background", "rgb"), [("red", (255, 0, 0)), ("#0000ff", (0, 0, 255))])
+def test_background_color_and_default_duration(provider, context, background, rgb):
+    output = asyncio.run(provider.generate(make_task("colors", background=background), context))[0]
+    assert abs(float(ffprobe(output.path)["format"]["duration"]) - 5.0) <= 0.05  # the default
+    corner = subprocess.run(["ffmpeg", "-v", "error", "-i", str(output.path), "-frames:v", "1", "-vf", "crop=4:4:0:0",
+                             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    assert all(abs(got - want) <= 24 for got, want in zip(corner[:3], rgb, strict=True))
+
+
 @pytest.mark.parametrize("params", [{"width": 641}, {"height": 359}, {"width": 62}, {"width": 1922},
                                     {"fps": 0}, {"fps": 61}, {"duration_seconds": 0.4},
                                     {"duration_seconds": 601}, {"duration_seconds": "long"},
-                                    {"background": "red; drawtext"}, {"background": "notacolor"}, {"timeout_seconds": -1}])
+                                    {"background": "red; drawtext"}, {"background": "notacolor"},
+                                    {"timeout_seconds": -1}])
 def test_bad_params_are_rejected(provider, context, params):
     with pytest.raises(ProviderError) as raised:
         asyncio.run(provider.generate(make_task("hi", **params), context))

@@ -3,7 +3,9 @@
 The workflow is model_config["workflow"] (ComfyUI's "Save (API format)" JSON: node id ->
 {"class_type", "inputs"}). The prompt goes into model_config["prompt_node"]'s
 ["prompt_field"] (default "text"), or, without a prompt_node, into every CLIPTextEncode
-node whose text is the placeholder "{{prompt}}".
+node whose text is the placeholder "{{prompt}}". Any other input whose value is exactly
+"{{name}}" takes the generation's params[name] (seed, steps, width, negative_prompt...),
+else model_config["defaults"][name].
 
 ComfyUI reports step progress only over its websocket; its HTTP queue says whether a
 prompt is pending or running but not how far along, so this adapter reports none.
@@ -14,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import re
 import uuid
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import orjson
@@ -33,12 +37,14 @@ from studio.providers.http import ProviderHTTP
 log = logging.getLogger("studio.providers.comfyui")
 
 PLACEHOLDER = "{{prompt}}"
+_PARAM = re.compile(r"\{\{(\w+)\}\}")
 # History polling starts fast (small jobs finish in a second) and backs off to POLL_MAX.
 POLL_FIRST, POLL_FACTOR, POLL_MAX = 0.1, 1.5, 2.0
 
 
-def build_workflow(model_config: Any, prompt: str) -> dict[str, Any]:
-    """A copy of the configured workflow with the prompt substituted."""
+def build_workflow(model_config: Mapping[str, Any], prompt: str,
+                   params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A copy of the configured workflow with the params and the prompt substituted."""
     workflow = model_config.get("workflow")
     if isinstance(workflow, str):
         try:
@@ -50,6 +56,7 @@ def build_workflow(model_config: Any, prompt: str) -> dict[str, Any]:
         raise ProviderError("comfyui: model config 'workflow' must be an API-format workflow "
                             "(node id -> {class_type, inputs})")
     workflow = copy.deepcopy(workflow)
+    _substitute_params(workflow, params or {}, model_config.get("defaults") or {})
 
     node_id = model_config.get("prompt_node")
     if node_id is not None:
@@ -68,6 +75,23 @@ def build_workflow(model_config: Any, prompt: str) -> dict[str, Any]:
     for node in targets:
         node["inputs"]["text"] = prompt
     return workflow
+
+
+def _substitute_params(workflow: dict[str, Any], params: Mapping[str, Any], defaults: Any) -> None:
+    # Before the prompt goes in: a prompt that happens to read "{{seed}}" stays text.
+    for node in workflow.values():
+        for field, value in node["inputs"].items():
+            match = _PARAM.fullmatch(value) if isinstance(value, str) else None
+            if match is None or match[1] == "prompt":
+                continue
+            name = match[1]
+            if params.get(name) is not None:
+                node["inputs"][field] = params[name]
+            elif isinstance(defaults, Mapping) and name in defaults:
+                node["inputs"][field] = defaults[name]
+            else:
+                raise ProviderError(f"comfyui: the workflow expects {value} but neither params.{name} "
+                                    f"nor the model config's defaults.{name} gives it")
 
 
 def history_files(entry: Any) -> list[dict[str, str]]:
@@ -125,7 +149,7 @@ class ComfyUI(Provider):
     async def generate(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
         if reason := self.unavailable_reason():
             raise ProviderUnavailable(reason)
-        workflow = build_workflow(task.model_config, task.prompt)
+        workflow = build_workflow(task.model_config, task.prompt, task.params)
         reply = await self._http.json("POST", self._http.url("prompt"),
                                       json={"prompt": workflow, "client_id": uuid.uuid4().hex})
         prompt_id = reply.get("prompt_id") if isinstance(reply, dict) else None

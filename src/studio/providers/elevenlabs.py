@@ -16,6 +16,9 @@ from studio.providers.base import (
 )
 from studio.providers.http import ProviderHTTP
 
+# Generation params that ElevenLabs takes as voice_settings.
+VOICE_SETTINGS = ("stability", "similarity_boost", "speed", "style", "use_speaker_boost")
+
 
 class ElevenLabs(Provider):
     name: ClassVar[str] = "elevenlabs"
@@ -41,8 +44,13 @@ class ElevenLabs(Provider):
         voice = task.params.get("voice") or task.model_config.get("voice_id")
         if not isinstance(voice, str) or not voice:
             raise ProviderError("elevenlabs: no voice (params.voice or model config voice_id)")
+        if task.params.get("format") not in (None, "mp3"):
+            raise ProviderError(f"elevenlabs: produces mp3 only, not {task.params['format']!r}")
         body: dict[str, Any] = {"text": task.prompt, "model_id": task.provider_model}
-        voice_settings = task.params.get("voice_settings", task.model_config.get("voice_settings"))
+        # The model's configured voice_settings, overridden by this generation's params.
+        configured = task.model_config.get("voice_settings")
+        voice_settings = {**(configured if isinstance(configured, dict) else {}),
+                          **{k: task.params[k] for k in VOICE_SETTINGS if task.params.get(k) is not None}}
         if voice_settings:
             body["voice_settings"] = voice_settings
         path = context.workdir / "speech.mp3"

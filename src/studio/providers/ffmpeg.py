@@ -192,8 +192,8 @@ _capabilities: dict[str, FfmpegCapabilities] = {}
 
 
 def ffmpeg_capabilities(ffmpeg: str) -> FfmpegCapabilities:
-    """Filters and encoders this ffmpeg build has (runs ffmpeg twice, quickly; cached
-    per binary once both lists could be read)."""
+    """Filters, encoders and color names of this ffmpeg build (three quick runs; cached
+    per binary once the lists could be read)."""
     if ffmpeg not in _capabilities:
         found = _read_capabilities(ffmpeg)
         if not (found.filters and found.encoders):
@@ -470,7 +470,8 @@ class FfmpegVideo(Provider):
                                 "raise duration_seconds or fps", retryable=False)
         return _Plan(duration, width, height, fps, frames, images, audio)
 
-    def _command(self, ffmpeg: str, plan: _Plan, workdir: Path, background: str, text_file: str | None, layout: tuple[str, int, int, bool] | None) -> tuple[list[str], Path]:
+    def _command(self, ffmpeg: str, plan: _Plan, workdir: Path, background: str, text_file: str | None,
+                 layout: tuple[str, int, int, bool] | None) -> tuple[list[str], Path]:
         w, h, fps = plan.width, plan.height, plan.fps
         argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats",
                 "-progress", "pipe:1", "-stats_period", "0.1"]

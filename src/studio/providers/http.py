@@ -37,7 +37,7 @@ log = logging.getLogger("studio.providers.http")
 
 T = TypeVar("T")
 
-BACKOFF_BASE = 0.5          # seconds: the first retry waits up to this, then 2x per attempt
+BACKOFF_BASE = 0.25         # seconds: the first retry waits up to this, then 2x per attempt
 BACKOFF_MAX = 8.0
 RETRY_AFTER_CAP = 30.0      # a 429 asking for a longer pause fails now (retryable) rather than hold a worker
 JSON_MAX_BYTES = 256 * 1024 * 1024  # API replies; generated images may arrive inline as base64

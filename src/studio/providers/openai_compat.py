@@ -38,6 +38,10 @@ SPEECH_FORMATS = {
     "flac": ("audio/flac", ".flac"),
     "pcm": ("audio/pcm", ".pcm"),     # raw 16-bit little-endian samples
 }
+# Parameters the OpenAI API knows; others in the generation's params (seed, steps,
+# negative_prompt, stability...) belong to other providers, and OpenAI would reject them.
+IMAGE_PARAMS = frozenset({"size", "quality", "n", "style", "background", "output_format", "output_compression"})
+SPEECH_PARAMS = frozenset({"speed", "instructions"})
 MAX_SSE_LINE = 1024 * 1024  # a single event line longer than this is not a chat delta
 
 
@@ -84,7 +88,11 @@ class OpenAICompatible(Provider):
         raise ProviderError(f"openai: cannot generate {task.type}")
 
     async def _images(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
-        body: dict[str, Any] = {**task.params, "model": task.provider_model, "prompt": task.prompt}
+        params = {k: v for k, v in task.params.items() if k in IMAGE_PARAMS and v is not None}
+        width, height = task.params.get("width"), task.params.get("height")
+        if "size" not in params and width and height:
+            params["size"] = f"{width}x{height}"
+        body: dict[str, Any] = {**params, "model": task.provider_model, "prompt": task.prompt}
         # b64_json saves a second download; a model that rejects the field (gpt-image-*
         # always answers base64) sets "response_format": null in its model config.
         response_format = task.model_config.get("response_format", "b64_json")
@@ -128,7 +136,7 @@ class OpenAICompatible(Provider):
         if fmt not in SPEECH_FORMATS:
             raise ProviderError(f"openai: unsupported speech format {fmt!r}; one of {', '.join(SPEECH_FORMATS)}")
         content_type, extension = SPEECH_FORMATS[fmt]
-        extra = {k: v for k, v in task.params.items() if k not in ("format", "voice")}
+        extra = {k: v for k, v in task.params.items() if k in SPEECH_PARAMS and v is not None}
         body = {**extra, "model": task.provider_model, "input": task.prompt,
                 "voice": task.params.get("voice") or task.model_config.get("voice") or "alloy",
                 "response_format": fmt}
