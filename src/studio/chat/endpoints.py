@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
-from starlette.responses import Response
+import orjson
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response, StreamingResponse
 
 from studio.chat import repository as repo
 from studio.chat.schemas import (
     Conversation, ConversationCreate, ConversationPage, ConversationUpdate, Message, MessageCreate, MessageList,
 )
+from studio.db.scopes import ApiDatabase, Credential, RequestContext
 from studio.deps import Cred, Ctx, Db
-from studio.http import decode_cursor, json_response, not_found, page
+from studio.http import ApiError, decode_cursor, json_response, not_found, page
+from studio.providers.base import ChatMessage, ChatProvider, ProviderError
 
 router = APIRouter(prefix="/v1/conversations", tags=["chat"])
 
@@ -65,8 +69,13 @@ async def delete_conversation(conversation_id: UUID, db: Db, ctx: Ctx, cred: Cre
     return Response(status_code=204)
 
 
-@router.post("/{conversation_id}/messages", status_code=201, response_model=Message)
-async def add_message(conversation_id: UUID, body: MessageCreate, db: Db, ctx: Ctx, cred: Cred) -> Response:
+@router.post("/{conversation_id}/messages", status_code=201, response_model=Message,
+             responses={200: {"content": {"text/event-stream": {}},
+                              "description": "with generate: events message, delta..., done (or error)"}})
+async def add_message(conversation_id: UUID, body: MessageCreate, request: Request, db: Db, ctx: Ctx,
+                      cred: Cred) -> Response:
+    if body.generate:
+        return await _add_and_answer(conversation_id, body, request, db, ctx, cred)
     async with db.as_user(cred, ctx) as tx:
         row = await repo.add_message(tx, conversation_id=conversation_id, role=body.role, content=body.content,
                                      model=body.model, parent_id=body.parent_id,
@@ -74,6 +83,60 @@ async def add_message(conversation_id: UUID, body: MessageCreate, db: Db, ctx: C
     if row is None:
         raise not_found("conversation")
     return json_response(row, 201)
+
+
+async def _add_and_answer(conversation_id: UUID, body: MessageCreate, request: Request, db: ApiDatabase,
+                          ctx: RequestContext, cred: Credential) -> Response:
+    """Stores the user's message, then streams the model's answer as it arrives. The
+    answer is stored, as a child of the user's message, only once it is complete: a
+    client that goes away or a provider that fails midway leaves no half-written reply."""
+    if body.role != "user":
+        raise ApiError(422, "validation_error", "only a user message can be answered (generate: true)")
+    providers: dict[str, ChatProvider] = request.app.state.chat_providers
+    async with db.as_user(cred, ctx) as tx:
+        spec = await repo.chat_model(tx, conversation_id=conversation_id, model_id=body.model_id)
+        if spec is None:
+            raise not_found("conversation")
+        if spec["model_id"] is None or not spec["enabled"]:
+            raise ApiError(422, "validation_error", "choose a chat model: model_id, or the conversation's model_id")
+        if spec["type"] != "chat":
+            raise ApiError(422, "validation_error", f"model {spec['slug']} is not a chat model")
+        provider = providers.get(spec["provider"])
+        reason = provider.unavailable_reason() if provider else f"no chat provider named {spec['provider']!r}"
+        if reason or provider is None:
+            raise ApiError(409, "model_unavailable", f"this model cannot run here: {reason}")
+        question = await repo.add_message(tx, conversation_id=conversation_id, role="user", content=body.content,
+                                          model=None, parent_id=body.parent_id,
+                                          parent_given="parent_id" in body.model_fields_set)
+        if question is None:
+            raise not_found("conversation")
+        history = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=question["id"]) or []
+
+    messages = ([ChatMessage("system", spec["system_prompt"])] if spec["system_prompt"] else []) + [
+        ChatMessage(m["role"], m["content"]) for m in history]
+
+    async def events() -> AsyncIterator[bytes]:
+        yield _sse("message", question)
+        parts: list[str] = []
+        try:
+            async for piece in provider.stream_chat(model=spec["provider_model"], messages=messages):
+                parts.append(piece)
+                yield _sse("delta", {"content": piece})
+        except ProviderError as exc:
+            yield _sse("error", {"code": "provider_error", "message": str(exc)})
+            return
+        async with db.as_user(cred, ctx) as tx:
+            answer = await repo.add_message(tx, conversation_id=conversation_id, role="assistant",
+                                            content="".join(parts)[:100_000] or " ", model=spec["slug"],
+                                            parent_id=question["id"], parent_given=True)
+        yield _sse("done", answer)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _sse(event: str, data: object) -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
 @router.get("/{conversation_id}/messages", response_model=MessageList)

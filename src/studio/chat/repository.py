@@ -147,3 +147,17 @@ async def list_messages(tx: UserScope, *, conversation_id: UUID,
     if await exists.fetchone() is None:
         return None
     return await messages.fetchall()
+
+
+async def chat_model(tx: UserScope, *, conversation_id: UUID, model_id: UUID | None) -> dict[str, Any] | None:
+    """The model to answer with (the given one, else the conversation's) and the
+    conversation's system prompt. None when the conversation is not the caller's."""
+    cur = await tx.conn.execute(
+        """
+        SELECT c.system_prompt, m.id AS model_id, m.slug, m.type, m.provider, m.provider_model, m.enabled
+          FROM public.conversations c
+          LEFT JOIN public.model_registry m ON m.id = COALESCE(%s, c.model_id)
+         WHERE c.id = %s
+        """,
+        (model_id, conversation_id))
+    return await cur.fetchone()

@@ -53,6 +53,10 @@ class MessageCreate(Strict):
                     "message; null: a new root",
     )
     model: str | None = Field(None, min_length=1, max_length=MODEL_MAX)
+    generate: bool = Field(False, description="answer with a model: the reply streams back as Server-Sent "
+                                              "Events and is stored as a child of this message")
+    model_id: UUID | None = Field(None, description="the chat model to answer with; default: the "
+                                                    "conversation's model")
 
 
 class Message(BaseModel):
