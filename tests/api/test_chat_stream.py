@@ -10,7 +10,7 @@ import pytest
 
 from studio.config import API_ROLE
 from tests.api.conftest import Account, Server, make_settings, serve, sign_up_and_log_in
-from tests.providers.fakes import FakeOpenAI, delta, sse
+from tests.providers.fakes import FakeOpenAI
 
 
 @pytest.fixture
