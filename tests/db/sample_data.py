@@ -188,6 +188,7 @@ UNIQUE_REWRITES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("public.shared_content", "slug"): lambda row: f"copy_{uuid.uuid4().hex}",
     ("public.node_resources", "name"): lambda row: f"copy-{_fresh_tag()}",
     ("public.rate_limit_counters", "bucket"): lambda row: f"copy:{_fresh_tag()}",
+    ("public.webhook_deliveries", "delivery_id"): lambda row: f"copy-{_fresh_tag()}",
 }
 
 
@@ -492,6 +493,20 @@ def _storage_deletions(self: "_Filler") -> None:
             "attempts": 0})
 
 
+def _webhook_deliveries(self: "_Filler") -> None:
+    # No owner column; "A's rows" are deliveries about A's generation.
+    for label in ("A", "B"):
+        uid = self.sample.users[label]
+        generation = self.conn.execute(
+            "SELECT id, provider, provider_job_id FROM public.generations WHERE user_id = %s"
+            " AND provider_job_id IS NOT NULL LIMIT 1", (uid,)).fetchone()
+        self.add("public.webhook_deliveries", label, {
+            "id": uuid.uuid4(), "provider": generation[1] if generation else "replicate",
+            "delivery_id": f"delivery-{uuid.uuid4().hex}", "provider_job_id": generation[2] if generation else None,
+            "generation_id": generation[0] if generation else None, "payload": {"status": "succeeded"}})
+
+
+_Filler.webhook_deliveries = _webhook_deliveries  # type: ignore[attr-defined]
 _Filler.generation_events = _generation_events  # type: ignore[attr-defined]
 _Filler.storage_deletions = _storage_deletions  # type: ignore[attr-defined]
 
@@ -524,6 +539,7 @@ FILL_ORDER: tuple[tuple[str, Callable[[_Filler], None]], ...] = (
     ("public.admin_approval_requests", _Filler.admin_approval_requests),
     ("public.generation_events", _generation_events),
     ("public.storage_deletions", _storage_deletions),
+    ("public.webhook_deliveries", _webhook_deliveries),
 )
 KNOWN_TABLES = frozenset(name for name, _ in FILL_ORDER)
 
