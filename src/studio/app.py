@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import psycopg
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 from psycopg.rows import dict_row
 from starlette.responses import HTMLResponse
 
@@ -19,6 +21,8 @@ from studio.config import API_ROLE, Settings
 from studio.db import migrate
 from studio.db.scopes import ApiDatabase
 from studio.generation import endpoints as generation_endpoints
+from studio.media import endpoints as media_endpoints
+from studio.sharing import endpoints as sharing_endpoints
 from studio.providers.registry import build_chat_providers, build_providers
 from studio.storage.factory import create_storage
 from studio.http import RequestGuard, install_error_handlers
@@ -101,12 +105,16 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(auth_endpoints.router)
     app.include_router(chat_endpoints.router)
     app.include_router(generation_endpoints.router)
+    app.include_router(media_endpoints.router)
+    app.include_router(sharing_endpoints.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:
         return HTMLResponse(_INDEX, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    # Uploads stream raw files with their own limit (STUDIO_MAX_UPLOAD_BYTES).
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, raw_body_paths=("/v1/uploads",))
     return app
 
 

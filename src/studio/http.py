@@ -96,9 +96,11 @@ class RequestGuard:
     """Pure ASGI middleware (no per-request task overhead): assigns the request id, and
     refuses bodies over the limit, counted while streaming, and non-JSON bodies."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, raw_body_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Endpoints that take a raw file body and enforce their own limit while streaming.
+        self.raw_body_paths = raw_body_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,6 +116,10 @@ class RequestGuard:
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
+
+        if scope["path"].startswith(self.raw_body_paths) and self.raw_body_paths:
+            await self.app(scope, receive, send_with_id)
+            return
 
         if scope["method"] not in _SAFE_METHODS:
             declared = headers.get("content-length")

@@ -57,7 +57,7 @@ def serve(settings: Settings, conninfo: str) -> Iterator[Server]:
 
 def make_settings(**overrides: object) -> Settings:
     values: dict[str, object] = {"env": "test", "secret_key": SecretStr("k" * 40), "pool_max_size": 4,
-                                 "login_max_failures": 3}
+                                 "login_max_failures": 3, "max_upload_bytes": 2 * 1024 * 1024}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from studio.deps import Cred, Ctx, Db
 from studio.generation import repository as repo
@@ -17,7 +16,6 @@ from studio.generation.schemas import (
 )
 from studio.http import ApiError, decode_cursor, json_response, not_found, page
 from studio.providers.base import Provider
-from studio.storage.base import ObjectNotFound, Storage
 
 router = APIRouter(prefix="/v1", tags=["generation"])
 
@@ -124,65 +122,3 @@ async def delete_generation(generation_id: UUID, db: Db, ctx: Ctx, cred: Cred) -
     if not deleted:
         raise not_found("generation")
     return Response(status_code=204)
-
-
-# --- media ---------------------------------------------------------------------------
-
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """One byte range (RFC 9110) as inclusive (start, end); None for the whole file.
-    Raises ApiError 416 for a range that cannot be satisfied."""
-    if not header:
-        return None
-    match = _RANGE.match(header.strip())
-    if not match or match.groups() == ("", ""):
-        return None  # several ranges or nonsense: answer with the whole file, as allowed
-    first, last = match.groups()
-    if first == "":
-        length = int(last)
-        if length == 0:
-            raise ApiError(416, "range_not_satisfiable", "empty suffix range", {"Content-Range": f"bytes */{size}"})
-        return max(0, size - length), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
-        raise ApiError(416, "range_not_satisfiable", f"the file has {size} bytes",
-                       {"Content-Range": f"bytes */{size}"})
-    return start, end
-
-
-@router.get("/media/{media_id}", response_class=StreamingResponse,
-            responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "partial content"}})
-async def download_media(media_id: UUID, request: Request, db: Db, ctx: Ctx, cred: Cred) -> Response:
-    async with db.as_user(cred, ctx) as tx:
-        media = await repo.get_media(tx, media_id=media_id)
-    if media is None:
-        raise not_found("media")
-    # The transaction is over before the first byte is streamed: a slow download
-    # holds no database connection.
-    return stream_media(request.app.state.storage, media, request.headers.get("range"))
-
-
-def stream_media(storage: Storage, media: dict[str, Any], range_header: str | None) -> Response:
-    size = int(media["size_bytes"])
-    byte_range = parse_range(range_header, size)
-    start, end = byte_range if byte_range else (0, size - 1)
-    headers = {"Accept-Ranges": "bytes", "Content-Length": str(max(0, end - start + 1)),
-               "ETag": f'"{media["checksum_sha256"]}"', "Cache-Control": "private, max-age=3600",
-               "X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"}
-    if byte_range:
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-
-    async def body():
-        if size == 0:
-            return
-        try:
-            async for chunk in storage.read(media["bucket"], media["key"], start=start, end=end):
-                yield chunk
-        except ObjectNotFound:  # the row exists but the file is gone: end the stream short
-            return
-
-    return StreamingResponse(body(), status_code=206 if byte_range else 200, media_type=media["content_type"],
-                             headers=headers)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import logging
 import math
 import mimetypes
 import random
 import re
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -51,6 +53,13 @@ _EXTENSIONS = {
     "audio/flac": ".flac", "audio/aac": ".aac", "video/mp4": ".mp4", "video/webm": ".webm",
 }
 _SAFE_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verification context, built once: loading the CA bundle takes
+    ~40 ms, and one context can serve every client."""
+    return httpx.create_ssl_context()
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -134,7 +143,8 @@ class ProviderHTTP:
         # Longest first, so a header value is replaced whole before its token part.
         self._secrets = sorted((s for s in secrets if s), key=len, reverse=True)
         # Redirects are followed only where no credentials were sent (see _attempts).
-        self._client = httpx.AsyncClient(timeout=settings.provider_timeout, follow_redirects=False)
+        self._client = httpx.AsyncClient(timeout=settings.provider_timeout, follow_redirects=False,
+                                         verify=_tls_context())
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -158,7 +168,7 @@ class ProviderHTTP:
         what = _describe(method, url)
 
         async def decode(response: httpx.Response) -> Any:
-            body = await self._read(response, JSON_MAX_BYTES, what)
+            body = await self.read(response, JSON_MAX_BYTES, what)
             try:
                 return orjson.loads(body)
             except orjson.JSONDecodeError:
@@ -171,7 +181,7 @@ class ProviderHTTP:
         what = _describe(method, url)
 
         async def discard(response: httpx.Response) -> None:
-            await self._read(response, 64 * 1024, what, truncate=True)
+            await self.read(response, 64 * 1024, what, truncate=True)
 
         await self._attempts(method, url, discard, **kwargs)
 
@@ -185,7 +195,7 @@ class ProviderHTTP:
         async def save(response: httpx.Response) -> str:
             declared = response.headers.get("content-type", "")
             if expect and media_type(declared) not in _GENERIC_TYPES and not media_type(declared).startswith(expect):
-                detail = error_detail(await self._read(response, 4096, what, truncate=True))
+                detail = error_detail(await self.read(response, 4096, what, truncate=True))
                 raise self.error(f"expected {expect}* from {what}, got {declared}: {detail}")
             await self._save(response, dest, what)
             return declared
@@ -260,7 +270,7 @@ class ProviderHTTP:
 
     async def _status_error(self, response: httpx.Response, what: str) -> tuple[ProviderError, float | None]:
         status = response.status_code
-        detail = error_detail(await self._read(response, 4096, what, truncate=True))
+        detail = error_detail(await self.read(response, 4096, what, truncate=True))
         retryable = status == 429 or status >= 500
         error = self.error(f"HTTP {status} from {what}" + (f": {detail}" if detail else ""), retryable=retryable)
         wait = retry_after_seconds(response.headers.get("retry-after")) if status == 429 else None
@@ -277,8 +287,9 @@ class ProviderHTTP:
         # Unsupported scheme, invalid URL, too many redirects...: retrying will not help.
         return self.error(f"request failed {where} ({type(exc).__name__}: {exc})")
 
-    async def _read(self, response: httpx.Response, cap: int, what: str, *, truncate: bool = False) -> bytes:
-        """The body, at most `cap` bytes: beyond that an error, or with `truncate` the start."""
+    async def read(self, response: httpx.Response, cap: int, what: str, *, truncate: bool = False) -> bytes:
+        """The body of an open response, at most `cap` bytes: beyond that an error, or
+        with `truncate` just the start. `what` names the request in the error."""
         if not truncate:
             self._check_length(response, cap, what)
         chunks, size = [], 0

@@ -27,7 +27,7 @@ from studio.providers.base import (
     ProviderError,
     ProviderUnavailable,
 )
-from studio.providers.http import ProviderHTTP
+from studio.providers.http import JSON_MAX_BYTES, ProviderHTTP
 
 # /audio/speech response_format -> (content type, file extension)
 SPEECH_FORMATS = {
@@ -168,7 +168,7 @@ class OpenAIChat(ChatProvider):
         async with self._http.stream("POST", url, json=body, headers={"Accept": "text/event-stream"}) as response:
             if response.headers.get("content-type", "").startswith("application/json"):
                 # A server that ignores "stream": the whole completion in one JSON reply.
-                yield self._whole_reply(await response.aread())
+                yield self._whole_reply(await self._http.read(response, JSON_MAX_BYTES, "POST /chat/completions"))
                 return
             finished = False
             async for data in _sse_data(response):

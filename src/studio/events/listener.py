@@ -1,0 +1,186 @@
+"""One LISTEN connection per API process, shared by every open event stream.
+
+The generation events trigger runs `pg_notify('studio_events', <user id>)`. A single
+dedicated connection (autocommit, outside the pool, so it never holds a pool slot and
+is never handed to a request) listens, and wakes the in-process subscribers of that
+user. Notifications carry no data: a woken stream re-reads the events table under the
+caller's own credential.
+
+The connection is opened lazily by the first subscriber (`listener_for(app)`), is
+health-checked while idle, and is re-opened with exponential backoff when it drops.
+While it is down, and for notifications lost in between, streams still re-poll on their
+own every few seconds: a missed notification costs latency, never an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger("studio.events")
+
+CHANNEL = "studio_events"
+APPLICATION_NAME = "studio-events"
+MAX_SUBSCRIBERS = 1000
+
+
+class SubscribeRefused(Exception):
+    """No new subscriber now: the process is at its limit or shutting down (answer 503)."""
+
+
+class Subscription:
+    """One open stream's wake-up flag. `wait` returns early when a notification for its
+    user arrived since the previous wait (wake-ups coalesce: one read catches up)."""
+
+    __slots__ = ("user_id", "_event", "_listener", "_open")
+
+    def __init__(self, listener: EventListener, user_id: str) -> None:
+        self.user_id = user_id
+        self._event = asyncio.Event()
+        self._listener = listener
+        self._open = True
+
+    @property
+    def closed(self) -> bool:
+        """The listener shut down: the stream should end."""
+        return self._listener.closed
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """True if woken within `timeout` seconds (the flag is cleared), else False."""
+        if not self._event.is_set():
+            try:
+                await asyncio.wait_for(self._event.wait(), timeout)
+            except TimeoutError:
+                return False
+        self._event.clear()
+        return True
+
+    def close(self) -> None:
+        """Idempotent; frees the slot."""
+        if self._open:
+            self._open = False
+            self._listener._remove(self)
+
+
+class EventListener:
+    def __init__(self, conninfo: str, *, channel: str = CHANNEL, max_subscribers: int = MAX_SUBSCRIBERS,
+                 health_interval: float = 30.0, health_timeout: float = 10.0, backoff_initial: float = 0.5,
+                 backoff_max: float = 30.0) -> None:
+        self._conninfo = conninfo
+        self._channel = channel
+        self.max_subscribers = max_subscribers
+        self._health_interval, self._health_timeout = health_interval, health_timeout
+        self._backoff_initial, self._backoff_max = backoff_initial, backoff_max
+        self._stable_seconds = 10.0
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._count = 0
+        self._task: asyncio.Task[None] | None = None
+        self.closed = False
+        self.connected = False
+
+    @property
+    def subscriber_count(self) -> int:
+        return self._count
+
+    def subscribe(self, user_id: str) -> Subscription:
+        """A slot for one stream of `user_id`; close() it when the stream ends. Starts
+        the listening task on first use (in the running event loop)."""
+        if self.closed:
+            raise SubscribeRefused("the server is shutting down")
+        if self._count >= self.max_subscribers:
+            raise SubscribeRefused("too many open event streams")
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="studio-events-listener")
+        subscription = Subscription(self, user_id)
+        self._subscribers.setdefault(user_id, set()).add(subscription)
+        self._count += 1
+        return subscription
+
+    def _remove(self, subscription: Subscription) -> None:
+        subscribers = self._subscribers.get(subscription.user_id)
+        if subscribers is None or subscription not in subscribers:
+            return
+        subscribers.discard(subscription)
+        if not subscribers:
+            del self._subscribers[subscription.user_id]
+        self._count -= 1
+
+    def _dispatch(self, user_id: str) -> None:
+        for subscription in self._subscribers.get(user_id, ()):
+            subscription.wake()
+
+    def _wake_all(self) -> None:
+        for subscribers in self._subscribers.values():
+            for subscription in subscribers:
+                subscription.wake()
+
+    async def stop(self) -> None:
+        """Close the connection; open streams see `closed` and end; no new ones."""
+        self.closed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self._wake_all()
+
+    async def _run(self) -> None:
+        delay = self._backoff_initial
+        while True:
+            started = time.monotonic()
+            try:
+                await self._listen()
+            except (psycopg.Error, OSError, TimeoutError) as exc:
+                log.warning("event listener connection failed or lost: %s: %s", type(exc).__name__, exc)
+            except Exception:
+                log.exception("event listener failed")
+            finally:
+                held = self.connected and time.monotonic() - started >= self._stable_seconds
+                self.connected = False
+            if held:  # it worked for a while: this is a new outage, retry soon
+                delay = self._backoff_initial
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, self._backoff_max)
+
+    async def _listen(self) -> None:
+        connect_args: dict[str, Any] = {
+            "autocommit": True, "application_name": APPLICATION_NAME, "connect_timeout": 10,
+            # A silently dead peer is noticed by TCP too, not only by the health check.
+            "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+        }
+        async with await psycopg.AsyncConnection.connect(self._conninfo, **connect_args) as conn:
+            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+            self.connected = True
+            log.info("listening for generation events on %r", self._channel)
+            # Notifications sent while no connection listened are lost: everyone re-reads.
+            self._wake_all()
+            while True:
+                async for notify in conn.notifies(timeout=self._health_interval):
+                    self._dispatch(notify.payload)
+                await asyncio.wait_for(conn.execute("SELECT 1"), self._health_timeout)
+
+
+def listener_for(app: Any) -> EventListener:
+    """The process's listener, created on first use with the API pool's conninfo
+    (studio_api: LISTEN needs no privilege). `app.state.event_listener` may be set
+    beforehand to configure it."""
+    listener: EventListener | None = getattr(app.state, "event_listener", None)
+    if listener is None:
+        listener = EventListener(app.state.db.pool.conninfo)
+        app.state.event_listener = listener
+    return listener
+
+
+async def shutdown(app: Any) -> None:
+    """For the lifespan's shutdown: close the listener if one was started."""
+    listener: EventListener | None = getattr(app.state, "event_listener", None)
+    if listener is not None:
+        await listener.stop()

@@ -1,0 +1,1 @@
+"""Signed provider webhooks (F15): POST /v1/webhooks/{provider}."""
