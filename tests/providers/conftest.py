@@ -13,7 +13,13 @@ import pytest
 
 from studio.config import Settings
 from studio.providers.base import GenerationTask
-from tests.providers.fakes import FakeComfyUI, FakeElevenLabs, FakeOpenAI, FakeReplicate, FakeServer
+from tests.providers.fakes import (
+    FakeComfyUI,
+    FakeElevenLabs,
+    FakeOpenAI,
+    FakeReplicate,
+    FakeServer,
+)
 
 
 class FakeContext:

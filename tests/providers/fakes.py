@@ -19,7 +19,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import uvicorn
 from starlette.applications import Starlette
@@ -151,7 +151,7 @@ def delta(text: str | None = None, finish: str | None = None, role: str | None =
 class FakeOpenAI(FakeServer):
     """/v1/images/generations, /v1/audio/speech, /v1/chat/completions (SSE)."""
 
-    SPEECH_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+    SPEECH_TYPES: ClassVar[dict[str, str]] = {"mp3": "audio/mpeg", "wav": "audio/wav"}
 
     def defaults(self) -> dict[str, Any]:
         return {
@@ -200,8 +200,9 @@ class FakeOpenAI(FakeServer):
                     # An exception mid-body makes uvicorn drop the connection without the
                     # final chunk: what the client sees when a provider dies mid-answer.
                     raise ConnectionAbortedError("fake: stream cut")
+                if index:
+                    await asyncio.sleep(pause)
                 yield event.encode()
-                await asyncio.sleep(pause)
             finished.set()
 
         return StreamingResponse(stream(), media_type="text/event-stream")
@@ -214,8 +215,9 @@ class FakeReplicate(FakeServer):
     """/v1/predictions (create, get, cancel), /v1/models/{owner}/{name}/predictions, and
     /files/{name} for output downloads."""
 
-    FILES = {"out-0.png": (PNG, "image/png"), "out-1.mp4": (MP4, "video/mp4"),
-             "noext": (MP3, "application/octet-stream")}
+    FILES: ClassVar[dict[str, tuple[bytes, str]]] = {"out-0.png": (PNG, "image/png"),
+                                                     "out-1.mp4": (MP4, "video/mp4"),
+                                                     "noext": (MP3, "application/octet-stream")}
 
     def defaults(self) -> dict[str, Any]:
         return {
@@ -279,11 +281,12 @@ class FakeElevenLabs(FakeServer):
 class FakeComfyUI(FakeServer):
     """/prompt, /history/{prompt_id}, /view, /queue and /interrupt."""
 
-    FILES = {"ComfyUI_00001_.png": (PNG, "image/png"), "clip_00001.mp4": (MP4, "video/mp4")}
+    FILES: ClassVar[dict[str, tuple[bytes, str]]] = {"ComfyUI_00001_.png": (PNG, "image/png"),
+                                                     "clip_00001.mp4": (MP4, "video/mp4")}
 
     def defaults(self) -> dict[str, Any]:
         return {
-            "pending_polls": 2,   # history answers {} this many times first
+            "pending_polls": 1,   # history answers {} this many times first
             "outputs": {"9": {"images": [{"filename": "ComfyUI_00001_.png", "subfolder": "", "type": "output"}]}},
             "status": {"status_str": "success", "completed": True, "messages": []},
             "history": None,      # a replacement for the whole /history reply

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 
 from studio.deps import Cred, Ctx, Db
 from studio.media.endpoints import stream_media
-from studio.http import ApiError, decode_cursor, json_response, not_found, page
+from studio.http import decode_cursor, json_response, not_found, page
 from studio.sharing import repository as repo
 
 router = APIRouter(tags=["sharing"])

@@ -1,0 +1,393 @@
+"""Generations end to end: real `studio` processes (API, workers, the embedded
+PostgreSQL run as the `postgres` OS user), real espeak-ng and ffmpeg, HTTP on 127.0.0.1.
+
+1. `studio up` on a fresh home produces a WAV and an MP4 that ffprobe accepts, and
+   stops cleanly on SIGTERM.
+2. A worker SIGKILLed in the middle of a job: its lease expires, another worker rescues
+   the job and runs it again; the generation succeeds once (attempts 2, one media object).
+3. PostgreSQL restarted while two workers chew through 200 jobs: the API and the workers
+   ride it out, every generation succeeds exactly once.
+
+Tests 2 and 3 need workers they control (one to kill, two of their own), so they do not
+use `studio up`, whose built-in worker would compete for the jobs: `studio db upgrade`
+initialises and migrates the home, the test starts the embedded cluster itself
+(EmbeddedCluster(home).start()), and then runs `studio api` and `studio worker`, which on
+an embedded home read their credentials from $STUDIO_HOME/secrets.env while the cluster
+runs. The Lab stops every process and the cluster afterwards, whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from studio.db.embedded import EmbeddedCluster, PostgresNotFound, find_pg_bindir
+from studio.jobs.worker import WorkerOptions
+
+from .support import PASSWORD, Lab, StudioProcess, alive, child_env, descendants, free_port, port_answers, postmaster_pid
+
+try:
+    find_pg_bindir()
+    _NO_PG = None
+except PostgresNotFound as exc:  # pragma: no cover - depends on the machine
+    _NO_PG = str(exc)
+
+_MISSING_TOOLS = [tool for tool in ("espeak-ng", "ffmpeg", "ffprobe")
+                  if not any(os.access(Path(d) / tool, os.X_OK) for d in os.environ.get("PATH", "").split(os.pathsep) if d)]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(_NO_PG is not None, reason=_NO_PG or ""),
+    pytest.mark.skipif(bool(_MISSING_TOOLS), reason=f"not installed: {', '.join(_MISSING_TOOLS)}"),
+]
+
+TERMINAL = {"succeeded", "failed", "canceled"}
+LEASE_SECONDS = WorkerOptions().lease_seconds  # the real default; there is no CLI flag for it
+RESCUE_EVERY = WorkerOptions().rescue_every
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _client(port: int) -> httpx.Client:
+    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=15)
+
+
+def _sign_up_and_log_in(client: httpx.Client) -> dict[str, Any]:
+    email = f"e2e-{uuid.uuid4().hex[:8]}@example.org"
+    signup = client.post("/v1/auth/signup", json={"email": email, "password": PASSWORD})
+    assert signup.status_code == 201, signup.text
+    login = client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    body = login.json()
+    client.headers["X-CSRF-Token"] = body["csrf_token"]
+    return body["user"]
+
+
+def _model_id(client: httpx.Client, slug: str) -> str:
+    response = client.get("/v1/models")
+    assert response.status_code == 200, response.text
+    models = {m["slug"]: m for m in response.json()["items"]}
+    assert models[slug]["available"] is True, models[slug]
+    return models[slug]["id"]
+
+
+def _create(client: httpx.Client, type_: str, model_id: str, prompt: str, params: dict[str, Any] | None = None) -> dict:
+    response = client.post("/v1/generations", json={"type": type_, "model_id": model_id, "prompt": prompt,
+                                                    "params": params or {}})
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def _describe(procs: list[StudioProcess]) -> str:
+    return "\n".join(p.describe() for p in procs)
+
+
+def _wait_generation(client: httpx.Client, generation_id: str, statuses: set[str], timeout: float,
+                     procs: list[StudioProcess]) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = client.get(f"/v1/generations/{generation_id}")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if body["status"] in statuses:
+            return body
+        time.sleep(0.2)
+    pytest.fail(f"generation {generation_id} not in {sorted(statuses)} within {timeout:.0f}s "
+                f"(last: {body}):\n{_describe(procs)}")
+
+
+def _download(client: httpx.Client, media: dict[str, Any], into: Path) -> Path:
+    response = client.get(media["url"])
+    assert response.status_code == 200, response.text
+    assert len(response.content) == media["size"]
+    into.write_bytes(response.content)
+    return into
+
+
+def _ffprobe(path: Path) -> dict[str, Any]:
+    result = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+                             str(path)], capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 0, f"ffprobe rejected {path.name}: {result.stderr}"
+    return json.loads(result.stdout)
+
+
+def _secrets(home: Path) -> dict[str, str]:
+    values = {}
+    for line in (home / "secrets.env").read_text().splitlines():
+        name, sep, value = line.partition("=")
+        if sep and not name.startswith("#"):
+            values[name.strip()] = value.strip()
+    return values
+
+
+def _sql(home: Path, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """One query as the embedded superuser, on a fresh connection (the cluster may have
+    been restarted since the last one)."""
+    conninfo = EmbeddedCluster(home).conninfo("postgres", _secrets(home)["STUDIO_SUPERUSER_PASSWORD"], "studio")
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def _worker_id(proc: StudioProcess) -> str:
+    """What WorkerOptions.worker_id is in that process."""
+    return f"{socket.gethostname()}:{proc.pid}"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _serve(lab: Lab, home: Path) -> tuple[StudioProcess, int]:
+    """The home initialised and migrated by `studio db upgrade`, its cluster started by
+    this test (left running), and a stand-alone `studio api` on it."""
+    upgraded = lab.run(["db", "upgrade"], child_env(home))
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    cluster = EmbeddedCluster(home)
+    assert not cluster.is_running(), "`studio db upgrade` should stop the cluster it started"
+    cluster.start()
+    port = free_port()
+    api = lab.start(["api"], child_env(home, port))
+    api.wait_ready(port)
+    return api, port
+
+
+def _start_worker(lab: Lab, home: Path) -> StudioProcess:
+    worker = lab.start(["worker"], child_env(home))
+    worker.wait_output("started (concurrency", timeout=60)
+    return worker
+
+
+# --------------------------------------------------------------------------- 1. studio up
+
+
+def test_up_generates_speech_and_video_then_stops_cleanly(lab: Lab, tmp_path: Path):
+    home = lab.home()
+    port = free_port()
+    up = lab.start(["up"], child_env(home, port))
+    up.wait_ready(port)
+
+    with _client(port) as client:
+        _sign_up_and_log_in(client)
+        audio = _create(client, "audio", _model_id(client, "espeak-en"), "Hello from the end to end test")
+        video = _create(client, "video", _model_id(client, "ffmpeg-video"), "Studio, end to end",
+                        {"duration_seconds": 3, "width": 320, "height": 240})
+        assert audio["status"] == "queued" and video["status"] == "queued"
+
+        done_audio = _wait_generation(client, audio["id"], TERMINAL, 60, [up])
+        done_video = _wait_generation(client, video["id"], TERMINAL, 90, [up])
+        assert done_audio["status"] == "succeeded", done_audio
+        assert done_video["status"] == "succeeded", done_video
+        assert done_audio["progress"] == 100 and done_audio["attempts"] == 1
+        assert done_video["progress"] == 100 and done_video["attempts"] == 1
+
+        [audio_media] = done_audio["result"]["media"]
+        [video_media] = done_video["result"]["media"]
+        wav = _download(client, audio_media, tmp_path / "speech.wav")
+        mp4 = _download(client, video_media, tmp_path / "video.mp4")
+
+    probe = _ffprobe(wav)
+    assert probe["format"]["format_name"] == "wav", probe["format"]
+    [stream] = probe["streams"]
+    assert stream["codec_type"] == "audio" and stream["codec_name"].startswith("pcm_"), stream
+    assert float(probe["format"]["duration"]) > 0.5, probe["format"]
+
+    probe = _ffprobe(mp4)
+    assert "mp4" in probe["format"]["format_name"].split(","), probe["format"]
+    [stream] = [s for s in probe["streams"] if s["codec_type"] == "video"]
+    assert stream["codec_name"] == "h264", stream
+    assert (stream["width"], stream["height"]) == (320, 240), stream
+    assert abs(float(probe["format"]["duration"]) - 3.0) <= 0.1, probe["format"]
+
+    # SIGTERM: exit 0, API gone, the home's postgres stopped.
+    cluster = EmbeddedCluster(home)
+    postmaster = postmaster_pid(cluster)
+    assert postmaster is not None and alive(postmaster)
+    code = up.terminate()
+    assert code is not None, f"studio up ignored SIGTERM:\n{up.describe()}"
+    assert code == 0, f"studio up exited {code} after SIGTERM:\n{up.describe()}"
+    assert "Studio stopped." in up.stderr
+    assert not port_answers(port)
+    assert not cluster.is_running() and not alive(postmaster)
+    assert not (cluster.data_dir / "postmaster.pid").exists()
+
+
+# --------------------------------------------------------------------------- 2. kill -9 a worker
+
+
+def test_worker_killed_mid_job_is_rescued_and_the_job_runs_once_more(lab: Lab, tmp_path: Path):
+    home = lab.home()
+    api, port = _serve(lab, home)
+    doomed = _start_worker(lab, home)  # the only worker: the job is its
+
+    with _client(port) as client:
+        _sign_up_and_log_in(client)
+        # ~7 s of encoding on 2 cores: long enough to be killed in the middle.
+        params = {"duration_seconds": 20, "width": 1920, "height": 1080, "fps": 60}
+        created = _create(client, "video", _model_id(client, "ffmpeg-video"), "Killed mid-way", params)
+
+        # Running, with ffmpeg at work under the worker.
+        deadline = time.monotonic() + 60
+        encoders: list[int] = []
+        while time.monotonic() < deadline:
+            status = client.get(f"/v1/generations/{created['id']}").json()["status"]
+            assert status in ("queued", "running"), f"the job ended ({status}) before it could be killed"
+            encoders = [pid for pid in descendants(doomed.pid) if "ffmpeg" in _cmdline(pid)]
+            if status == "running" and encoders:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the job never ran ffmpeg under the worker:\n{_describe([api, doomed])}")
+        [(holder, attempts)] = _sql(home, "SELECT worker_id, attempts FROM jobs WHERE generation_id = %s",
+                                    (created["id"],))
+        assert (holder, attempts) == (_worker_id(doomed), 1)
+
+        doomed.kill()  # SIGKILL, ffmpeg included
+        assert doomed.proc.returncode == -9
+        assert not any(alive(pid) for pid in encoders), "ffmpeg outlived its killed worker"
+        killed_at = time.monotonic()
+        # Nobody may have finished it: it stays running until its lease expires.
+        assert client.get(f"/v1/generations/{created['id']}").json()["status"] == "running"
+
+        rescuer = _start_worker(lab, home)
+        # Lease (30 s from the last heartbeat) + a rescue round + a full encode again.
+        done = _wait_generation(client, created["id"], TERMINAL, LEASE_SECONDS + RESCUE_EVERY + 120, [api, rescuer])
+        assert done["status"] == "succeeded", done
+        assert done["attempts"] == 2, done
+        assert done["error"] is None and done["progress"] == 100
+        # Not re-run before the lease could have expired.
+        assert time.monotonic() - killed_at > LEASE_SECONDS - LEASE_SECONDS / 3 - 1
+        [media] = done["result"]["media"]
+        mp4 = _download(client, media, tmp_path / "video.mp4")
+
+    probe = _ffprobe(mp4)
+    [stream] = [s for s in probe["streams"] if s["codec_type"] == "video"]
+    assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", 1920, 1080)
+    assert abs(float(probe["format"]["duration"]) - 20.0) <= 0.1
+    assert "re-queued 1 job(s) whose worker stopped responding" in rescuer.stderr, rescuer.describe()
+
+    gid = created["id"]
+    assert _sql(home, "SELECT status, attempts, worker_id FROM jobs WHERE generation_id = %s", (gid,)) == [
+        ("succeeded", 2, _worker_id(rescuer))]
+    assert _sql(home, "SELECT id::text FROM media_objects WHERE generation_id = %s", (gid,)) == [(media["id"],)]
+    assert _sql(home, "SELECT count(*) FROM api_usage WHERE generation_id = %s", (gid,)) == [(1,)]
+    # The status history, as the events trigger recorded it: run, rescued, run, done once.
+    events = [s for (s,) in _sql(home, "SELECT status FROM generation_events WHERE generation_id = %s ORDER BY id",
+                                 (gid,))]
+    history = [s for i, s in enumerate(events) if i == 0 or events[i - 1] != s]
+    assert history == ["queued", "running", "queued", "running", "succeeded"], events
+    # No pending deletion aims at the file that was kept.
+    assert _sql(home, "SELECT count(*) FROM storage_deletions d JOIN media_objects m USING (bucket, key)") == [(0,)]
+    assert api.proc.poll() is None and rescuer.proc.poll() is None
+
+
+# --------------------------------------------------------------------------- 3. restart postgres
+
+
+BATCH = 200  # also the default daily quota of one account
+
+
+def _status_counts(home: Path) -> dict[str, int] | None:
+    try:
+        return dict(_sql(home, "SELECT status, count(*) FROM generations GROUP BY status"))  # type: ignore[arg-type]
+    except psycopg.OperationalError:
+        return None  # restarting
+
+
+def test_postgres_restart_during_a_batch_loses_and_duplicates_nothing(lab: Lab):
+    home = lab.home()
+    api, port = _serve(lab, home)
+
+    with _client(port) as client:
+        _sign_up_and_log_in(client)
+        espeak = _model_id(client, "espeak-en")
+        ids = {_create(client, "audio", espeak, "n")["id"] for _ in range(BATCH)}
+        assert len(ids) == BATCH
+        # Workers come after the batch is queued, so the restart surely falls in its middle.
+        workers = [lab.start(["worker"], child_env(home)) for _ in range(2)]
+        procs = [api, *workers]
+
+        deadline = time.monotonic() + 60
+        counts: dict[str, int] | None = {}
+        while time.monotonic() < deadline:
+            counts = _status_counts(home)
+            if counts and counts.get("succeeded", 0) >= 20:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"20 jobs did not complete within 60s ({counts}):\n{_describe(procs)}")
+        assert counts is not None and counts.get("succeeded", 0) < BATCH, "the batch ended before the restart"
+
+        restart_counts = dict(counts)
+        cluster = EmbeddedCluster(home)
+        cluster.stop(mode="fast")
+        time.sleep(2)
+        cluster.start()
+
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            counts = _status_counts(home)
+            if counts and sum(n for s, n in counts.items() if s in TERMINAL) == BATCH:
+                break
+            crashed = [p for p in procs if p.proc.poll() is not None]
+            if crashed:
+                pytest.fail(f"a process died after the restart:\n{_describe(crashed)}")
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"not all {BATCH} generations ended within 240s ({counts}):\n{_describe(procs)}")
+        assert counts == {"succeeded": BATCH}, f"{counts}\n{_describe(procs)}"
+
+        # Through the API (its pool had to replace every connection): each generation
+        # succeeded with exactly one media file, which downloads.
+        seen: dict[str, dict[str, Any]] = {}
+        cursor = None
+        while True:
+            response = client.get("/v1/generations", params={"limit": 100, **({"cursor": cursor} if cursor else {})})
+            assert response.status_code == 200, response.text
+            for item in response.json()["items"]:
+                seen[item["id"]] = item
+            cursor = response.json()["next_cursor"]
+            if cursor is None:
+                break
+        assert set(seen) == ids
+        for item in seen.values():
+            assert item["status"] == "succeeded" and len(item["result"]["media"]) == 1, item
+            [media] = item["result"]["media"]
+            download = client.get(media["url"])
+            assert download.status_code == 200 and download.content[:4] == b"RIFF", (item, download.status_code)
+
+    assert all(p.proc.poll() is None for p in procs), _describe(procs)
+    print("DEBUG counts at restart", restart_counts)
+    print("DEBUG attempts", _sql(home, "SELECT attempts, count(*) FROM jobs GROUP BY attempts"))
+    print("DEBUG deletions", _sql(home, "SELECT count(*) FROM storage_deletions"))
+    for w in procs:
+        if "crashed" in w.stderr: print(w.stderr)
+    print("DEBUG deletion rows", _sql(home, "SELECT d.key, d.run_after - now() FROM storage_deletions d"))
+    print("DEBUG jobs", _sql(home, "SELECT id, attempts, last_error FROM jobs WHERE attempts > 1"))
+    assert _sql(home, "SELECT count(*) FROM generations") == [(BATCH,)]
+    assert _sql(home, """SELECT count(*) FROM generations g
+                          WHERE (SELECT count(*) FROM media_objects m WHERE m.generation_id = g.id) <> 1""") == [(0,)]
+    assert _sql(home, "SELECT count(*), count(DISTINCT generation_id) FROM api_usage") == [(BATCH, BATCH)]
+    assert _sql(home, "SELECT status, count(*) FROM jobs GROUP BY status") == [("succeeded", BATCH)]
+    assert _sql(home, "SELECT count(*) FROM jobs WHERE lease_expires_at IS NOT NULL") == [(0,)]
+    # Exactly one success per generation in the event history.
+    assert _sql(home, """SELECT count(*) FROM (SELECT generation_id FROM generation_events WHERE status = 'succeeded'
+                          GROUP BY generation_id HAVING count(*) <> 1) AS x""") == [(0,)]
+    # An upload announced by a run the restart interrupted must not delete the file a
+    # later run of the same generation kept (same key).
+    doomed = _sql(home, "SELECT d.key FROM storage_deletions d JOIN media_objects m USING (bucket, key)")
+    assert doomed == [], f"files of succeeded generations are queued for deletion: {doomed}"
