@@ -208,3 +208,18 @@ def test_list_filters_and_pages(alice: Account):
     queued = alice.client.get("/v1/generations", params={"status": "queued"}).json()["items"]
     assert len(queued) == 4
     assert alice.client.get("/v1/generations", params={"status": "bogus"}).status_code == 422
+
+
+def test_cost_cap_reserves_queued_work(alice: Account, admin_conn):
+    """The price comes from the model (not the client); queued work reserves it, and a
+    cancelled generation gives its reservation back."""
+    admin_conn.execute("UPDATE model_registry SET config = '{\"cost_cents\": 40}' WHERE slug = 'espeak-en'")
+    admin_conn.execute("INSERT INTO quotas (user_id, cost_cap_cents) VALUES (%s, 100)", (alice.id,))
+    body = {"type": "audio", "model_id": model_id(alice, "espeak-en"), "prompt": "priced"}
+    first = alice.client.post("/v1/generations", json=body).json()
+    assert alice.client.post("/v1/generations", json=body).status_code == 202
+    refused = alice.client.post("/v1/generations", json=body)
+    assert refused.status_code == 402 and refused.json()["error"]["code"] == "cost_cap_reached"
+    assert admin_conn.execute("SELECT array_agg(cost_cents) FROM generations").fetchone()[0] == [40, 40]
+    alice.client.post(f"/v1/generations/{first['id']}/cancel")
+    assert alice.client.post("/v1/generations", json=body).status_code == 202

@@ -20,7 +20,9 @@ from studio.providers.base import Provider
 router = APIRouter(prefix="/v1", tags=["generation"])
 
 Limit = Annotated[int, Query(ge=1, le=100)]
-DEFAULT_JOBS_PER_DAY = 200  # when an admin has not set a quota row for the user
+# When an admin has not set a quota row for the user (the quotas table's defaults).
+DEFAULT_JOBS_PER_DAY = 200
+DEFAULT_COST_CAP_CENTS = 1000
 
 
 def _providers(request: Request) -> dict[str, Provider]:
@@ -61,10 +63,15 @@ async def create_generation(body: GenerationCreate, request: Request, db: Db, ct
             # No fake output: an unusable model is refused up front.
             raise ApiError(409, "model_unavailable", f"this model cannot run here: {reason}")
         params = _validated_params(model["provider"], body.type, body.params)
-        today, quota = await repo.jobs_today_and_quota(tx, default_jobs_per_day=DEFAULT_JOBS_PER_DAY)
-        if today >= quota:
-            raise ApiError(429, "quota_exceeded", f"daily generation quota of {quota} reached",
+        quota = await repo.quota_state(tx, model_id=body.model_id, default_jobs_per_day=DEFAULT_JOBS_PER_DAY,
+                                       default_cost_cap_cents=DEFAULT_COST_CAP_CENTS)
+        if quota.jobs_today >= quota.jobs_per_day:
+            raise ApiError(429, "quota_exceeded", f"daily generation quota of {quota.jobs_per_day} reached",
                            headers={"Retry-After": "3600"})
+        if quota.spent_cents + quota.price_cents > quota.cost_cap_cents:
+            raise ApiError(402, "cost_cap_reached",
+                           f"this generation costs {quota.price_cents} cents; {quota.spent_cents} of your monthly "
+                           f"{quota.cost_cap_cents} are spent or reserved")
         row = await repo.create_generation(tx, type_=body.type, model_id=body.model_id, provider=model["provider"],
                                            prompt=body.prompt, params=params)
     return json_response(row, 202, headers={"Location": f"/v1/generations/{row['id']}"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -26,21 +27,43 @@ async def list_models(tx: UserScope) -> list[dict[str, Any]]:
     return await cur.fetchall()
 
 
-async def jobs_today_and_quota(tx: UserScope, *, default_jobs_per_day: int) -> tuple[int, int]:
-    """(generations created today, the daily limit), under a per-user transaction lock
-    so that concurrent requests cannot both pass the last free slot (F10)."""
+@dataclass(frozen=True)
+class QuotaState:
+    jobs_today: int
+    jobs_per_day: int
+    spent_cents: int        # this month: succeeded plus reserved by queued/running generations
+    cost_cap_cents: int
+    price_cents: int        # what the requested model costs per generation
+
+
+async def quota_state(tx: UserScope, *, model_id: UUID, default_jobs_per_day: int,
+                      default_cost_cap_cents: int) -> QuotaState:
+    """The user's usage against their quota, under a per-user transaction lock so that
+    concurrent requests cannot both take the last free slot (F10)."""
     await tx.conn.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(%s, 7))",
                           (str(tx.user.id),))
     cur = await tx.conn.execute(
         """
         SELECT (SELECT count(*) FROM public.generations
                  WHERE user_id = %(user)s AND created_at >= pg_catalog.date_trunc('day', pg_catalog.now())) AS today,
-               COALESCE((SELECT jobs_per_day FROM public.quotas WHERE user_id = %(user)s), %(default)s) AS quota
+               COALESCE((SELECT sum(cost_cents) FROM public.generations
+                          WHERE user_id = %(user)s AND cost_cents > 0
+                            AND status IN ('queued', 'running', 'succeeded')
+                            AND created_at >= pg_catalog.date_trunc('month', pg_catalog.now())), 0) AS spent,
+               q.jobs_per_day, q.cost_cap_cents,
+               (SELECT CASE WHEN pg_catalog.jsonb_typeof(m.config -> 'cost_cents') = 'number'
+                            THEN GREATEST(0, (m.config ->> 'cost_cents')::numeric)::integer ELSE 0 END
+                  FROM public.model_registry m WHERE m.id = %(model)s) AS price
+          FROM (SELECT 1) AS one
+          LEFT JOIN public.quotas q ON q.user_id = %(user)s
         """,
-        {"user": tx.user.id, "default": default_jobs_per_day})
+        {"user": tx.user.id, "model": model_id})
     row = await cur.fetchone()
     assert row is not None
-    return int(row["today"]), int(row["quota"])
+    return QuotaState(int(row["today"]), row["jobs_per_day"] if row["jobs_per_day"] is not None else default_jobs_per_day,
+                      int(row["spent"]),
+                      row["cost_cap_cents"] if row["cost_cap_cents"] is not None else default_cost_cap_cents,
+                      int(row["price"] or 0))
 
 
 async def create_generation(tx: UserScope, *, type_: str, model_id: UUID, provider: str, prompt: str,
