@@ -173,7 +173,7 @@ def test_chat_streams_deltas_in_order(openai_fake):
 
 
 def test_chat_deltas_arrive_before_the_stream_ends(openai_fake):
-    openai_fake.state["chat_delay"] = 0.2
+    openai_fake.state["chat_delay"] = 0.1
     finished = openai_fake.state["chat_finished"]
 
     async def scenario() -> tuple[str, bool, list[str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any, ClassVar
 
 import httpx
@@ -171,13 +172,14 @@ class OpenAIChat(ChatProvider):
                 yield self._whole_reply(await self._http.read(response, JSON_MAX_BYTES, "POST /chat/completions"))
                 return
             finished = False
-            async for data in _sse_data(response):
-                if data == "[DONE]":
-                    return
-                content, done = self._delta(data)
-                finished = finished or done
-                if content:
-                    yield content
+            async with aclosing(_sse_data(response)) as events:
+                async for data in events:
+                    if data == "[DONE]":
+                        return
+                    content, done = self._delta(data)
+                    finished = finished or done
+                    if content:
+                        yield content
         # Older llama.cpp servers end without [DONE]; a finish_reason shows the answer is whole.
         if not finished:
             raise self._http.error("the chat stream ended before [DONE]", retryable=True)
