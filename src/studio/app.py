@@ -23,6 +23,7 @@ from studio.db.scopes import ApiDatabase
 from studio.generation import endpoints as generation_endpoints
 from studio.media import endpoints as media_endpoints
 from studio.sharing import endpoints as sharing_endpoints
+from studio.webhooks import endpoints as webhook_endpoints
 from studio.providers.registry import build_chat_providers, build_providers
 from studio.storage.factory import create_storage
 from studio.http import RequestGuard, install_error_handlers
@@ -100,11 +101,14 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
         log.warning("STUDIO_SECRET_KEY is not set; using a random key for this process")
         app.state.secret_key = secrets.token_bytes(32)
 
+    app.state.webhook_secrets = webhook_endpoints.secrets_from_settings(settings)
+
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(auth_endpoints.router)
     app.include_router(chat_endpoints.router)
     app.include_router(generation_endpoints.router)
+    app.include_router(webhook_endpoints.router)
     app.include_router(media_endpoints.router)
     app.include_router(sharing_endpoints.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

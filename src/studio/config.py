@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(10, ge=1)  # per email, and x5 per client address
     login_window_seconds: int = Field(900, ge=1)
 
+    # Request rate limits (F13): fixed windows counted in Postgres (auth.rate_limit_hit), so
+    # every API process and instance shares them. Per user; sign-ups per client address.
+    rate_limits_enabled: bool = True
+    rate_limit_fail_closed: bool | None = None  # default: True in production (503 if the check fails)
+    rate_limit_generations_per_minute: int = Field(30, ge=1)
+    rate_limit_chat_per_minute: int = Field(20, ge=1)
+    rate_limit_uploads_per_minute: int = Field(30, ge=1)
+    rate_limit_signups_per_window: int = Field(5, ge=1)
+    rate_limit_signup_window_seconds: int = Field(600, ge=1)
+
     # Storage (F17): local files under $STUDIO_HOME/storage, or any S3-compatible store.
     storage_backend: Literal["local", "s3"] = "local"
     storage_dir: Path | None = None
@@ -102,6 +112,15 @@ class Settings(BaseSettings):
     elevenlabs_api_key: SecretStr | None = None
     comfyui_base_url: str | None = None
     comfyui_max_wait_seconds: float = Field(900.0, gt=0)
+    # Where providers send webhooks, e.g. https://studio.example.org/v1/webhooks/replicate.
+    replicate_webhook_url: str | None = None
+    # Webhook signing secrets as the provider shows them (`whsec_<base64>`). Unset: that
+    # provider's webhooks answer 404; there is no unsigned mode (F15).
+    webhook_secret_replicate: SecretStr | None = None
+    webhook_secret_comfyui: SecretStr | None = None
+
+    # Workers: a job is leased for this long after each heartbeat (heartbeats every third).
+    worker_lease_seconds: float = Field(30.0, ge=3, le=3600)
 
     @model_validator(mode="after")
     def _production_secrets_are_real(self) -> Settings:

@@ -46,7 +46,13 @@ from typing import TYPE_CHECKING
 import psycopg
 from fastapi import Request
 
-from studio.db.scopes import AnonScope, ApiDatabase, Credential, RequestContext, UserScope
+from studio.db.scopes import (
+    AnonScope,
+    ApiDatabase,
+    Credential,
+    RequestContext,
+    UserScope,
+)
 from studio.http import ApiError, request_context
 
 if TYPE_CHECKING:
@@ -140,8 +146,8 @@ async def enforce(db: ApiDatabase, ctx: RequestContext, limit: Limit, *, cred: C
                 retry_after = await hit(user, bucket=bucket, limit=limit.limit, window_seconds=limit.window_seconds)
     except psycopg.Error as exc:
         if fail_closed:
-            log.error("rate limiter unavailable, refusing the request", exc_info=True,
-                      extra={"request_id": ctx.request_id, "bucket": bucket})
+            log.exception("rate limiter unavailable, refusing the request",
+                          extra={"request_id": ctx.request_id, "bucket": bucket})
             raise ApiError(503, "unavailable", "the server cannot check rate limits right now, retry shortly",
                            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}) from exc
         log.warning("rate limiter unavailable, letting the request through (fail open): %s: %s",

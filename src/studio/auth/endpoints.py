@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from studio import ratelimit
 from studio.auth import repository as repo
 from studio.auth import service
 from studio.auth.schemas import (
@@ -23,7 +24,8 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 @router.post("/auth/signup", status_code=201, response_model=UserEnvelope)
-async def signup(body: SignupRequest, db: Db, ctx: Ctx) -> Response:
+async def signup(body: SignupRequest, request: Request, db: Db, ctx: Ctx) -> Response:
+    await ratelimit.check(request, ratelimit.SIGNUP)  # before any argon2 work
     password_hash = await service.hash_password(body.password)
     async with db.as_anon(ctx) as tx:
         user_id = await repo.signup(tx, email=body.email, password_hash=password_hash, display_name=body.display_name)

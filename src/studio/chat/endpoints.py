@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
+from studio import ratelimit
 from studio.chat import repository as repo
 from studio.chat.schemas import (
     Conversation, ConversationCreate, ConversationPage, ConversationUpdate, Message, MessageCreate, MessageList,
@@ -92,6 +93,7 @@ async def _add_and_answer(conversation_id: UUID, body: MessageCreate, request: R
     client that goes away or a provider that fails midway leaves no half-written reply."""
     if body.role != "user":
         raise ApiError(422, "validation_error", "only a user message can be answered (generate: true)")
+    await ratelimit.check(request, ratelimit.CHAT, cred)
     providers: dict[str, ChatProvider] = request.app.state.chat_providers
     async with db.as_user(cred, ctx) as tx:
         spec = await repo.chat_model(tx, conversation_id=conversation_id, model_id=body.model_id)

@@ -99,10 +99,14 @@ class EventStreamResponse(Response):
                         "more_body": True})
 
             async def write(data: bytes) -> None:
+                # uvicorn drops writes to a closed connection silently: refuse them, so
+                # a pump ends at its next write even if it missed its cancellation.
+                if gone.done():
+                    raise ConnectionResetError("the client disconnected")
                 await send({"type": "http.response.body", "body": data, "more_body": True})
 
-            pump = asyncio.ensure_future(self._pump(write))
             gone = asyncio.ensure_future(_disconnected(receive))
+            pump = asyncio.ensure_future(self._pump(write))
             try:
                 await asyncio.wait({pump, gone}, return_when=asyncio.FIRST_COMPLETED)
             finally:

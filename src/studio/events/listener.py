@@ -38,7 +38,7 @@ class Subscription:
     """One open stream's wake-up flag. `wait` returns early when a notification for its
     user arrived since the previous wait (wake-ups coalesce: one read catches up)."""
 
-    __slots__ = ("user_id", "_event", "_listener", "_open")
+    __slots__ = ("_event", "_listener", "_open", "user_id")
 
     def __init__(self, listener: EventListener, user_id: str) -> None:
         self.user_id = user_id
@@ -57,8 +57,12 @@ class Subscription:
     async def wait(self, timeout: float) -> bool:
         """True if woken within `timeout` seconds (the flag is cleared), else False."""
         if not self._event.is_set():
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for swallows a
+            # cancellation that arrives as the wait completes (the stream's task would
+            # then outlive its client).
             try:
-                await asyncio.wait_for(self._event.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._event.wait()
             except TimeoutError:
                 return False
         self._event.clear()
@@ -165,7 +169,8 @@ class EventListener:
             while True:
                 async for notify in conn.notifies(timeout=self._health_interval):
                     self._dispatch(notify.payload)
-                await asyncio.wait_for(conn.execute("SELECT 1"), self._health_timeout)
+                async with asyncio.timeout(self._health_timeout):
+                    await conn.execute("SELECT 1")
 
 
 def listener_for(app: Any) -> EventListener:

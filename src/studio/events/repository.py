@@ -10,7 +10,10 @@ from studio.db.scopes import UserScope
 
 
 async def generation_visible(tx: UserScope, *, generation_id: UUID) -> bool:
-    cur = await tx.conn.execute("SELECT 1 FROM public.generations WHERE id = %s", (generation_id,))
+    """The caller's own generation. Owner explicitly, on top of RLS: a policy that one
+    day shows others' generations (sharing) must not open their event streams."""
+    cur = await tx.conn.execute("SELECT 1 FROM public.generations WHERE id = %s AND user_id = %s",
+                                (generation_id, tx.user.id))
     return await cur.fetchone() is not None
 
 
@@ -39,10 +42,10 @@ async def generation_events(tx: UserScope, *, generation_id: UUID, after: int,
                  WHERE ge.generation_id = g.id AND ge.id > %(after)s
                  ORDER BY ge.id
                  LIMIT %(limit)s) e ON true
-         WHERE g.id = %(id)s
+         WHERE g.id = %(id)s AND g.user_id = %(user)s
          ORDER BY e.id
         """,
-        {"id": generation_id, "after": after, "limit": limit})
+        {"id": generation_id, "user": tx.user.id, "after": after, "limit": limit})
     rows = await cur.fetchall()
     if not rows:
         return None, []

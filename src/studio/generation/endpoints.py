@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from studio import ratelimit
 from studio.deps import Cred, Ctx, Db
 from studio.generation import repository as repo
 from studio.generation.schemas import (
@@ -51,6 +52,7 @@ async def list_models(request: Request, db: Db, ctx: Ctx, cred: Cred) -> Respons
 
 @router.post("/generations", status_code=202, response_model=Generation)
 async def create_generation(body: GenerationCreate, request: Request, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    await ratelimit.check(request, ratelimit.GENERATIONS, cred)
     providers = _providers(request)
     async with db.as_user(cred, ctx) as tx:
         model = await repo.visible_model(tx, model_id=body.model_id)

@@ -116,14 +116,17 @@ async def _store_and_complete(worker: Worker, job: ClaimedJob, outputs: list[Med
                               max_result_bytes: int) -> None:
     assert job.generation_id is not None and job.user_id is not None and job.generation is not None
     stored: list[dict[str, Any]] = []
-    for index, output in enumerate(outputs):
+    for output in outputs:
         extension = mimetypes.guess_extension(output.content_type) or output.path.suffix or ".bin"
-        key = f"{job.user_id}/generations/{job.generation_id}/{index}{extension}"
+        # Every run writes its own keys: the outbox entry of an interrupted earlier run
+        # (due an hour later) must never delete the file of the run that succeeded.
+        media_id = uuid.uuid4()
+        key = f"{job.user_id}/generations/{job.generation_id}/{media_id}{extension}"
         async with worker.db.as_worker() as tx:
             planned = await repo.plan_upload(tx, bucket="media", key=key, grace_seconds=UPLOAD_GRACE_SECONDS)
         obj = await worker.storage.put_file("media", key, output.path, content_type=output.content_type,
                                             max_bytes=max_result_bytes)
-        stored.append({"id": uuid.uuid4(), "key": key, "object": obj, "planned": planned})
+        stored.append({"id": media_id, "key": key, "object": obj, "planned": planned})
 
     result = {"media": [{"id": str(s["id"]), "url": f"/v1/media/{s['id']}", "size": s["object"].size,
                          "content_type": s["object"].content_type} for s in stored]}

@@ -32,5 +32,6 @@ async def assembled_worker(settings: Settings, conninfo: str, options: WorkerOpt
 
 
 async def run_worker(settings: Settings, conninfo: str, *, concurrency: int) -> None:
-    async with assembled_worker(settings, conninfo, WorkerOptions(concurrency=concurrency)) as worker:
+    options = WorkerOptions(concurrency=concurrency, lease_seconds=settings.worker_lease_seconds)
+    async with assembled_worker(settings, conninfo, options) as worker:
         await worker.run()

@@ -14,6 +14,7 @@ import filetype
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
+from studio import ratelimit
 from studio.deps import Cred, Ctx, Db, SettingsDep
 from studio.generation import repository as generation_repo
 from studio.http import ApiError, json_response, not_found
@@ -113,6 +114,7 @@ async def upload(request: Request, db: Db, ctx: Ctx, cred: Cred, settings: Setti
     declared = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if declared not in UPLOAD_TYPES:
         raise ApiError(415, "unsupported_media_type", f"uploads may be one of {', '.join(sorted(UPLOAD_TYPES))}")
+    await ratelimit.check(request, ratelimit.UPLOADS, cred)
     async with db.as_user(cred, ctx) as tx:  # authenticate before accepting a single byte
         owner = tx.user.id
     media_id = uuid.uuid4()

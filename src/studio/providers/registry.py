@@ -15,7 +15,8 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
     from studio.providers.replicate import Replicate
 
     providers: list[Provider] = [EspeakTTS(settings), FfmpegVideo(settings), OpenAICompatible(settings),
-                                 Replicate(settings), ElevenLabs(settings), ComfyUI(settings)]
+                                 Replicate(settings, webhook_url=settings.replicate_webhook_url),
+                                 ElevenLabs(settings), ComfyUI(settings)]
     return {p.name: p for p in providers}
 
 
