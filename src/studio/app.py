@@ -20,6 +20,8 @@ from studio.chat import endpoints as chat_endpoints
 from studio.config import API_ROLE, Settings
 from studio.db import migrate
 from studio.db.scopes import ApiDatabase
+from studio.events import endpoints as events_endpoints
+from studio.events import listener as events_listener
 from studio.generation import endpoints as generation_endpoints
 from studio.media import endpoints as media_endpoints
 from studio.sharing import endpoints as sharing_endpoints
@@ -85,6 +87,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
             app.state.storage = storage
             yield
         finally:
+            await events_listener.shutdown(app)
             for closable in (*providers.values(), *chat_providers.values(), storage):
                 await closable.aclose()
             await db.close()
@@ -109,6 +112,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(chat_endpoints.router)
     app.include_router(generation_endpoints.router)
     app.include_router(webhook_endpoints.router)
+    app.include_router(events_endpoints.router)
     app.include_router(media_endpoints.router)
     app.include_router(sharing_endpoints.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

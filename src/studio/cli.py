@@ -168,7 +168,9 @@ def api() -> None:
     if secret_key and settings.secret_key is None:
         settings = settings.model_copy(update={"secret_key": SecretStr(secret_key)})
     uvicorn.run(create_app(settings, conninfo=conninfo), host=settings.host, port=settings.port,
-                log_level="info", server_header=False, proxy_headers=False, access_log=False)
+                log_level="info", server_header=False, proxy_headers=False, access_log=False,
+                # Open event streams must not keep a stopping server alive.
+                timeout_graceful_shutdown=5)
 
 
 @app.command()
