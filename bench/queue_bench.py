@@ -328,7 +328,7 @@ class Bench:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             for name in ("server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_sync_method",
                          "shared_buffers", "max_connections", "max_wal_size", "autovacuum_naptime"):
-                self.pg_settings[name] = conn.execute(f"SHOW {name}").fetchone()[0]
+                self.pg_settings[name] = conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
             reloptions = conn.execute("SELECT reloptions FROM pg_class WHERE oid = 'public.jobs'::regclass").fetchone()
             self.pg_settings["jobs_reloptions"] = ", ".join(reloptions[0] or [])
         log.info("cluster ready in %.1fs (PostgreSQL %s, fsync=%s, synchronous_commit=%s)", time.monotonic() - t,
