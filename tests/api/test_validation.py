@@ -117,5 +117,7 @@ def test_unknown_route_and_method_are_json(alice: Account):
 def test_openapi_describes_the_api(anon):
     spec = anon.get("/openapi.json").json()
     for path in ("/v1/auth/signup", "/v1/auth/login", "/v1/me", "/v1/api-keys", "/v1/conversations",
-                 "/v1/conversations/{conversation_id}/messages", "/readyz"):
+                 "/v1/conversations/{conversation_id}/messages", "/readyz", "/v1/generations", "/v1/models",
+                 "/v1/generations/{generation_id}/events", "/v1/events", "/v1/media/{media_id}", "/v1/uploads",
+                 "/v1/shares", "/v1/webhooks/{provider}"):
         assert path in spec["paths"], path

@@ -263,7 +263,7 @@ LastEventIdQuery = Annotated[str | None, Query(max_length=32, description="Resum
                                                 "(the Last-Event-ID header takes precedence)")]
 
 
-@router.get("/generations/{generation_id}/events", response_class=EventStreamResponse,
+@router.get("/generations/{generation_id}/events", response_class=EventStreamResponse, status_code=200,
             responses={**_STREAM_RESPONSES, 404: {"description": "no such generation of yours"}})
 async def generation_events(generation_id: UUID, request: Request, db: Db, ctx: Ctx, cred: Cred,
                             last_event_id: LastEventIdQuery = None) -> Response:
@@ -278,7 +278,7 @@ async def generation_events(generation_id: UUID, request: Request, db: Db, ctx: 
     return EventStreamResponse(pump.run, on_close=subscription.close)
 
 
-@router.get("/events", response_class=EventStreamResponse, responses=_STREAM_RESPONSES)
+@router.get("/events", response_class=EventStreamResponse, status_code=200, responses=_STREAM_RESPONSES)
 async def user_events(request: Request, db: Db, ctx: Ctx, cred: Cred,
                       last_event_id: LastEventIdQuery = None) -> Response:
     """Progress of all the caller's generations, from now (or after Last-Event-ID)."""
