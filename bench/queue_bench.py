@@ -60,7 +60,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))  # the real Studio code, also when not installed
+# The real Studio code, also when not installed. QUEUE_BENCH_SRC=/path/to/src measures
+# another tree (a patched copy) with the very same benchmark; the results say which.
+SRC = Path(os.environ.get("QUEUE_BENCH_SRC") or ROOT / "src").resolve()
+sys.path.insert(0, str(SRC))
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -69,6 +72,13 @@ from studio.config import API_ROLE, OWNER_ROLE, WORKER_ROLE
 from studio.db import migrate, roles
 from studio.db.embedded import EmbeddedCluster, find_pg_bindir
 from studio.jobs import repository as repo
+from studio.jobs.worker import Worker
+
+# How the no-op handler completes its job: the worker's own batched completion when it
+# has one, else repository.finish_job in the handler's own transaction (as the
+# generation handler does).
+COMPLETION = ("Worker.complete (the worker's batched completion)" if hasattr(Worker, "complete")
+              else "repository.finish_job in the handler's own transaction")
 
 DB_NAME = "studio"
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -88,7 +98,7 @@ log = logging.getLogger("queue_bench")
 def _worker_child(args: argparse.Namespace) -> None:
     """A worker process: the real Worker, a no-op 'maintenance' handler."""
     from studio.db.scopes import WorkerDatabase
-    from studio.jobs.worker import Worker, WorkerOptions
+    from studio.jobs.worker import WorkerOptions
     from studio.storage.local import LocalStorage
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -99,6 +109,10 @@ def _worker_child(args: argparse.Namespace) -> None:
     async def maintenance(worker: Worker, job: repo.ClaimedJob, cancel: asyncio.Event) -> None:
         if record:
             starts.append((str(job.job_id), time.time()))
+        complete = getattr(worker, "complete", None)
+        if complete is not None:
+            await complete(job)
+            return
         async with worker.db.as_worker() as tx:
             await repo.finish_job(tx, job_id=job.job_id, worker_id=worker.worker_id, status="succeeded")
 
@@ -724,9 +738,10 @@ def _verdict(studio: dict[str, Any], reference: float) -> str:
     return "yes" if not misses else "no (" + ", ".join(misses) + ")"
 
 
-def write_reports(report: dict[str, Any]) -> None:
+def write_reports(report: dict[str, Any], name: str) -> None:
+    """bench/results/<name>.{json,md}; the README only for the repository's own code."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "queue.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
 
     s, m, lat = report["settings"], report["machine"], report["latency"]
     lines = [
@@ -734,16 +749,18 @@ def write_reports(report: dict[str, Any]) -> None:
         f"Run {report['date']} with `{report['command']}` ({report['total_seconds']:.0f} s in all). "
         f"PostgreSQL {s['server_version'].split()[0]}, embedded cluster with its default settings: "
         f"**fsync={s['fsync']}**, synchronous_commit={s['synchronous_commit']}.", "",
+        *([f"**Studio code from `{report['studio_src']}`, not this repository's src/.**", ""]
+          if Path(report["studio_src"]) != (ROOT / "src").resolve() else []),
         "## Throughput: no-op jobs, claim + complete", "",
         f"Studio: {report['workers']} worker processes (`studio.jobs.worker.Worker`, "
-        "WorkerOptions(concurrency=batch)), a 'maintenance' handler that only calls `repository.finish_job` in its "
-        f"own transaction; {report['jobs']:,} jobs enqueued at once (runs cut at {report['max_run_seconds']:.0f} s "
+        f"WorkerOptions(concurrency=batch)), a 'maintenance' handler that only completes its job: "
+        f"{report['completion']}; {report['jobs']:,} jobs enqueued at once (runs cut at {report['max_run_seconds']:.0f} s "
         f"are marked *capped*). pgbench: `-M prepared -c {report['pgbench_clients']} -j {report['pgbench_clients']} "
         f"-T {report['pgbench_seconds']}` as studio_worker on the same database, claim SQL copied from "
         "`repository._CLAIM` and completion SQL from `repository.finish_job` at run time.", "",
         "| batch | Studio jobs/s | jobs per claim (Studio) | pgbench jobs/s, worker's transactions | "
         "Studio / that | goal met? (>= 10,000/s and >= 60%) | pgbench jobs/s, batched completion | "
-        "Studio / that | CPU ms per job: Studio / pgbench batched | other load on the machine (cores) |",
+        "Studio / that | CPU ms per job: Studio / pgbench batched | other load (cores): Studio / pgbench runs |",
         "|---:|---:|---:|---:|---:|:---|---:|---:|---:|---:|",
     ]
     for row in report["throughput"]:
@@ -756,7 +773,8 @@ def write_reports(report: dict[str, Any]) -> None:
             f"{mirror['jobs_per_s']:,.0f} | {row['ratio']:.0%} | {_verdict(studio, mirror['jobs_per_s'])} | "
             f"{b_cells} | {studio['cpu_ms_per_job']['total']:.3f} / "
             f"{batched['cpu_ms_per_job']['total'] if batched else float('nan'):.3f} | "
-            f"{studio['cpu_cores']['other_processes']:.2f} |")
+            f"{studio['cpu_cores']['other_processes']:.2f} / {mirror['cpu_cores']['other_processes']:.2f}"
+            f"{' / %.2f' % batched['cpu_cores']['other_processes'] if batched else ''} |")
     lines += [
         "",
         "- *worker's transactions* (the ratio the goal names): pgbench runs what the worker runs: "
@@ -772,8 +790,9 @@ def write_reports(report: dict[str, Any]) -> None:
         "- *CPU ms per job*: CPU time of the worker processes and PostgreSQL (Studio), or of pgbench and "
         "PostgreSQL, per completed job. Unlike jobs/s it hardly depends on what else runs on the machine; "
         "2 cores / this figure = the ceiling on an otherwise idle 2-core machine when not waiting on WAL flushes.",
-        "- *other load*: CPU used during the Studio run by processes that are not this benchmark's (the "
-        "machine is shared); these figures compete with it. Details per run (CPU of the workers and of "
+        "- *other load*: CPU used during each run by processes that are not this benchmark's (the machine "
+        "is shared; 2 cores in all); the run's figures compete with it, and runs at different moments see "
+        "different load, which moves jobs/s and the ratios far more than CPU ms per job. Details per run (CPU of the workers and of "
         "PostgreSQL, per-statement times, autovacuum) are in `queue.json`.",
         "",
         "## Enqueue-to-start latency (LISTEN/NOTIFY)", "",
@@ -810,26 +829,41 @@ def write_reports(report: dict[str, Any]) -> None:
         f"- Date: {report['date']}",
         f"- Command: `{report['command']}`", "",
     ]
-    (RESULTS_DIR / "queue.md").write_text("\n".join(lines))
-    update_readme(report)
+    (RESULTS_DIR / f"{name}.md").write_text("\n".join(lines))
+    if Path(report["studio_src"]) == (ROOT / "src").resolve():
+        update_readme(report)
 
 
 def update_readme(report: dict[str, Any]) -> None:
     start, end = "<!-- queue-bench:start -->", "<!-- queue-bench:end -->"
-    rows = " · ".join(f"batch {r['batch']}: {r['studio']['jobs_per_s']:,.0f} jobs/s "
-                      f"({r['ratio']:.0%} of pgbench {r['pgbench_mirror']['jobs_per_s']:,.0f})"
-                      for r in report["throughput"])
+    rows = []
+    for r in report["throughput"]:
+        studio, mirror, batched = r["studio"], r["pgbench_mirror"], r.get("pgbench_batched")
+        capped = " (capped)" if studio.get("capped") else ""
+        batched_cell = f"{batched['jobs_per_s']:,.0f} ({r['ratio_vs_batched']:.0%})" if batched else "-"
+        rows.append(f"| {r['batch']} | {studio['jobs_per_s']:,.0f}{capped} | "
+                    f"{mirror['jobs_per_s']:,.0f} ({r['ratio']:.0%}) | {batched_cell} |")
     lat = report["latency"]
     section = "\n".join([
         start,
         "## Queue (`queue_bench.py`)", "",
-        "No-op job throughput of the real worker (claim + complete, 2 worker processes on 2 cores) next to "
-        "pgbench running the same claim and completion SQL on the same database, and enqueue-to-start latency "
-        "with LISTEN/NOTIFY. Starts and removes its own embedded cluster.", "",
+        "No-op job throughput of the real worker (`studio.jobs.worker.Worker`, claim + complete, 2 worker "
+        "processes on 2 cores) next to pgbench running the same claim and completion SQL on the same database "
+        "in the same run, and enqueue-to-start latency with LISTEN/NOTIFY. Starts and removes its own embedded "
+        "cluster (default settings, fsync on). About 3-4 minutes.", "",
         "```sh", ".venv/bin/python bench/queue_bench.py [--jobs 50000] [--batch 1 10 50] [--workers 2]", "```", "",
-        f"Last run ({report['date']}, `{report['command']}`): {rows}; latency p50 {lat['p50_ms']:.2f} ms, "
-        f"p95 {lat['p95_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms. Details: "
-        "[results/queue.md](results/queue.md), raw: [results/queue.json](results/queue.json).",
+        f"Last run: {report['date']}, `{report['command']}`; the machine is shared, see the *other load* column "
+        "in the details.", "",
+        "| batch | Studio jobs/s | pgbench, worker's transactions (Studio's share) | "
+        "pgbench, batched completion (Studio's share) |",
+        "|---:|---:|---:|---:|",
+        *rows, "",
+        f"Enqueue-to-start latency: p50 {lat['p50_ms']:.2f} ms, p95 {lat['p95_ms']:.2f} ms, "
+        f"p99 {lat['p99_ms']:.2f} ms (goal p95 < 5 ms). Goals: >= 10,000 jobs/s and >= 60% of pgbench.", "",
+        "Details: [results/queue.md](results/queue.md), raw: [results/queue.json](results/queue.json).", "",
+        "`experiments/queue_variants.py` measures the same way variants of the worker (a subclass in that "
+        "file, not Studio's code): batched completion, one round trip per claim/completion, asynchronous "
+        "commit; see [results/queue_variants.md](results/queue_variants.md).",
         end,
     ])
     text = README.read_text() if README.exists() else (
@@ -852,6 +886,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--pgbench-seconds", type=int, default=8)
     p.add_argument("--pgbench-clients", type=int, default=2)
     p.add_argument("--no-batched", action="store_true", help="skip the batched-completion pgbench runs")
+    p.add_argument("--no-pgbench", action="store_true", help="Studio only (quick comparisons; no ratios)")
     p.add_argument("--latency-jobs", type=int, default=500)
     p.add_argument("--latency-gap-ms", type=float, nargs=2, default=[2.0, 8.0])
     p.add_argument("--max-run-seconds", type=float, default=45,
@@ -859,6 +894,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-analyze", action="store_true",
                    help="do not ANALYZE the jobs table with the enqueued jobs (shows the cold-statistics plan)")
     p.add_argument("--no-write", action="store_true", help="print, do not write bench/results and README")
+    p.add_argument("--json-out", help="also write the raw report here")
+    p.add_argument("--results-name", help="bench/results/<name>.{md,json} (default: queue; queue_other_src "
+                   "when QUEUE_BENCH_SRC points elsewhere)")
     # internal: a worker process
     p.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
@@ -889,6 +927,9 @@ def main(argv: list[str]) -> int:
         throughput = []
         for batch in args.batch:
             studio = bench.studio_run(batch, args.workers, args.jobs)
+            if args.no_pgbench:
+                throughput.append({"batch": batch, "studio": studio})
+                continue
             mirror = bench.pgbench_sized(batch, "mirror")
             batched = None if args.no_batched else bench.pgbench_sized(batch, "batched")
             throughput.append({"batch": batch, "studio": studio, "pgbench_mirror": mirror,
@@ -904,6 +945,7 @@ def main(argv: list[str]) -> int:
         bench.cleanup()
     report = {
         "benchmark": "queue", "date": date, "command": command_line(argv), "jobs": args.jobs,
+        "studio_src": str(SRC), "completion": COMPLETION,
         "workers": args.workers, "pgbench_clients": args.pgbench_clients, "pgbench_seconds": args.pgbench_seconds,
         "total_seconds": round(time.monotonic() - started, 1), "machine": machine_facts(),
         "loadavg_start": loadavg_start, "max_run_seconds": args.max_run_seconds,
@@ -911,11 +953,22 @@ def main(argv: list[str]) -> int:
         "goals": {"jobs_per_s": GOAL_JOBS_PER_S, "ratio_to_pgbench": GOAL_RATIO, "latency_p95_ms": GOAL_P95_MS},
         "throughput": throughput, "latency": latency, "claim_plan": plan_check,
     }
-    if args.no_write:
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=2) + "\n")
+    if args.no_pgbench:
+        for row in throughput:
+            st = row["studio"]
+            print(f"batch {row['batch']:3d}: {st['jobs_per_s']:9,.0f} jobs/s{' (capped)' if st['capped'] else ''}, "
+                  f"{st['statements'].get('claim', {}).get('rows_per_call', 0):.2f} jobs/claim, "
+                  f"{st['cpu_ms_per_job']['total']:.3f} CPU ms/job, other load {st['cpu_cores']['other_processes']}")
+        print(f"latency p50 {latency['p50_ms']:.2f} p95 {latency['p95_ms']:.2f} p99 {latency['p99_ms']:.2f} ms, "
+              f"other load {latency['cpu_cores']['other_processes']}; src {SRC}; completion: {COMPLETION}")
+    elif args.no_write:
         print(json.dumps(report, indent=2))
     else:
-        write_reports(report)
-        print((RESULTS_DIR / "queue.md").read_text())
+        name = args.results_name or ("queue" if SRC == (ROOT / "src").resolve() else "queue_other_src")
+        write_reports(report, name)
+        print((RESULTS_DIR / f"{name}.md").read_text())
     return 0
 
 
