@@ -6,13 +6,17 @@
 What it does, on a throwaway embedded cluster (default embedded settings: fsync,
 synchronous_commit and full_page_writes stay ON) started in a temporary directory:
 
+0. The claim's plan with the statistics a new, a quiet and a busy queue have (each
+   claim rolled back).
 1. Studio: the real `studio.jobs.worker.Worker` in `--workers` OS processes, each with
    WorkerOptions(concurrency=batch) (the claim asks for `concurrency - running` jobs, so
    the concurrency is the largest batch a claim can take) and a handler for kind
-   'maintenance' that only completes the job with the queue's own `finish_job` in its
-   own transaction (as the generation handler does). N jobs are enqueued in one
-   INSERT ... SELECT generate_series by the superuser once every worker is LISTENing;
-   throughput = N / (last completion - enqueue commit).
+   'maintenance' that only completes its job the queue's own way: `Worker.complete` if
+   the worker has one, else `repository.finish_job` in its own transaction (as the
+   generation handler does). N jobs are enqueued in one INSERT ... SELECT generate_series
+   (+ ANALYZE, same transaction) by the superuser once every worker is LISTENing;
+   throughput = N / (last completion - enqueue commit); a run longer than
+   --max-run-seconds is cut and counts the jobs done by then.
 2. pgbench on the same database as studio_worker, -M prepared (psycopg prepares a
    statement from its 5th execution on a connection), -c 2 -j 2, for a fixed duration,
    running the claim SQL copied from repository._CLAIM at run time and the completion
@@ -28,8 +32,9 @@ synchronous_commit and full_page_writes stay ON) started in a temporary director
    handler start - time the enqueue's COMMIT returned to the client.
 
 Writes bench/results/queue.json, bench/results/queue.md and the queue section of
-bench/README.md. Everything started here is stopped and the cluster removed, also on
-Ctrl-C or failure.
+bench/README.md. QUEUE_BENCH_SRC=/path/to/src runs the same benchmark on another copy of
+the code (a patched one) and writes bench/results/queue_other_src.* instead. Everything
+started here is stopped and the cluster removed, also on Ctrl-C or failure.
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # The real Studio code, also when not installed. QUEUE_BENCH_SRC=/path/to/src measures
-# another tree (a patched copy) with the very same benchmark; the results say which.
+# another tree (a patched copy) with the very same benchmark; the results say which
+# (QUEUE_BENCH_SRC_NOTE: one line saying what that tree is).
 SRC = Path(os.environ.get("QUEUE_BENCH_SRC") or ROOT / "src").resolve()
 sys.path.insert(0, str(SRC))
 
@@ -749,7 +755,8 @@ def write_reports(report: dict[str, Any], name: str) -> None:
         f"Run {report['date']} with `{report['command']}` ({report['total_seconds']:.0f} s in all). "
         f"PostgreSQL {s['server_version'].split()[0]}, embedded cluster with its default settings: "
         f"**fsync={s['fsync']}**, synchronous_commit={s['synchronous_commit']}.", "",
-        *([f"**Studio code from `{report['studio_src']}`, not this repository's src/.**", ""]
+        *([f"**Studio code from `{report['studio_src']}`, not this repository's src/"
+           f"{': ' + report['studio_src_note'] if report.get('studio_src_note') else ''}.**", ""]
           if Path(report["studio_src"]) != (ROOT / "src").resolve() else []),
         "## Throughput: no-op jobs, claim + complete", "",
         f"Studio: {report['workers']} worker processes (`studio.jobs.worker.Worker`, "
@@ -759,7 +766,7 @@ def write_reports(report: dict[str, Any], name: str) -> None:
         f"-T {report['pgbench_seconds']}` as studio_worker on the same database, claim SQL copied from "
         "`repository._CLAIM` and completion SQL from `repository.finish_job` at run time.", "",
         "| batch | Studio jobs/s | jobs per claim (Studio) | pgbench jobs/s, worker's transactions | "
-        "Studio / that | goal met? (>= 10,000/s and >= 60%) | pgbench jobs/s, batched completion | "
+        "Studio / that | goal met? | pgbench jobs/s, batched completion | "
         "Studio / that | CPU ms per job: Studio / pgbench batched | other load (cores): Studio / pgbench runs |",
         "|---:|---:|---:|---:|---:|:---|---:|---:|---:|---:|",
     ]
@@ -767,26 +774,31 @@ def write_reports(report: dict[str, Any], name: str) -> None:
         studio, mirror, batched = row["studio"], row["pgbench_mirror"], row.get("pgbench_batched")
         claim = studio["statements"].get("claim", {})
         studio_cell = f"{studio['jobs_per_s']:,.0f}" + (" (capped)" if studio.get("capped") else "")
+        reference = batched if (report.get("reference") == "batched" and batched) else mirror
         b_cells = (f"{batched['jobs_per_s']:,.0f} | {row['ratio_vs_batched']:.0%}" if batched else "- | -")
         lines.append(
             f"| {row['batch']} | {studio_cell} | {claim.get('rows_per_call', 0):.2f} | "
-            f"{mirror['jobs_per_s']:,.0f} | {row['ratio']:.0%} | {_verdict(studio, mirror['jobs_per_s'])} | "
+            f"{mirror['jobs_per_s']:,.0f} | {row['ratio']:.0%} | {_verdict(studio, reference['jobs_per_s'])} | "
             f"{b_cells} | {studio['cpu_ms_per_job']['total']:.3f} / "
             f"{batched['cpu_ms_per_job']['total'] if batched else float('nan'):.3f} | "
             f"{studio['cpu_cores']['other_processes']:.2f} / {mirror['cpu_cores']['other_processes']:.2f}"
             f"{' / %.2f' % batched['cpu_cores']['other_processes'] if batched else ''} |")
     lines += [
         "",
-        "- *worker's transactions* (the ratio the goal names): pgbench runs what the worker runs: "
+        "- *worker's transactions*: pgbench runs what the worker as it is in src/ runs: "
         "`BEGIN; <claim>; COMMIT;` then for each claimed job `BEGIN; <finish_job UPDATE>; COMMIT;`, one job "
         "after the other in each client (the worker overlaps its per-job completions on up to concurrency "
         "connections, so at large batches it can beat this reference).",
         "- *batched completion*: the claim, then one `UPDATE ... WHERE id = ANY(ids)` for the claimed batch, "
         "each a single-statement transaction: the database's own limit for claiming and completing batches of "
         "that size on this machine.",
-        "- *jobs per claim*: rows per claim call (pg_stat_statements). The claim asks for `concurrency - running`, "
-        "and every finished job wakes the claim loop, so after the first claim it mostly refills one or a few "
-        "slots at a time.",
+        f"- *goal met?*: Studio >= 10,000 jobs/s and >= 60% of pgbench running the worker's own SQL: here "
+        f"the *{'batched completion' if report.get('reference') == 'batched' else 'worker' + chr(39) + 's transactions'}* "
+        "column (the worker " + ("completes batches in one statement)." if report.get("reference") == "batched"
+                                else "completes each job in its own transaction)."),
+        "- *jobs per claim*: rows per claim call (pg_stat_statements). The claim asks for `concurrency - running` "
+        "and the claim loop runs again whenever a job finishes, so a claim takes only the slots freed since the "
+        "previous one.",
         "- *CPU ms per job*: CPU time of the worker processes and PostgreSQL (Studio), or of pgbench and "
         "PostgreSQL, per completed job. Unlike jobs/s it hardly depends on what else runs on the machine; "
         "2 cores / this figure = the ceiling on an otherwise idle 2-core machine when not waiting on WAL flushes.",
@@ -861,9 +873,13 @@ def update_readme(report: dict[str, Any]) -> None:
         f"Enqueue-to-start latency: p50 {lat['p50_ms']:.2f} ms, p95 {lat['p95_ms']:.2f} ms, "
         f"p99 {lat['p99_ms']:.2f} ms (goal p95 < 5 ms). Goals: >= 10,000 jobs/s and >= 60% of pgbench.", "",
         "Details: [results/queue.md](results/queue.md), raw: [results/queue.json](results/queue.json).", "",
-        "`experiments/queue_variants.py` measures the same way variants of the worker (a subclass in that "
-        "file, not Studio's code): batched completion, one round trip per claim/completion, asynchronous "
-        "commit; see [results/queue_variants.md](results/queue_variants.md).",
+        "Trying a change to the queue without touching src/: `QUEUE_BENCH_SRC=/path/to/patched/src` runs this "
+        "same benchmark on another source tree and writes `results/queue_other_src.*` (or `--results-name`); "
+        "[results/queue_batched_completion_patch.md](results/queue_batched_completion_patch.md) is "
+        "[experiments/batched_completion.patch](experiments/batched_completion.patch) measured that way. "
+        "`experiments/queue_variants.py` measures variants of the worker written as a subclass "
+        "(batched completion, one round trip per statement, asynchronous commit): "
+        "[results/queue_variants.md](results/queue_variants.md).",
         end,
     ])
     text = README.read_text() if README.exists() else (
@@ -916,6 +932,7 @@ def main(argv: list[str]) -> int:
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # also when started with SIGINT ignored (a background job)
 
     started = time.monotonic()
     loadavg_start = [round(x, 2) for x in os.getloadavg()]
@@ -945,7 +962,8 @@ def main(argv: list[str]) -> int:
         bench.cleanup()
     report = {
         "benchmark": "queue", "date": date, "command": command_line(argv), "jobs": args.jobs,
-        "studio_src": str(SRC), "completion": COMPLETION,
+        "reference": "batched" if hasattr(Worker, "complete") else "mirror",
+        "studio_src": str(SRC), "studio_src_note": os.environ.get("QUEUE_BENCH_SRC_NOTE"), "completion": COMPLETION,
         "workers": args.workers, "pgbench_clients": args.pgbench_clients, "pgbench_seconds": args.pgbench_seconds,
         "total_seconds": round(time.monotonic() - started, 1), "machine": machine_facts(),
         "loadavg_start": loadavg_start, "max_run_seconds": args.max_run_seconds,
