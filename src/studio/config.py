@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     replicate_base_url: str = "https://api.replicate.com/v1"
     replicate_api_token: SecretStr | None = None
     replicate_poll_seconds: float = Field(2.0, gt=0)
+    # With a webhook URL the webhook ends the wait; polls are only the fallback.
+    replicate_poll_seconds_with_webhook: float = Field(15.0, gt=0)
     replicate_max_wait_seconds: float = Field(900.0, gt=0)
     elevenlabs_base_url: str = "https://api.elevenlabs.io"
     elevenlabs_api_key: SecretStr | None = None

@@ -408,14 +408,18 @@ class OutboxDeletesKeptFile(AssertionError):
     """The storage outbox deleted (or will delete) the file of a succeeded generation."""
 
 
-def test_interrupted_completion_does_not_delete_the_retry_s_file(lab: Lab):
-    """The connection of a worker drops between uploading a result (announced in the
-    outbox) and recording it; the job is retried and succeeds. Once the outbox has run,
-    the succeeded generation's file must still be there.
+@pytest.mark.parametrize("interruption", ["connection", "worker"])
+def test_interrupted_completion_does_not_delete_the_kept_file(lab: Lab, interruption: str):
+    """Between uploading a result (announced in the outbox) and recording it, either
+    the worker's database connection drops (`connection`: the worker records the same
+    result again on a new connection: one attempt) or the worker dies (`worker`: the
+    job is rescued and run again by another worker, which writes its own file: two
+    attempts). Once the outbox has run, the succeeded generation's file must still be
+    there, and no outbox row may aim at it.
 
     Made deterministic with a row lock: the superuser locks the job row while the job
     runs, so the worker's completion transaction (repo.hold_lease: SELECT ... FOR UPDATE)
-    waits, after the upload; then its backend is terminated."""
+    waits, after the upload; then its backend is terminated, or the worker SIGKILLed."""
     home = lab.home()
     api, port = _serve(lab, home)
     worker = _start_worker(lab, home)
@@ -442,15 +446,24 @@ def test_interrupted_completion_does_not_delete_the_retry_s_file(lab: Lab):
                 time.sleep(0.1)
             else:
                 pytest.fail(f"the worker never got to recording its result:\n{_describe(procs)}")
-            _sql(home, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'studio_worker'"
-                       " AND wait_event_type = 'Lock'")
+            if interruption == "connection":
+                _sql(home, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'studio_worker'"
+                           " AND wait_event_type = 'Lock'")
+            else:
+                worker.proc.kill()
+                worker.proc.wait(10)
+                worker = _start_worker(lab, home)
+                procs = [api, worker]
             locker.rollback()
 
         done = _wait_generation(client, gid, TERMINAL, 90, procs)
-        assert done["status"] == "succeeded" and done["attempts"] == 2, done
         [media] = done["result"]["media"]
-        assert f"job {_sql(home, 'SELECT id::text FROM jobs WHERE generation_id = %s', (gid,))[0][0]} crashed" \
-            in worker.stderr, worker.describe()
+        if interruption == "connection":
+            assert done["status"] == "succeeded" and done["attempts"] == 1, done
+            assert "lost the database connection" in worker.stderr, worker.describe()
+        else:
+            assert done["status"] == "succeeded" and done["attempts"] == 2, done
+            assert "re-queued 1 job(s) whose worker stopped responding" in worker.stderr, worker.describe()
         doomed = _sql(home, "SELECT d.key, d.run_after - now() FROM storage_deletions d JOIN media_objects m"
                             " USING (bucket, key)")
 

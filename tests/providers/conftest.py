@@ -4,6 +4,7 @@ GenerationContext; settings with small timeouts."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,22 +24,48 @@ from tests.providers.fakes import (
 
 
 class FakeContext:
-    """The worker's side of a generation: records what the provider reports."""
+    """The worker's side of a generation: records what the provider reports. A test
+    cancels with `cancel = True`, or by `cancel_above` (the first progress report above
+    it cancels); `webhook()` announces a webhook the way the worker's NOTIFY does."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, cancel_above: int | None = None) -> None:
         self.workdir = workdir
         self.progress_reports: list[int] = []
         self.provider_jobs: list[str] = []
-        self.cancel = False  # set by a test to cancel the running generation
+        self.cancel = False
+        self.cancel_above = cancel_above
+        self.webhook_waits: list[bool] = []  # one per wait: True when a webhook ended it
+        self._webhook: asyncio.Event | None = None
 
     async def progress(self, percent: int) -> None:
         self.progress_reports.append(percent)
+        if self.cancel_above is not None and percent > self.cancel_above:
+            self.cancel = True
 
     async def provider_job(self, provider_job_id: str) -> None:
         self.provider_jobs.append(provider_job_id)
 
     def cancelled(self) -> bool:
         return self.cancel
+
+    def webhook(self) -> None:
+        self._event().set()
+
+    async def webhook_arrived(self, timeout: float) -> bool:
+        event = self._event()
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+            arrived = True
+        except TimeoutError:
+            arrived = False
+        event.clear()
+        self.webhook_waits.append(arrived)
+        return arrived
+
+    def _event(self) -> asyncio.Event:
+        if self._webhook is None:  # created on the loop of the test's asyncio.run
+            self._webhook = asyncio.Event()
+        return self._webhook
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -47,7 +74,8 @@ def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "env": "test", "provider_timeout": 2.0, "provider_max_retries": 2,
         "openai_base_url": None, "openai_api_key": None,
-        "replicate_api_token": None, "replicate_poll_seconds": 0.02, "replicate_max_wait_seconds": 5.0,
+        "replicate_api_token": None, "replicate_poll_seconds": 0.02, "replicate_poll_seconds_with_webhook": 0.02,
+        "replicate_max_wait_seconds": 5.0,
         "elevenlabs_api_key": None, "comfyui_base_url": None, "comfyui_max_wait_seconds": 5.0,
     }
     values.update(overrides)

@@ -17,28 +17,10 @@ import pytest
 from studio.config import Settings
 from studio.providers.base import GenerationTask, ProviderError
 from studio.providers.espeak import EspeakTTS
+from tests.providers.conftest import FakeContext
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("ffprobe") is None,
                                 reason="espeak-ng and ffprobe are needed")
-
-
-class FakeContext:
-    """What the worker offers, recorded: progress values, provider job ids, a cancel flag."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.progress_values: list[int] = []
-        self.job_ids: list[str] = []
-        self.cancel_flag = False
-
-    async def progress(self, percent: int) -> None:
-        self.progress_values.append(percent)
-
-    async def provider_job(self, provider_job_id: str) -> None:
-        self.job_ids.append(provider_job_id)
-
-    def cancelled(self) -> bool:
-        return self.cancel_flag
 
 
 def make_task(prompt: str, model: str = "en-us", **params) -> GenerationTask:
@@ -95,8 +77,8 @@ def test_speaks_to_wav(provider, context):
     assert stream["codec_type"] == "audio"
     assert stream["codec_name"].startswith("pcm_")
     assert float(info["format"]["duration"]) > 0.3
-    assert context.progress_values[0] == 0 and context.progress_values[-1] == 100
-    assert context.progress_values == sorted(context.progress_values)
+    assert context.progress_reports[0] == 0 and context.progress_reports[-1] == 100
+    assert context.progress_reports == sorted(context.progress_reports)
 
 
 def test_voice_speed_and_pitch_params(provider, context):
@@ -119,7 +101,7 @@ def test_ogg_is_vorbis_or_opus(provider, context):
     assert info["format"]["format_name"] == "ogg"
     assert info["streams"][0]["codec_name"] in ("vorbis", "opus")
     assert float(info["format"]["duration"]) > 0.3
-    assert context.progress_values[-1] == 100
+    assert context.progress_reports[-1] == 100
 
 
 def test_prompt_that_looks_like_options_is_spoken(provider, context, tmp_path):
@@ -152,7 +134,7 @@ def test_out_of_range_params_are_rejected(provider, context, params):
     with pytest.raises(ProviderError) as raised:
         asyncio.run(provider.generate(make_task("hello", **params), context))
     assert raised.value.retryable is False
-    assert context.progress_values == []  # rejected before any work
+    assert context.progress_reports == []  # rejected before any work
     assert list(context.workdir.iterdir()) == []
 
 
@@ -170,7 +152,7 @@ def test_cancellation_kills_espeak(provider, context):
         while not wav.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(0.1)
-        context.cancel_flag = True
+        context.cancel = True
 
     canceller = threading.Thread(target=cancel_once_speaking, daemon=True)
     canceller.start()

@@ -19,32 +19,10 @@ import pytest
 from studio.config import Settings
 from studio.providers.base import GenerationTask, ProviderError
 from studio.providers.ffmpeg import FfmpegVideo
+from tests.providers.conftest import FakeContext
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
                                 reason="ffmpeg and ffprobe are needed")
-
-
-class FakeContext:
-    """What the worker offers, recorded: progress values, provider job ids, a cancel flag
-    (optionally raised by the first progress report above `cancel_above`)."""
-
-    def __init__(self, workdir: Path, cancel_above: int | None = None) -> None:
-        self.workdir = workdir
-        self.progress_values: list[int] = []
-        self.job_ids: list[str] = []
-        self.cancel_flag = False
-        self.cancel_above = cancel_above
-
-    async def progress(self, percent: int) -> None:
-        self.progress_values.append(percent)
-        if self.cancel_above is not None and percent > self.cancel_above:
-            self.cancel_flag = True
-
-    async def provider_job(self, provider_job_id: str) -> None:
-        self.job_ids.append(provider_job_id)
-
-    def cancelled(self) -> bool:
-        return self.cancel_flag
 
 
 def make_task(prompt: str = "", inputs: tuple[Path, ...] = (), **params) -> GenerationTask:
@@ -135,7 +113,7 @@ def test_text_only_video_has_the_exact_duration_and_format(provider, context):
 
 def test_progress_increases_and_ends_at_100(provider, context):
     asyncio.run(provider.generate(make_task("progress", duration_seconds=3.0), context))
-    values = context.progress_values
+    values = context.progress_reports
     assert values[0] == 0 and values[-1] == 100
     assert len(values) >= 3  # at least one report from ffmpeg's -progress output
     assert all(a < b for a, b in itertools.pairwise(values))
@@ -168,7 +146,7 @@ def test_two_images_fill_the_requested_duration(provider, context, media):
     assert abs(float(info["format"]["duration"]) - 4.0) <= 0.05
     (video,) = streams(info, "video")
     assert int(video["nb_frames"]) == 100  # 4 s at the default 25 fps
-    assert context.progress_values[-1] == 100
+    assert context.progress_reports[-1] == 100
 
 
 @pytest.mark.parametrize(("background", "rgb"), [("red", (255, 0, 0)), ("#0000ff", (0, 0, 255))])
@@ -189,7 +167,7 @@ def test_bad_params_are_rejected(provider, context, params):
     with pytest.raises(ProviderError) as raised:
         asyncio.run(provider.generate(make_task("hi", **params), context))
     assert raised.value.retryable is False
-    assert context.progress_values == []
+    assert context.progress_reports == []
 
 
 def test_odd_width_message(provider, context):
@@ -230,7 +208,7 @@ def test_cancellation_terminates_ffmpeg(provider, context):
         while not processes_mentioning(workdir) and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(0.3)
-        context.cancel_flag = True
+        context.cancel = True
 
     canceller = threading.Thread(target=cancel_once_encoding, daemon=True)
     canceller.start()
@@ -238,7 +216,7 @@ def test_cancellation_terminates_ffmpeg(provider, context):
         asyncio.run(provider.generate(task, context))
     canceller.join()
     assert raised.value.retryable is False
-    assert context.progress_values[-1] < 100
+    assert context.progress_reports[-1] < 100
     assert processes_mentioning(workdir) == []
 
 

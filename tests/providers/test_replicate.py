@@ -215,3 +215,30 @@ def test_log_percent():
     assert log_percent("Using seed 1234") is None
     assert log_percent(None) is None
     assert log_percent("999%") == 100
+
+
+def test_a_webhook_ends_the_wait_without_waiting_for_the_next_poll(replicate_fake, context):
+    """With a webhook URL, polls are 15 s apart by default; the webhook's arrival makes
+    the adapter fetch the prediction at once (its result is read from the API, as for
+    any poll)."""
+    replicate_fake.state["polls"] = [{"status": "succeeded", "output": [f"{replicate_fake.url}/files/out-0.png"]}]
+    settings = make_settings(replicate_base_url=f"{replicate_fake.url}/v1", replicate_api_token=KEY,
+                             replicate_poll_seconds_with_webhook=60)
+
+    async def scenario() -> list[MediaOutput]:
+        provider = Replicate(settings, webhook_url="https://studio.example/v1/webhooks/replicate")
+        try:
+            task = asyncio.create_task(provider.generate(make_task("image", f"a/b:{VERSION}"), context))
+            async with asyncio.timeout(20):  # a deadline for a broken adapter, far below the 60 s poll
+                while not context.provider_jobs:
+                    await asyncio.sleep(0.01)
+                context.webhook()
+                return await task
+        finally:
+            await provider.aclose()
+
+    [output] = asyncio.run(scenario())
+
+    assert output.path.read_bytes() == PNG
+    assert context.webhook_waits == [True]
+    assert len(replicate_fake.received(*GET)) == 1

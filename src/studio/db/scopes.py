@@ -100,6 +100,9 @@ class _Pool:
     """One bounded pool per process (F2). A request that finds every connection busy
     waits at most `timeout` seconds, then gets psycopg_pool.PoolTimeout (answered 503)."""
 
+    # A round trip ("" query) at every checkout; the worker does without (see WorkerDatabase).
+    _check_on_checkout = True
+
     def __init__(self, conninfo: str, *, min_size: int, max_size: int, timeout: float) -> None:
         self.pool = AsyncConnectionPool(
             conninfo,
@@ -108,7 +111,7 @@ class _Pool:
             timeout=timeout,
             open=False,
             kwargs={"autocommit": True, "row_factory": dict_row},
-            check=AsyncConnectionPool.check_connection,
+            check=AsyncConnectionPool.check_connection if self._check_on_checkout else None,
             name=type(self).__name__,
         )
 
@@ -158,9 +161,27 @@ class ApiDatabase(_Pool):
 
 
 class WorkerDatabase(_Pool):
-    """The worker's pool, logged in as studio_worker, under the policies written for it."""
+    """The worker's pool, logged in as studio_worker, under the policies written for it.
+
+    No check query at checkout: the queue's statements are its hot path (one round trip
+    each). A connection that died (the server restarted) is found by the statement
+    itself; the worker then calls `recheck()`, which drops every dead idle connection
+    at once, and retries or gives the job back (jobs/worker.py)."""
+
+    _check_on_checkout = False
+
+    async def recheck(self) -> None:
+        await self.pool.check()
 
     @asynccontextmanager
     async def as_worker(self) -> AsyncIterator[WorkerScope]:
         async with self.pool.connection() as conn, conn.transaction():
+            yield WorkerScope(conn)
+
+    @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[WorkerScope]:
+        """For exactly one statement, which is then its own transaction (autocommit):
+        one round trip instead of BEGIN, statement, COMMIT. Only for statements that are
+        a whole transaction by themselves (the claim, the batched completion)."""
+        async with self.pool.connection() as conn:
             yield WorkerScope(conn)

@@ -63,6 +63,10 @@ class WorkerContext:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    async def webhook_arrived(self, timeout: float) -> bool:
+        assert self._job.generation_id is not None
+        return await self._worker.webhook_arrived(self._job.generation_id, timeout)
+
 
 def make_generation_handler(providers: dict[str, Provider], *, max_result_bytes: int, work_root: Path):
     async def handle(worker: Worker, job: ClaimedJob, cancel: asyncio.Event) -> None:
@@ -109,6 +113,7 @@ async def run_generation(worker: Worker, job: ClaimedJob, cancel: asyncio.Event,
             return
         await _store_and_complete(worker, job, outputs, max_result_bytes=max_result_bytes)
     finally:
+        worker.forget_webhooks(job.generation_id)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -130,10 +135,12 @@ async def _store_and_complete(worker: Worker, job: ClaimedJob, outputs: list[Med
 
     result = {"media": [{"id": str(s["id"]), "url": f"/v1/media/{s['id']}", "size": s["object"].size,
                          "content_type": s["object"].content_type} for s in stored]}
-    try:
+
+    async def record_result() -> None:
         async with worker.db.as_worker() as tx:
             if not await repo.hold_lease(tx, job_id=job.job_id, worker_id=worker.worker_id):
-                # Presumed dead and re-run elsewhere: the other run's result counts.
+                # Presumed dead and re-run elsewhere (or this transaction already
+                # committed before a lost connection): the recorded result counts.
                 # Our files stay listed in the outbox and go in an hour.
                 log.warning("job %s: lease lost before completion; discarding this run's result", job.job_id)
                 return
@@ -148,6 +155,9 @@ async def _store_and_complete(worker: Worker, job: ClaimedJob, outputs: list[Med
             await repo.record_usage(tx, user_id=job.user_id, generation_id=job.generation_id,
                                     kind=job.generation["type"], provider=job.generation["provider"],
                                     model=job.generation["provider_model"], units=float(len(stored)), cost_cents=0)
+
+    try:
+        await worker.retry_on_connection_loss(record_result)
     except _Cancelled:
         # Rolled back: the files stay in the outbox and are deleted.
         await _mark_cancelled(worker, job)

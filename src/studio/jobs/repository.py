@@ -130,6 +130,18 @@ async def finish_job(tx: WorkerScope, *, job_id: UUID, worker_id: str, status: s
     return await cur.fetchone() is not None
 
 
+async def finish_jobs(tx: WorkerScope, *, job_ids: list[UUID], worker_id: str, status: str) -> set[UUID]:
+    """finish_job for many jobs in one statement; returns the ids this worker still held."""
+    cur = await tx.conn.execute(
+        """
+        UPDATE public.jobs SET status = %s, lease_expires_at = NULL
+         WHERE id = ANY(%s) AND worker_id = %s AND status = 'running'
+        RETURNING id
+        """,
+        (status, job_ids, worker_id))
+    return {row["id"] for row in await cur.fetchall()}
+
+
 async def succeed_generation(tx: WorkerScope, *, generation_id: UUID, result: dict[str, Any]) -> bool:
     """False when the generation is no longer running (cancelled meanwhile)."""
     cur = await tx.conn.execute(

@@ -4,7 +4,8 @@ Stateless by design: everything that matters is in the database, so any number o
 workers may run on any number of machines, and a worker may die at any moment.
 
 - Wake-ups: LISTEN studio_jobs on a dedicated connection; polling every
-  `poll_seconds` as a fallback (a missed notification only costs latency).
+  `poll_seconds` as a fallback (a missed notification only costs latency). The same
+  connection hears studio_webhooks, which ends a provider's wait for its result early.
 - Leases: a claimed job belongs to this worker until `lease_seconds` from its last
   heartbeat. Heartbeats run every lease/3; a job whose lease was lost, or whose
   generation the user cancelled, is stopped.
@@ -13,6 +14,10 @@ workers may run on any number of machines, and a worker may die at any moment.
 - Outbox: workers also delete the files listed in storage_deletions.
 - SIGTERM: stop claiming, give running jobs `grace_seconds` to finish, release the
   rest back to the queue without spending an attempt, exit.
+- Lost database connection (a restart, a failover) while running a job: the job is
+  not at fault, so it goes back to the queue without spending an attempt.
+- Batched completion: handlers that write nothing but the job's status call
+  `Worker.complete`, which marks every job completed meanwhile in one statement.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 from uuid import UUID
 
 import psycopg
@@ -36,7 +42,15 @@ from studio.storage.base import Storage
 
 log = logging.getLogger("studio.worker")
 
+T = TypeVar("T")
 JobHandler = Callable[["Worker", ClaimedJob, asyncio.Event], Awaitable[None]]
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database went away (restart, failover, network), as opposed to an error of
+    the statement itself. psycopg files cancelled statements (statement_timeout) under
+    OperationalError too; those are the job's own doing."""
+    return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.QueryCanceled)
 
 
 def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
@@ -74,6 +88,9 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.completed = 0
+        self._completions: dict[UUID, asyncio.Future[bool]] = {}
+        self._completions_due = asyncio.Event()
+        self._webhook_events: dict[UUID, asyncio.Event] = {}
 
     @property
     def worker_id(self) -> str:
@@ -91,7 +108,7 @@ class Worker:
             except (NotImplementedError, RuntimeError):  # not the main thread (tests)
                 pass
         background = [asyncio.create_task(coro) for coro in (
-            self._listen(), self._every(self.options.lease_seconds / 3, self._heartbeat),
+            self._listen(), self._complete_batches(), self._every(self.options.lease_seconds / 3, self._heartbeat),
             self._every(self.options.rescue_every, self._rescue),
             self._every(self.options.cleanup_every, self._cleanup_storage))]
         log.info("worker %s started (concurrency %d)", self.worker_id, self.options.concurrency)
@@ -112,12 +129,13 @@ class Worker:
             claimed: list[ClaimedJob] = []
             if free > 0:
                 try:
-                    async with self.db.as_worker() as tx:
+                    async with self.db.single_statement() as tx:  # the claim is one statement
                         claimed = await repo.claim(tx, worker_id=self.worker_id, batch=free,
                                                    lease_seconds=self.options.lease_seconds)
-                except (psycopg.OperationalError, psycopg.errors.AdminShutdown) as exc:
+                except psycopg.OperationalError as exc:
                     # The database restarts: keep the jobs we have, retry shortly.
                     log.warning("claim failed (%s); retrying", type(exc).__name__)
+                    await self._recheck_pool()
                     await self._sleep(1.0)
                     continue
                 for job in claimed:
@@ -129,6 +147,37 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.options.poll_seconds)
             except TimeoutError:
                 pass
+
+    async def complete(self, job: ClaimedJob) -> bool:
+        """Mark the job succeeded together with every other job completed meanwhile: one
+        statement and one commit for all of them. For handlers that write nothing else
+        when their job succeeds (a generation records its result with finish_job in its
+        own transaction instead). False when this worker no longer held the job."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._completions[job.job_id] = future
+        self._completions_due.set()
+        return await future
+
+    async def _complete_batches(self) -> None:
+        """Runs until the worker stops (after _drain, so running jobs still complete)."""
+        while True:
+            await self._completions_due.wait()
+            self._completions_due.clear()
+            batch, self._completions = self._completions, {}
+            if not batch:
+                continue
+            try:
+                async with self.db.single_statement() as tx:
+                    held = await repo.finish_jobs(tx, job_ids=list(batch), worker_id=self.worker_id,
+                                                  status="succeeded")
+            except psycopg.Error as exc:
+                for future in batch.values():
+                    if not future.done():
+                        future.set_exception(exc)  # the handler fails; the lease expires, the job is rescued
+                continue
+            for job_id, future in batch.items():
+                if not future.done():
+                    future.set_result(job_id in held)
 
     def _start(self, job: ClaimedJob) -> None:
         cancel = asyncio.Event()
@@ -151,7 +200,12 @@ class Worker:
             self.completed += 1
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
+            if connection_lost(exc):
+                log.warning("job %s: lost the database connection (%s); giving it back",
+                            job.job_id, type(exc).__name__)
+                await self._give_back(job)
+                return
             # A bug, not a provider error (those are handled by the handler): retry
             # with backoff, so a deploy that fixes it picks the job up again.
             log.exception("job %s crashed", job.job_id)
@@ -166,13 +220,50 @@ class Worker:
             self.running.pop(job.job_id, None)
             self._wake.set()
 
+    async def retry_on_connection_loss(self, transaction: Callable[[], Awaitable[T]]) -> T:
+        """Runs `transaction` (a function that opens its own) again when the connection
+        was lost: for the transaction that records a finished job's result, which is
+        worth more than a retry. Only for transactions that check the lease first, so a
+        second run after a commit whose acknowledgement was lost changes nothing."""
+        for delay in (0.5, 1.0, 2.0):
+            try:
+                return await transaction()
+            except psycopg.OperationalError as exc:
+                if not connection_lost(exc):
+                    raise
+                log.warning("lost the database connection (%s); retrying in %.1f s", type(exc).__name__, delay)
+                await self._recheck_pool()
+                await asyncio.sleep(delay)
+        return await transaction()
+
+    async def _give_back(self, job: ClaimedJob) -> None:
+        """Release the job without spending an attempt, retrying while the database
+        comes back; if it stays away longer, the lease expires and any worker rescues
+        the job."""
+        for delay in (0.5, 1.0, 2.0, 4.0):
+            await self._recheck_pool()
+            try:
+                async with self.db.as_worker() as tx:
+                    await repo.release(tx, job_ids=[job.job_id], worker_id=self.worker_id)
+                return
+            except psycopg.OperationalError:
+                await self._sleep(delay)
+        log.warning("could not give job %s back; its lease will expire", job.job_id)
+
+    async def _recheck_pool(self) -> None:
+        """Drop the pool's dead connections (all of them died together in a restart)."""
+        try:
+            await self.db.recheck()
+        except Exception:  # a check that fails changes nothing: the next statement retries
+            log.debug("pool check failed", exc_info=True)
+
     async def _drain(self) -> None:
         """Shutdown: let running jobs finish within the grace period, then give the
         rest back to the queue."""
         if not self.running:
             return
         tasks = [r.task for r in self.running.values()]
-        done, pending = await asyncio.wait(tasks, timeout=self.options.grace_seconds)
+        _, pending = await asyncio.wait(tasks, timeout=self.options.grace_seconds)
         if not pending:
             return
         leftover = [job_id for job_id, r in self.running.items() if r.task in pending]
@@ -193,14 +284,42 @@ class Worker:
             try:
                 async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
                     await conn.execute("LISTEN studio_jobs")
+                    await conn.execute("LISTEN studio_webhooks")
                     self._wake.set()  # catch up on anything enqueued while not listening
-                    async for _ in conn.notifies():
-                        self._wake.set()
+                    async for notify in conn.notifies():
+                        if notify.channel == "studio_jobs":
+                            self._wake.set()
+                        else:
+                            self._webhook_arrived(notify.payload)
             except asyncio.CancelledError:
                 raise
             except psycopg.Error as exc:
                 log.warning("LISTEN connection lost (%s); polling until it is back", type(exc).__name__)
                 await self._sleep(1.0)
+
+    def _webhook_arrived(self, generation_id: str) -> None:
+        try:
+            event = self._webhook_events.get(UUID(generation_id))
+        except ValueError:
+            return
+        if event is not None:
+            event.set()
+
+    async def webhook_arrived(self, generation_id: UUID, timeout: float) -> bool:
+        """Waits up to `timeout` seconds; True as soon as a signed webhook about this
+        generation was recorded (NOTIFY studio_webhooks from public.record_webhook).
+        While the LISTEN connection is down it simply times out: callers poll then."""
+        event = self._webhook_events.setdefault(generation_id, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            event.clear()
+
+    def forget_webhooks(self, generation_id: UUID) -> None:
+        self._webhook_events.pop(generation_id, None)
 
     async def _every(self, seconds: float, duty: Callable[[], Awaitable[None]]) -> None:
         while True:
@@ -211,6 +330,8 @@ class Worker:
                 raise
             except psycopg.Error as exc:
                 log.warning("%s failed (%s); will retry", duty.__name__, type(exc).__name__)
+                if connection_lost(exc):
+                    await self._recheck_pool()
             except Exception:
                 log.exception("%s failed", duty.__name__)
 

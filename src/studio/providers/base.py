@@ -62,6 +62,10 @@ class GenerationContext(Protocol):
     def cancelled(self) -> bool:
         """True once the user cancelled: stop as soon as possible and raise ProviderError."""
 
+    async def webhook_arrived(self, timeout: float) -> bool:
+        """Sleeps up to `timeout` seconds between polls of an asynchronous provider;
+        returns True early when a signed webhook about this generation has arrived."""
+
 
 class Provider(ABC):
     """One provider, configured from Settings. Instances are reused across tasks."""

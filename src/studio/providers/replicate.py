@@ -131,10 +131,14 @@ class Replicate(Provider):
         raise ProviderError(f"replicate: model {task.provider_model!r} is not owner/name[:version]")
 
     async def _wait(self, prediction: dict[str, Any], context: GenerationContext) -> dict[str, Any]:
-        """Poll until a final state, the user cancels, or replicate_max_wait_seconds pass."""
+        """Poll until a final state, the user cancels, or replicate_max_wait_seconds pass.
+        Between polls it waits for the prediction's webhook: its arrival triggers the
+        next poll at once, so the result is fetched (and checked) the same way."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.replicate_max_wait_seconds
         prediction_id, reported = prediction["id"], None
+        interval = (self._settings.replicate_poll_seconds_with_webhook if self._webhook_url
+                    else self._settings.replicate_poll_seconds)
         while prediction["status"] not in FINAL_STATES:
             if context.cancelled():
                 await self._cancel(prediction_id)
@@ -145,7 +149,9 @@ class Replicate(Provider):
                 raise self._http.error(
                     f"prediction {prediction_id} did not finish within "
                     f"{self._settings.replicate_max_wait_seconds:g}s", retryable=True)
-            await asyncio.sleep(min(self._settings.replicate_poll_seconds, remaining))
+            # A webhook (when configured) ends the wait at once; polling stays the
+            # fallback for a webhook that never comes.
+            await context.webhook_arrived(min(interval, remaining))
             if context.cancelled():
                 continue  # cancel at the top of the loop without another poll
             prediction = self._checked(
