@@ -455,7 +455,7 @@ class Bench:
                 if proc.poll() is not None:
                     raise RuntimeError(f"worker exited early ({proc.returncode}):\n{self._log_tail(proc)}")
             listening = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND query = 'LISTEN studio_jobs'",
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND query LIKE 'LISTEN %%'",
                 (WORKER_ROLE,)).fetchone()[0]
             if listening >= n:
                 time.sleep(0.3)  # the claim loop's catch-up claim after LISTEN finds nothing
@@ -899,11 +899,9 @@ def update_readme(report: dict[str, Any]) -> None:
         f"p99 {lat['p99_ms']:.2f} ms (goal p95 < 5 ms). Goals: >= 10,000 jobs/s and >= 60% of pgbench.", "",
         "Details: [results/queue.md](results/queue.md), raw: [results/queue.json](results/queue.json).", "",
         "Trying a change to the queue without touching src/: `QUEUE_BENCH_SRC=/path/to/patched/src` runs this "
-        "same benchmark on another source tree and writes `results/queue_other_src.*` (or `--results-name`); "
-        "[results/queue_batched_completion_patch.md](results/queue_batched_completion_patch.md) is "
-        "[experiments/batched_completion.patch](experiments/batched_completion.patch) measured that way. "
+        "same benchmark on another source tree and writes `results/queue_other_src.*` (or `--results-name`). "
         "`experiments/queue_variants.py` measures variants of the worker written as a subclass "
-        "(batched completion, one round trip per statement, asynchronous commit): "
+        "(measured before batched completion was in src/; asynchronous commit): "
         "[results/queue_variants.md](results/queue_variants.md).",
         end,
     ])

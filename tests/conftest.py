@@ -11,14 +11,23 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+import boto3
+import httpx
 import psycopg
 import pytest
+from botocore.config import Config
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -109,3 +118,72 @@ def admin_conn(pg: PgTestCluster, db: str) -> Iterator[psycopg.Connection]:
     from outside RLS. Never used by the code under test."""
     with psycopg.connect(pg.admin(db), autocommit=True) as conn:
         yield conn
+
+
+# --------------------------------------------------------------------------- S3
+
+
+MOTO_START_SECONDS = 30
+S3_ACCESS_KEY = "testing"   # moto accepts any credentials
+S3_SECRET_KEY = "testing"
+
+
+@dataclass
+class MotoServer:
+    """A real S3-compatible server process (moto_server) on 127.0.0.1."""
+
+    url: str
+
+    @cached_property  # one per session: building a client costs ~0.1 s
+    def client(self) -> Any:
+        """A plain boto3 client for looking at the store from outside our code."""
+        return boto3.session.Session().client(
+            "s3", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=S3_ACCESS_KEY,
+            aws_secret_access_key=S3_SECRET_KEY, config=Config(s3={"addressing_style": "path"}))
+
+    def storage_settings(self) -> dict[str, Any]:
+        """Settings values for Studio's S3 storage on this server, with buckets of
+        their own (a fresh prefix): tests share the server, never their objects."""
+        return {"storage_backend": "s3", "s3_endpoint_url": self.url, "s3_access_key_id": S3_ACCESS_KEY,
+                "s3_secret_access_key": S3_SECRET_KEY, "s3_bucket_prefix": f"t{uuid.uuid4().hex[:12]}-"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """Started once per session on a free port, stopped at the end, also on failure."""
+    executable = Path(sys.executable).with_name("moto_server")
+    command = str(executable) if executable.exists() else shutil.which("moto_server")
+    if command is None:
+        pytest.fail("moto_server not found; install the test extra: pip install -e '.[test]'")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    with log_path.open("wb") as log:  # a file, not a pipe: moto logs every request
+        process = subprocess.Popen([command, "-H", "127.0.0.1", "-p", str(port)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + MOTO_START_SECONDS
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"moto_server exited with {process.returncode}:\n{log_path.read_text()[-2000:]}")
+            try:
+                httpx.get(url + "/moto-api/", timeout=1, trust_env=False)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"moto_server did not answer within {MOTO_START_SECONDS} s")
+                time.sleep(0.05)
+        yield MotoServer(url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

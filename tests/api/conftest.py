@@ -7,12 +7,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from studio.app import create_app
@@ -36,10 +37,14 @@ class Server:
         return httpx.Client(base_url=self.url, timeout=10)
 
 
-def serve(settings: Settings, conninfo: str) -> Iterator[Server]:
+def serve(settings: Settings, conninfo: str, customize: Callable[[FastAPI], None] | None = None) -> Iterator[Server]:
+    """Serves the real app until the generator is closed (also on failure).
+    `customize` may add test-only routes to the app before it starts."""
+    app = create_app(settings, conninfo=conninfo)
+    if customize is not None:
+        customize(app)
     port = free_port()
-    config = uvicorn.Config(create_app(settings, conninfo=conninfo), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -11,12 +11,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from studio.config import WORKER_ROLE
+from studio.config import API_ROLE, WORKER_ROLE
 from studio.jobs.runtime import assembled_worker
 from studio.jobs.worker import Worker, WorkerOptions
-from tests.api.conftest import Account, Server
+from tests.api.conftest import Account, Server, make_settings, serve, sign_up_and_log_in
 
 
 class WorkerThread:
@@ -223,3 +224,51 @@ def test_cost_cap_reserves_queued_work(alice: Account, admin_conn):
     assert admin_conn.execute("SELECT array_agg(cost_cents) FROM generations").fetchone()[0] == [40, 40]
     alice.client.post(f"/v1/generations/{first['id']}/cancel")
     assert alice.client.post("/v1/generations", json=body).status_code == 202
+
+
+@pytest.fixture
+def s3_server(pg, db, tmp_path, moto_server) -> Iterator[Server]:
+    """The API and (in the test) a worker on an S3-compatible store: a real moto_server."""
+    yield from serve(make_settings(home=tmp_path, **moto_server.storage_settings()), pg.conninfo(API_ROLE, db))
+
+
+def test_speech_through_s3_storage(s3_server: Server, moto_server, pg, db, admin_conn):
+    """The worker uploads to the bucket under the owner's id, the API streams it back
+    (with ranges), hands out a short-lived direct URL to its owner only, and deleting
+    the generation removes the object through the outbox."""
+    alice = sign_up_and_log_in(s3_server, "alice@example.org")
+    bob = sign_up_and_log_in(s3_server, "bob@example.org")
+    worker = WorkerThread(s3_server.settings, pg.conninfo(WORKER_ROLE, db))
+    try:
+        r = alice.client.post("/v1/generations", json={"type": "audio", "model_id": model_id(alice, "espeak-en"),
+                                                       "prompt": "Stored in a bucket."})
+        done = wait_for(alice, r.json()["id"], {"succeeded", "failed"})
+        assert done["status"] == "succeeded", done
+        [media] = done["result"]["media"]
+        bucket = s3_server.settings.s3_bucket_prefix + "media"
+        [(key,)] = admin_conn.execute("SELECT key FROM media_objects WHERE id = %s", (media["id"],)).fetchall()
+        assert key.startswith(f"{alice.id}/generations/{done['id']}/")
+        stored = moto_server.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert stored[:4] == b"RIFF" and len(stored) == media["size"]
+
+        assert alice.client.get(media["url"]).content == stored
+        part = alice.client.get(media["url"], headers={"Range": "bytes=100-199"})
+        assert part.status_code == 206 and part.content == stored[100:200]
+
+        direct = alice.client.get(f"{media['url']}/url")
+        assert direct.status_code == 200 and direct.json()["expires_in"] == s3_server.settings.s3_presign_seconds
+        assert direct.json()["url"].startswith(moto_server.url)
+        assert httpx.get(direct.json()["url"], timeout=10, trust_env=False).content == stored
+        assert bob.client.get(f"{media['url']}/url").status_code == 404
+        assert bob.client.get(media["url"]).status_code == 404
+
+        assert alice.client.delete(f"/v1/generations/{done['id']}").status_code == 204
+        deadline = time.monotonic() + 20
+        while moto_server.client.list_objects_v2(Bucket=bucket).get("KeyCount", 0):
+            assert time.monotonic() < deadline, "the outbox did not delete the object"
+            time.sleep(0.1)
+        assert admin_conn.execute("SELECT count(*) FROM storage_deletions").fetchone() == (0,)
+    finally:
+        worker.stop()
+        alice.client.close()
+        bob.client.close()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,12 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from studio import ratelimit
-from studio.app import create_app
 from studio.auth import service
 from studio.config import API_ROLE, Settings
 from studio.db.scopes import ApiDatabase, Credential, RequestContext
@@ -33,8 +29,8 @@ from studio.http import ApiError, json_response
 from tests.api.conftest import (
     Account,
     Server,
-    free_port,
     make_settings,
+    serve,
     sign_up_and_log_in,
 )
 
@@ -56,23 +52,8 @@ async def limited_for_anon(request: Request) -> Response:
 
 
 def serve_with_probe(settings: Settings, conninfo: str) -> Iterator[Server]:
-    """tests.api.conftest.serve, with the test-only router mounted on the real app."""
-    app = create_app(settings, conninfo=conninfo)
-    app.include_router(router)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-        yield Server(f"http://127.0.0.1:{port}", settings)
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    """The real app, with the test-only router mounted."""
+    yield from serve(settings, conninfo, customize=lambda app: app.include_router(router))
 
 
 @pytest.fixture

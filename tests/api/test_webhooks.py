@@ -4,7 +4,6 @@ correctly signed, recent, first-time delivery from a configured provider is stor
 from __future__ import annotations
 
 import base64
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,14 +11,11 @@ from collections.abc import Iterator
 import httpx
 import orjson
 import pytest
-import uvicorn
 
-from studio.app import create_app
 from studio.config import API_ROLE
-from studio.webhooks import endpoints
 from studio.webhooks.endpoints import MAX_WEBHOOK_BYTES
 from studio.webhooks.signatures import decode_secret, sign
-from tests.api.conftest import Server, free_port, make_settings
+from tests.api.conftest import Server, make_settings, serve
 
 SECRET = "whsec_" + base64.b64encode(b"replicate-test-signing-key-32byt").decode()
 KEY = decode_secret(SECRET)
@@ -29,27 +25,11 @@ URL = "/v1/webhooks/replicate"
 
 @pytest.fixture
 def hooks(pg, db, tmp_path) -> Iterator[Server]:
-    """The API with the webhook router and a Replicate secret. The global body limit is
-    raised well above 1 MiB, so the 413s seen here come from the webhook's own cap."""
-    settings = make_settings(home=tmp_path, max_body_bytes=8 * MAX_WEBHOOK_BYTES)
-    app = create_app(settings, conninfo=pg.conninfo(API_ROLE, db))
-    if not any(getattr(route, "path", None) == "/v1/webhooks/{provider}" for route in app.routes):
-        app.include_router(endpoints.router)
-    app.state.webhook_secrets = {"replicate": KEY}  # comfyui deliberately not configured
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-        yield Server(f"http://127.0.0.1:{port}", settings)
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    """The API with a Replicate signing secret (comfyui deliberately not configured).
+    The global body limit is raised well above 1 MiB, so the 413s seen here come from
+    the webhook's own cap."""
+    settings = make_settings(home=tmp_path, max_body_bytes=8 * MAX_WEBHOOK_BYTES, webhook_secret_replicate=SECRET)
+    yield from serve(settings, pg.conninfo(API_ROLE, db))
 
 
 @pytest.fixture

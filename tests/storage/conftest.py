@@ -1,6 +1,5 @@
 """Both storage backends behind one fixture: LocalStorage on a temporary directory, and
-S3Storage against a real `moto_server` process (the S3 protocol over HTTP), started
-once per session on a free local port and stopped at the end, also on failure.
+S3Storage against the session's real `moto_server` process (tests/conftest.py).
 
 Each test gets buckets of its own (a fresh prefix), so tests never see each other's
 objects although they share the server."""
@@ -8,83 +7,18 @@ objects although they share the server."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import boto3
-import httpx
 import pytest
-from botocore.config import Config
 
 from studio.config import Settings
 from studio.storage.base import Bucket, Storage
 from studio.storage.local import TEMP_PREFIX, LocalStorage
 from studio.storage.s3 import S3Storage
-
-MOTO_START_SECONDS = 30
-ACCESS_KEY = "testing"   # moto accepts any credentials
-SECRET_KEY = "testing"
-
-
-@dataclass
-class MotoServer:
-    url: str
-
-    @cached_property  # one per session: building a client costs ~0.1 s
-    def client(self) -> Any:
-        """A plain boto3 client for looking at the store from outside our code."""
-        return boto3.session.Session().client(
-            "s3", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY, config=Config(s3={"addressing_style": "path"}))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    executable = Path(sys.executable).with_name("moto_server")
-    command = str(executable) if executable.exists() else shutil.which("moto_server")
-    if command is None:
-        pytest.fail("moto_server not found; install the test extra: pip install -e '.[test]'")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    with log_path.open("wb") as log:  # a file, not a pipe: moto logs every request
-        process = subprocess.Popen([command, "-H", "127.0.0.1", "-p", str(port)],
-                                   stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + MOTO_START_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"moto_server exited with {process.returncode}:\n{log_path.read_text()[-2000:]}")
-            try:
-                httpx.get(url + "/moto-api/", timeout=1, trust_env=False)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"moto_server did not answer within {MOTO_START_SECONDS} s")
-                time.sleep(0.05)
-        yield MotoServer(url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+from tests.conftest import MotoServer
 
 
 @dataclass
@@ -110,11 +44,7 @@ class Backend:
 
 
 def s3_settings(server: MotoServer, home: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"env": "test", "home": home, "storage_backend": "s3", "s3_endpoint_url": server.url,
-                              "s3_access_key_id": ACCESS_KEY, "s3_secret_access_key": SECRET_KEY,
-                              "s3_bucket_prefix": f"t{uuid.uuid4().hex[:12]}-"}
-    values.update(overrides)
-    return Settings(**values)
+    return Settings(**{"env": "test", "home": home, **server.storage_settings(), **overrides})
 
 
 @pytest.fixture
