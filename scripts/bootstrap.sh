@@ -44,7 +44,14 @@ if ! find_pg; then
     find_pg || die "PostgreSQL was installed but initdb/pg_ctl were not found"
 fi
 
-# 3. The local providers' tools: espeak-ng (speech) and ffmpeg/ffprobe (video, audio
+# 3. pgBackRest: continuous WAL archiving and backups of the embedded cluster (F1).
+#    `studio up` refuses to run without it unless STUDIO_BACKUP_ENABLED=false.
+if ! command -v pgbackrest >/dev/null 2>&1; then
+    apt_install pgbackrest \
+        || say "pgBackRest is missing (Debian/Ubuntu: apt-get install pgbackrest); Studio's backups need it (or set STUDIO_BACKUP_ENABLED=false)"
+fi
+
+# 4. The local providers' tools: espeak-ng (speech) and ffmpeg/ffprobe (video, audio
 #    conversion). Studio runs without them (those models show as unavailable), but the
 #    test suite exercises them for real.
 missing_tools=()
@@ -55,7 +62,7 @@ if [ ${#missing_tools[@]} -gt 0 ]; then
         || say "optional tools missing: ${missing_tools[*]} (Debian/Ubuntu: apt-get install ${missing_tools[*]}); the espeak/ffmpeg models will be unavailable and their tests will fail"
 fi
 
-# 4. The virtualenv.
+# 5. The virtualenv.
 if [ ! -x .venv/bin/python ]; then
     if ! "$PYTHON" -m venv .venv 2>/dev/null; then
         rm -rf .venv

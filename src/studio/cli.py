@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -12,6 +14,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Optional
 
 import psycopg
@@ -20,6 +25,7 @@ import typer
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from studio.app import UnsafeDatabaseRole, create_app, preflight
@@ -28,14 +34,26 @@ from studio.auth.schemas import SignupRequest
 from studio.config import API_ROLE, OWNER_ROLE, Settings, SettingsError
 from studio.db import migrate
 from studio.db.embedded import EmbeddedError, PostgresNotFound
-from studio.launcher import LauncherError, api_conninfo, bootstrap_external, database, worker_conninfo
+from studio.launcher import (
+    LauncherError,
+    api_conninfo,
+    bootstrap_external,
+    database,
+    worker_conninfo,
+)
+from studio.ops import service as ops
+from studio.ops.backup import BackupError
+from studio.ops.drill import DrillFailed
+from studio.ops.scheduler import Scheduler
 
 app = typer.Typer(help="Studio: a self-hostable multi-modal generation studio.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database: bootstrap roles, migrate, show status.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts, for operators.", no_args_is_help=True)
+backup_app = typer.Typer(help="Backups with pgBackRest: create, list, verify, restore, drill.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(backup_app, name="backup")
 
 # soft_wrap: a one-line message stays one line in logs, whatever the terminal width.
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -68,7 +86,8 @@ def _operator_errors(func):  # noqa: ANN001, ANN202 - decorator
     def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         try:
             return func(*args, **kwargs)
-        except (PostgresNotFound, EmbeddedError, LauncherError, SettingsError, UnsafeDatabaseRole) as exc:
+        except (PostgresNotFound, EmbeddedError, LauncherError, SettingsError, UnsafeDatabaseRole,
+                BackupError, DrillFailed) as exc:
             _fail(str(exc))
         except psycopg.OperationalError as exc:
             _fail(f"cannot reach the database: {_one_line(exc)}")
@@ -98,11 +117,15 @@ def up() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with database(settings, migrate_to_head=True) as deployment:
+    with database(settings, migrate_to_head=True) as deployment, _pid_file(ops.up_pid_file(settings)):
         if stop.is_set():
             console.print("Studio stopped.")
             return
         url = f"http://{settings.host}:{settings.port}"
+        scheduler = Scheduler(deployment) if deployment.backrest is not None else None
+        scheduler_thread = threading.Thread(target=scheduler.run, name="scheduler", daemon=True) if scheduler else None
+        if scheduler_thread is not None:
+            scheduler_thread.start()
         api = subprocess.Popen([sys.executable, "-m", "studio", "api"], env=deployment.api_environment())
         worker = subprocess.Popen([sys.executable, "-m", "studio", "worker"], env=deployment.worker_environment())
         try:
@@ -121,15 +144,28 @@ def up() -> None:
                 if process.poll() is not None and not stop.is_set():
                     console.print(f"[bold red]the {name} process exited with status {process.returncode}[/]")
         finally:
+            if scheduler is not None and scheduler_thread is not None:
+                scheduler.stop()  # a backup under way finishes first: it is recorded as it ends
             # Both at once: the worker's grace period for running jobs runs meanwhile.
             for process in (api, worker):
                 if process.poll() is None:
                     process.terminate()
             _terminate(api)
             _terminate(worker, grace=60)
+            if scheduler_thread is not None:
+                scheduler_thread.join()
     console.print("Studio stopped.")
     if not stop.is_set() and any(p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT) for p in (api, worker)):
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _pid_file(path: Path) -> Iterator[None]:
+    path.write_text(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _wait_ready(url: str, process: subprocess.Popen, stop: threading.Event, timeout: float = 60) -> bool:
@@ -186,6 +222,20 @@ def worker(
     settings.require_secrets("worker_password")
     conninfo = worker_conninfo(settings)
     asyncio.run(run_worker(settings, conninfo, concurrency=concurrency))
+
+
+@app.command()
+@_operator_errors
+def scheduler() -> None:
+    """Run the backup scheduler alone (`studio up` runs one too; one is active at a time)."""
+    settings = _settings()
+    with database(settings) as deployment:
+        runner = Scheduler(deployment)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: runner.stop())
+        ops.backrest_of(deployment)  # a clear error when backups are not Studio's to run
+        runner.run()
+    console.print("scheduler stopped")
 
 
 @db_app.command("bootstrap")
@@ -274,6 +324,142 @@ def user_create(
             with psycopg.connect(deployment.conninfo(OWNER_ROLE)) as conn:
                 conn.execute("SELECT auth.set_user_role(%s, 'admin')", (request.email,))
     console.print(f"created {'admin ' if admin else ''}account {request.email}", highlight=False)
+
+
+# --------------------------------------------------------------------------- backups
+
+
+@contextlib.contextmanager
+def _steps() -> Iterator[Callable[[str], None]]:
+    """A Rich progress line per long step (a spinner and the time it has taken)."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        current: list[int] = []
+
+        def step(description: str) -> None:
+            if current:
+                progress.update(current[-1], completed=1, total=1)
+            current.append(progress.add_task(description, total=None))
+
+        yield step
+        if current:
+            progress.update(current[-1], completed=1, total=1)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"--to-time {value!r} is not an ISO 8601 time, e.g. 2026-11-25T07:30:00+00:00")
+    if moment.tzinfo is None:
+        _fail("--to-time needs a time zone (e.g. +00:00 or Z): recovery must not guess")
+    return moment
+
+
+@backup_app.command("create")
+@_operator_errors
+def backup_create(
+    type: Annotated[str, typer.Option("--type", help="full or diff (changes since the last full).")] = "full",
+    repo: Annotated[int, typer.Option(help="1: local; 2: the S3 repository.")] = 1,
+) -> None:
+    """Take a base backup now (WAL is archived continuously anyway)."""
+    if type not in ("full", "diff"):
+        _fail("--type must be full or diff")
+    with database(_settings()) as deployment, _steps() as step:
+        step(f"{type} backup to repository {repo}")
+        backup = ops.create_backup(deployment, type=type, repo_key=repo)  # type: ignore[arg-type]
+    seconds = (backup.stopped_at - backup.started_at).total_seconds() or 1
+    console.print(f"backup {backup.label}: {backup.database_bytes / 1e6:,.1f} MB of database, "
+                  f"{backup.repo_bytes / 1e6:,.1f} MB stored, {backup.database_bytes / 1e6 / seconds:,.0f} MB/s",
+                  highlight=False)
+
+
+@backup_app.command("list")
+@_operator_errors
+def backup_list() -> None:
+    """Backups in every repository, the WAL archive, and the recent runs."""
+    with database(_settings()) as deployment:
+        backrest = ops.backrest_of(deployment)
+        sets = backrest.backups()
+        info = backrest.info()
+        runs = ops.recent_runs(deployment)
+    out = Console()
+    table = Table(title="Backups (oldest first)")
+    for column in ("label", "type", "repo", "started (UTC)", "took", "database", "stored", "based on"):
+        table.add_column(column)
+    for b in sets:
+        table.add_row(b.label, b.type, str(b.repo), b.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                      f"{(b.stopped_at - b.started_at).total_seconds():.0f} s", f"{b.database_bytes / 1e6:,.1f} MB",
+                      f"{b.repo_bytes / 1e6:,.1f} MB", b.prior or "")
+    out.print(table)
+    for archive in info.get("archive", []):
+        out.print(f"WAL archive (repository {archive.get('database', {}).get('repo-key', '?')}): "
+                  f"{archive.get('min')} .. {archive.get('max')}", highlight=False)
+    runs_table = Table(title="Recent runs")
+    for column in ("started (UTC)", "kind", "status", "label", "trigger", "error"):
+        runs_table.add_column(column)
+    for run in runs:
+        runs_table.add_row(run["started_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), run["kind"],
+                           run["status"], run["backup_label"] or "", run["trigger"], (run["error"] or "")[:80])
+    out.print(runs_table)
+
+
+@backup_app.command("verify")
+@_operator_errors
+def backup_verify(repo: Annotated[int, typer.Option(help="Repository to check.")] = 1) -> None:
+    """Check every backup file and archived WAL segment against its checksum."""
+    with database(_settings()) as deployment, _steps() as step:
+        step(f"verifying repository {repo}")
+        ops.verify(deployment, repo_key=repo)
+    console.print(f"repository {repo}: every backup and WAL segment matches its checksum")
+
+
+@backup_app.command("drill")
+@_operator_errors
+def backup_drill(repo: Annotated[int, typer.Option(help="Repository to restore from.")] = 1) -> None:
+    """Restore the latest backup into a scratch cluster and compare it with this one."""
+    with database(_settings()) as deployment, _steps() as step:
+        result = ops.drill(deployment, repo_key=repo, progress=step)
+    console.print(f"drill passed: backup {result.backup_label} restored and replayed to {result.restore_point}; "
+                  f"{result.tables} tables, {result.rows:,} rows identical ({result.seconds.get('total', 0):.1f} s)",
+                  highlight=False)
+
+
+@backup_app.command("restore")
+@_operator_errors
+def backup_restore(
+    target: Annotated[Optional[Path], typer.Option(help="A new, empty directory: becomes a Studio home "
+                                                        "holding the restored database.")] = None,
+    to_time: Annotated[Optional[str], typer.Option(help="Recover up to this moment (ISO 8601 with a zone); "
+                                                        "default: the end of the archive.")] = None,
+    set_label: Annotated[Optional[str], typer.Option("--set", help="Start from this backup (default: the "
+                                                                  "latest one before --to-time).")] = None,
+    repo: Annotated[int, typer.Option(help="1: local; 2: the S3 repository.")] = 1,
+    in_place: Annotated[bool, typer.Option("--in-place", help="Replace this installation's database "
+                                                              "(stops and restarts Studio).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm --in-place without a prompt.")] = False,
+) -> None:
+    """Restore a backup, to a point in time if asked. Into a new directory by default;
+    the running cluster is only touched with --in-place."""
+    moment = _parse_time(to_time)
+    settings = _settings()
+    if in_place:
+        if target is not None:
+            _fail("--in-place and --target exclude each other")
+        if not yes and not typer.confirm("Replace this installation's database with the backup?"):
+            raise typer.Exit(1)
+        with _steps() as step:
+            kept = ops.restore_in_place(settings, to_time=moment, label=set_label, repo_key=repo, progress=step)
+        console.print(f"restored in place; the previous data directory is kept in {kept}", highlight=False)
+        return
+    target = (target or settings.home_dir / "restores" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")).resolve()
+    with database(settings) as deployment, _steps() as step:
+        cluster = ops.restore_copy(deployment, target, to_time=moment, label=set_label, repo_key=repo,
+                                   progress=step)
+    console.print(f"restored into {cluster.data_dir}. Run Studio on it with: STUDIO_HOME={target} studio up",
+                  highlight=False)
 
 
 def main() -> None:

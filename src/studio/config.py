@@ -32,7 +32,7 @@ PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "example", "secre
 
 
 SECRET_MINIMUM_LENGTHS = {"secret_key": 32, "superuser_password": 16, "owner_password": 16,
-                          "api_password": 16, "worker_password": 16}
+                          "api_password": 16, "worker_password": 16, "backup_cipher_pass": 32}
 _HOW_TO_GENERATE = " (generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
 
 
@@ -123,6 +123,33 @@ class Settings(BaseSettings):
 
     # Workers: a job is leased for this long after each heartbeat (heartbeats every third).
     worker_lease_seconds: float = Field(30.0, ge=3, le=3600)
+
+    # Backups (F1) of the embedded cluster with pgBackRest: continuous WAL archiving
+    # (a WAL segment is archived at least every archive_timeout seconds: the RPO) and
+    # base backups, into a local repository and, when a bucket is set, an S3 one.
+    backup_enabled: bool = True
+    backup_repo_path: Path | None = None            # default: next to the cluster, <pg>/backups
+    backup_archive_timeout: int = Field(60, ge=1, le=3600)
+    backup_retention_full: int = Field(4, ge=1)     # full backups kept: 4 weekly ones
+    backup_retention_diff: int = Field(7, ge=1)     # differential backups kept: 7 daily ones
+    backup_s3_bucket: str | None = None
+    backup_s3_endpoint: str = "s3.amazonaws.com"    # host[:port] of any S3-compatible store
+    backup_s3_region: str = "us-east-1"
+    backup_s3_path: str = "/studio"
+    backup_s3_uri_style: Literal["host", "path"] = "host"
+    backup_s3_access_key_id: SecretStr | None = None
+    backup_s3_secret_access_key: SecretStr | None = None
+    backup_s3_ca_file: Path | None = None           # a private CA for the store's TLS certificate
+    backup_s3_verify_tls: bool = True
+    # The S3 repository is always encrypted (aes-256-cbc) with this passphrase. Lose it
+    # and the offsite backups are unreadable: keep a copy outside this machine.
+    backup_cipher_pass: SecretStr | None = None
+    # The scheduler: a backup every night at this hour (UTC), a full one on
+    # backup_full_weekday (0 = Monday) and differential ones otherwise; a restore drill
+    # after the backup on backup_drill_weekday.
+    backup_hour_utc: int = Field(3, ge=0, le=23)
+    backup_full_weekday: int = Field(6, ge=0, le=6)
+    backup_drill_weekday: int = Field(6, ge=0, le=6)
 
     @model_validator(mode="after")
     def _production_secrets_are_real(self) -> Settings:

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from studio.config import API_ROLE, OWNER_ROLE, WORKER_ROLE, Settings
 from studio.db import migrate, roles
 from studio.db.embedded import SUPERUSER, EmbeddedCluster
+from studio.ops.backup import PgBackRest
 
 log = logging.getLogger("studio.launcher")
 
@@ -80,6 +81,8 @@ class Deployment:
     passwords: dict[str, str | None]
     secret_key: str | None
     cluster: EmbeddedCluster | None = None
+    backrest: PgBackRest | None = None        # embedded cluster with backups enabled
+    superuser_password: str | None = None     # embedded: for backups and drills (CLI, scheduler)
 
     def conninfo(self, role: str) -> str:
         return self.settings.role_conninfo(role, self.passwords.get(role), base=self.base_conninfo)
@@ -107,6 +110,18 @@ class Deployment:
 
 def embedded_cluster(settings: Settings) -> EmbeddedCluster:
     return EmbeddedCluster(settings.home_dir, port=settings.pg_port, listen_tcp=settings.pg_listen_tcp)
+
+
+def backed_up_cluster(settings: Settings, superuser_password: str) -> tuple[EmbeddedCluster, PgBackRest | None]:
+    """The embedded cluster, configured for continuous WAL archiving with pgBackRest
+    when backups are enabled (every start of the cluster must archive, or the archive
+    would have a gap that no point-in-time recovery can cross)."""
+    cluster = embedded_cluster(settings)
+    if not settings.backup_enabled:
+        return cluster, None
+    backrest = PgBackRest(settings, cluster, superuser_password)
+    cluster.settings.update(backrest.server_settings())
+    return cluster, backrest
 
 
 def _socket_conninfo(cluster: EmbeddedCluster, dbname: str) -> str:
@@ -140,7 +155,7 @@ def database(settings: Settings, *, migrate_to_head: bool = False) -> Iterator[D
         return
 
     values = load_or_create_secrets(settings)
-    cluster = embedded_cluster(settings)
+    cluster, backrest = backed_up_cluster(settings, values["STUDIO_SUPERUSER_PASSWORD"])
     if not cluster.is_initialized():
         log.info("initialising the embedded PostgreSQL cluster in %s", cluster.data_dir)
         cluster.init(values["STUDIO_SUPERUSER_PASSWORD"])
@@ -148,13 +163,16 @@ def database(settings: Settings, *, migrate_to_head: bool = False) -> Iterator[D
     if started_here:
         cluster.start()
     try:
+        if backrest is not None:
+            backrest.ensure_stanza()
         passwords: dict[str, str | None] = {OWNER_ROLE: values["STUDIO_OWNER_PASSWORD"],
                                             API_ROLE: values["STUDIO_API_PASSWORD"],
                                             WORKER_ROLE: values["STUDIO_WORKER_PASSWORD"]}
         roles.bootstrap(cluster.conninfo(SUPERUSER, values["STUDIO_SUPERUSER_PASSWORD"]),
                         db_name=settings.db_name, passwords=passwords)  # type: ignore[arg-type]
         base = _socket_conninfo(cluster, settings.db_name)
-        deployment = Deployment(settings, base, passwords, values["STUDIO_SECRET_KEY"], cluster)
+        deployment = Deployment(settings, base, passwords, values["STUDIO_SECRET_KEY"], cluster, backrest,
+                                values["STUDIO_SUPERUSER_PASSWORD"])
         if migrate_to_head:
             migrate.upgrade(deployment.conninfo(OWNER_ROLE))
         yield deployment

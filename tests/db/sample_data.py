@@ -506,6 +506,19 @@ def _webhook_deliveries(self: "_Filler") -> None:
             "generation_id": generation[0] if generation else None, "payload": {"status": "succeeded"}})
 
 
+def _backup_runs(self: "_Filler") -> None:
+    # Installation-wide records, owned by nobody (like node_resources, filed under A).
+    self.add("public.backup_runs", "A", {
+        "id": uuid.uuid4(), "kind": "backup", "backup_type": "full", "repo": 1, "status": "succeeded",
+        "backup_label": "20260101-030000F", "trigger": "scheduled", "details": {"repo_bytes": 1024},
+        "error": None, "started_at": self.now, "finished_at": self.now})
+    self.add("public.backup_runs", "A", {
+        "id": uuid.uuid4(), "kind": "drill", "backup_type": None, "repo": 1, "status": "running",
+        "backup_label": None, "trigger": "manual", "details": {}, "error": None, "started_at": self.now,
+        "finished_at": None})
+
+
+_Filler.backup_runs = _backup_runs  # type: ignore[attr-defined]
 _Filler.webhook_deliveries = _webhook_deliveries  # type: ignore[attr-defined]
 _Filler.generation_events = _generation_events  # type: ignore[attr-defined]
 _Filler.storage_deletions = _storage_deletions  # type: ignore[attr-defined]
@@ -540,6 +553,7 @@ FILL_ORDER: tuple[tuple[str, Callable[[_Filler], None]], ...] = (
     ("public.generation_events", _generation_events),
     ("public.storage_deletions", _storage_deletions),
     ("public.webhook_deliveries", _webhook_deliveries),
+    ("public.backup_runs", _backup_runs),
 )
 KNOWN_TABLES = frozenset(name for name, _ in FILL_ORDER)
 

@@ -265,14 +265,32 @@ class EmbeddedCluster:
         entry = pwd.getpwnam(self.server_user)
         return entry.pw_uid, entry.pw_gid, os.getgrouplist(entry.pw_name, entry.pw_gid)
 
+    def run_as_server(self, args: Sequence[str | os.PathLike[str]], *, timeout: float,
+                      cwd: str | os.PathLike[str] | None = None,
+                      env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run a command as the server user, as the server's own tools must run (pg_ctl,
+        pgBackRest): it owns the data directory. `env` adds variables (PGPASSWORD)."""
+        return self._run(args, timeout=timeout, cwd=cwd, extra_env=env)
+
+    def private_dir(self, path: Path) -> None:
+        """A directory (and its missing parents up to an existing one) only the server
+        user may use."""
+        self._private_dir(path)
+
+    def write_private_file(self, path: Path, text: str) -> None:
+        """Atomically written, mode 0600, owned by the server user."""
+        self._write_file(path, text)
+
     def _run(self, args: Sequence[str | os.PathLike[str]], *, timeout: float,
-             cwd: str | os.PathLike[str] | None = None) -> subprocess.CompletedProcess[str]:
+             cwd: str | os.PathLike[str] | None = None,
+             extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """Run a command as the server user (PostgreSQL refuses root)."""
         # PG* variables (PGDATA, PGPORT, ...) from the caller's shell would silently
         # override what we pass; English messages keep our error texts readable.
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("PG") and k not in ("LC_ALL", "LANGUAGE")}
         env["LC_MESSAGES"] = "C"
+        env.update(extra_env or {})
         kwargs: dict[str, Any] = {}
         if self._as_root:
             uid, gid, groups = self._server_ids()

@@ -1,0 +1,255 @@
+"""Physical backups of the embedded cluster with pgBackRest (F1).
+
+pgBackRest does the work: continuous WAL archiving (`archive_command`), full and
+differential base backups compressed with lz4, retention, `verify`, and restores to
+any moment of the archive. Studio writes its configuration, runs it as the server's
+OS user (it must read the data directory), and reads its JSON output.
+
+- Repository 1 is local (`STUDIO_BACKUP_REPO_PATH`, by default next to the cluster).
+- Repository 2, when `STUDIO_BACKUP_S3_BUCKET` is set, is any S3-compatible bucket,
+  always encrypted (aes-256-cbc, `STUDIO_BACKUP_CIPHER_PASS`). WAL goes to both.
+- pgBackRest connects as the cluster's superuser: backups need it. Only the CLI
+  (`studio backup ...`) and the scheduler use it, never the API or the workers (F4).
+
+Why pgBackRest and not pg_basebackup + our own archive: docs/decisions/0006-backups.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from studio.config import Settings
+from studio.db.embedded import SUPERUSER, EmbeddedCluster
+
+log = logging.getLogger("studio.backup")
+
+STANZA = "studio"
+BackupType = Literal["full", "diff", "incr"]
+
+
+class BackupError(RuntimeError):
+    """pgBackRest failed or is missing; the message has its own words."""
+
+
+def pgbackrest_binary() -> str:
+    found = shutil.which("pgbackrest") or next(
+        (p for p in ("/usr/bin/pgbackrest", "/usr/local/bin/pgbackrest") if Path(p).exists()), None)
+    if found is None:
+        raise BackupError("pgBackRest is not installed: install the `pgbackrest` package "
+                          "(apt-get install pgbackrest), or set STUDIO_BACKUP_ENABLED=false")
+    return found
+
+
+@dataclass(frozen=True)
+class BackupSet:
+    """One base backup in a repository, as `pgbackrest info` describes it."""
+
+    label: str
+    type: str                 # full, diff, incr
+    repo: int
+    started_at: datetime
+    stopped_at: datetime
+    database_bytes: int       # size of the cluster backed up
+    repo_bytes: int           # what it takes in the repository (compressed, this backup only)
+    wal_start: str
+    wal_stop: str
+    prior: str | None         # the backup a diff/incr builds on
+
+    @classmethod
+    def from_info(cls, item: dict[str, Any]) -> BackupSet:
+        timestamp, info = item["timestamp"], item["info"]
+        return cls(label=item["label"], type=item["type"], repo=int(item["database"]["repo-key"]),
+                   started_at=datetime.fromtimestamp(timestamp["start"], UTC),
+                   stopped_at=datetime.fromtimestamp(timestamp["stop"], UTC),
+                   database_bytes=int(info["size"]), repo_bytes=int(info["repository"]["delta"]),
+                   wal_start=item["archive"]["start"], wal_stop=item["archive"]["stop"],
+                   prior=item.get("prior"))
+
+
+class PgBackRest:
+    """pgBackRest for one embedded cluster: its configuration and its commands."""
+
+    def __init__(self, settings: Settings, cluster: EmbeddedCluster, superuser_password: str) -> None:
+        self.settings = settings
+        self.cluster = cluster
+        self._password = superuser_password
+
+    # ------------------------------------------------------------------ locations
+
+    @property
+    def config_dir(self) -> Path:
+        return self.cluster.pg_dir / "pgbackrest"
+
+    @property
+    def config_path(self) -> Path:
+        return self.config_dir / "pgbackrest.conf"
+
+    @property
+    def repo_path(self) -> Path:
+        return (self.settings.backup_repo_path or self.cluster.pg_dir / "backups").expanduser().resolve()
+
+    @property
+    def repos(self) -> list[int]:
+        return [1, 2] if self.settings.backup_s3_bucket else [1]
+
+    # ------------------------------------------------------------------ configuration
+
+    def server_settings(self) -> dict[str, str]:
+        """What the cluster needs for continuous archiving. archive_timeout forces a
+        segment switch at least that often on a quiet server: the RPO (F1). Without
+        pgBackRest installed the command fails (and PostgreSQL keeps the WAL and
+        retries); ensure_stanza() reports it clearly."""
+        binary = shutil.which("pgbackrest") or "pgbackrest"
+        command = f"{binary} --config={self.config_path} --stanza={STANZA} archive-push %p"
+        return {"archive_mode": "on", "archive_command": command,
+                "archive_timeout": f"{self.settings.backup_archive_timeout}s", "wal_level": "replica"}
+
+    def config_text(self) -> str:
+        s = self.settings
+        lines = ["# Written by Studio from its settings; edits here are overwritten.", "[global]",
+                 f"repo1-path={self.repo_path}",
+                 "repo1-retention-full-type=count",
+                 f"repo1-retention-full={s.backup_retention_full}",
+                 f"repo1-retention-diff={s.backup_retention_diff}"]
+        if s.backup_s3_bucket:
+            if s.backup_cipher_pass is None:
+                raise BackupError("STUDIO_BACKUP_S3_BUCKET is set but STUDIO_BACKUP_CIPHER_PASS is not: "
+                                  "the offsite repository is always encrypted")
+            host, _, port = s.backup_s3_endpoint.partition(":")
+            lines += ["repo2-type=s3", f"repo2-s3-bucket={s.backup_s3_bucket}", f"repo2-s3-endpoint={host}",
+                      f"repo2-s3-region={s.backup_s3_region}", f"repo2-path={s.backup_s3_path}",
+                      f"repo2-s3-uri-style={s.backup_s3_uri_style}",
+                      f"repo2-storage-verify-tls={'y' if s.backup_s3_verify_tls else 'n'}",
+                      "repo2-cipher-type=aes-256-cbc",
+                      f"repo2-cipher-pass={s.backup_cipher_pass.get_secret_value()}",
+                      "repo2-retention-full-type=count",
+                      f"repo2-retention-full={s.backup_retention_full}",
+                      f"repo2-retention-diff={s.backup_retention_diff}"]
+            if port:
+                lines.append(f"repo2-storage-port={port}")
+            if s.backup_s3_ca_file:
+                lines.append(f"repo2-storage-ca-file={Path(s.backup_s3_ca_file).resolve()}")
+            if s.backup_s3_access_key_id and s.backup_s3_secret_access_key:
+                lines += [f"repo2-s3-key={s.backup_s3_access_key_id.get_secret_value()}",
+                          f"repo2-s3-key-secret={s.backup_s3_secret_access_key.get_secret_value()}"]
+            else:
+                lines.append("repo2-s3-key-type=auto")  # an instance role
+        lines += ["compress-type=lz4", "process-max=2", "start-fast=y", "delta=y",
+                  f"log-path={self.config_dir / 'log'}", f"lock-path={self.config_dir / 'lock'}",
+                  f"spool-path={self.config_dir / 'spool'}",
+                  "log-level-console=warn", "log-level-file=info",
+                  "", f"[{STANZA}]",
+                  f"pg1-path={self.cluster.data_dir}",
+                  f"pg1-port={self.cluster.port}",
+                  f"pg1-socket-path={self.cluster.socket_dir}",
+                  f"pg1-user={SUPERUSER}", ""]
+        return "\n".join(lines)
+
+    def write_config(self) -> None:
+        """Mode 0600, owned by the server user: it may hold the S3 keys and the cipher
+        passphrase. The repository directory must exist before archive-push runs."""
+        for directory in (self.config_dir, self.config_dir / "log", self.config_dir / "lock",
+                          self.config_dir / "spool"):
+            self.cluster.private_dir(directory)
+        self.cluster.private_dir(self.repo_path)
+        self.cluster.write_private_file(self.config_path, self.config_text())
+
+    # ------------------------------------------------------------------ commands
+
+    def run(self, command: str, *options: str, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
+        args = [pgbackrest_binary(), f"--config={self.config_path}", f"--stanza={STANZA}", *options, command]
+        result = self.cluster.run_as_server(args, timeout=timeout, env={"PGPASSWORD": self._password},
+                                            cwd=self.cluster.pg_dir)
+        if result.returncode != 0:
+            output = (result.stderr.strip() or result.stdout.strip()).splitlines()
+            raise BackupError(f"pgbackrest {command} failed (exit {result.returncode}): " + "\n".join(output[-15:]))
+        return result
+
+    def ensure_stanza(self) -> None:
+        """Create the stanza in every repository unless it exists (idempotent; the
+        cluster must be running with server_settings() applied)."""
+        self.write_config()
+        if all(self._stanza_exists(repo) for repo in self.repos):
+            return
+        self.run("stanza-create", timeout=300)
+        log.info("pgBackRest stanza %r created in %d repositor%s", STANZA, len(self.repos),
+                 "y" if len(self.repos) == 1 else "ies")
+
+    def _stanza_exists(self, repo: int) -> bool:
+        if repo == 1:
+            return (self.repo_path / "backup" / STANZA / "backup.info").exists()
+        return False  # ask pgBackRest (stanza-create is idempotent when it matches)
+
+    def check(self) -> None:
+        """Archiving works end to end: forces a WAL switch and waits for the segment to
+        reach every repository."""
+        self.run("check", timeout=300)
+
+    def backup(self, type: BackupType = "full", repo: int = 1) -> BackupSet:
+        before = {b.label for b in self.backups(repo)}
+        self.run("backup", f"--type={type}", f"--repo={repo}", timeout=6 * 3600)
+        created = [b for b in self.backups(repo) if b.label not in before]
+        if not created:
+            raise BackupError("pgbackrest backup finished but no new backup is listed")
+        return created[-1]
+
+    def info(self) -> dict[str, Any]:
+        result = self.run("info", "--output=json", timeout=300)
+        stanzas = json.loads(result.stdout or "[]")
+        return next((s for s in stanzas if s.get("name") == STANZA), {})
+
+    def backups(self, repo: int | None = None) -> list[BackupSet]:
+        """Oldest first."""
+        sets = [BackupSet.from_info(item) for item in self.info().get("backup", [])]
+        return [b for b in sets if repo is None or b.repo == repo]
+
+    def verify(self, repo: int = 1) -> None:
+        """pgbackrest verify: every file of every backup and every archived WAL segment
+        against the checksums in the manifests. Raises BackupError when anything is
+        missing or corrupt."""
+        result = self.run("verify", f"--repo={repo}", "--verbose", "--log-level-console=info", timeout=6 * 3600)
+        problems = [line for line in result.stdout.splitlines()
+                    if "invalid" in line.lower() and not line.rstrip().endswith(": 0")
+                    or "missing" in line.lower() and not line.rstrip().endswith(": 0")]
+        if problems:
+            raise BackupError("pgbackrest verify found problems:\n" + "\n".join(problems[-15:]))
+
+    def restore(self, target: EmbeddedCluster, *, to_time: datetime | None = None, to_point: str | None = None,
+                label: str | None = None, repo: int = 1, archiving: bool = False,
+                timeout: float = 6 * 3600) -> None:
+        """Restore into `target`'s data directory, which must be empty or absent (a new
+        directory never touches the running cluster). With `to_time`, recovery replays
+        WAL up to that moment and then promotes; with `to_point`, up to that named
+        restore point (pg_create_restore_point); otherwise to the end of the archive.
+        A copy (`archiving=False`) never archives into the source's repository; only a
+        restore that replaces the installation's own cluster keeps archiving on."""
+        data = target.data_dir
+        if data.exists() and any(data.iterdir()):
+            raise BackupError(f"{data} is not empty; restore into a new directory")
+        target.private_dir(target.pg_dir)
+        target.private_dir(data)
+        options = [f"--pg1-path={data}", f"--repo={repo}", "--target-action=promote"]
+        if to_time is not None and to_point is not None:
+            raise ValueError("a restore has one target: a time or a restore point")
+        if to_time is not None:
+            options += ["--type=time", f"--target={_pg_timestamp(to_time)}"]
+        if to_point is not None:
+            options += ["--type=name", f"--target={to_point}"]
+        if label is not None:
+            options.append(f"--set={label}")
+        if not archiving:
+            options.append("--archive-mode=off")
+        self.run("restore", *options, timeout=timeout)
+
+
+def _pg_timestamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("the recovery target time needs a time zone")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")

@@ -1,0 +1,123 @@
+"""The scheduler: nightly backups and the weekly restore drill (F1).
+
+Run by `studio up` (a thread next to the API and worker processes) or alone as
+`studio scheduler`. Any number may run; one is active: it holds a session-level
+advisory lock on a connection of its own, and the others wait for it. What is due is
+decided from backup_runs, so a restart or a second scheduler never runs a night's
+backup twice, and a night missed while Studio was down is caught up at the next start.
+
+- Every night at backup_hour_utc: a full backup on backup_full_weekday (or when the
+  repository holds none), a differential one otherwise; into each repository.
+- After that night's backup on backup_drill_weekday: the restore drill.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from studio.config import WORKER_ROLE, Settings
+from studio.launcher import Deployment
+from studio.ops import service
+
+log = logging.getLogger("studio.scheduler")
+
+# Any constant works; it must only differ from other advisory locks Studio takes
+# (those are transaction-level and keyed by user ids: hashtext(uuid) in int4 space).
+SCHEDULER_LOCK_KEY = 0x5354_5544_494F  # "STUDIO"
+TICK_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: str               # backup | drill
+    repo: int
+    backup_type: str | None = None
+
+
+def night_start(now: datetime, settings: Settings) -> datetime:
+    """The most recent scheduled moment (backup_hour_utc today, or yesterday if not yet)."""
+    today = now.astimezone(UTC).replace(hour=settings.backup_hour_utc, minute=0, second=0, microsecond=0)
+    return today if now >= today else today - timedelta(days=1)
+
+
+def due_tasks(now: datetime, settings: Settings, runs: list[dict[str, Any]], *,
+              has_full: Callable[[int], bool]) -> list[Task]:
+    """What to run now, given the recorded runs (newest first) since at least the last
+    scheduled moment. Failed scheduled runs are not retried before the next night (an
+    admin was notified; `studio backup create` retries by hand)."""
+    since = night_start(now, settings)
+    repos = [1, 2] if settings.backup_s3_bucket else [1]
+    tried = {(r["kind"], r["repo"]) for r in runs if r["trigger"] == "scheduled" and r["started_at"] >= since}
+    tasks = []
+    for repo in repos:
+        if ("backup", repo) not in tried:
+            full = since.weekday() == settings.backup_full_weekday or not has_full(repo)
+            tasks.append(Task("backup", repo, "full" if full else "diff"))
+    if since.weekday() == settings.backup_drill_weekday and ("drill", 1) not in tried:
+        tasks.append(Task("drill", 1))
+    return tasks
+
+
+class Scheduler:
+    def __init__(self, deployment: Deployment, *, tick_seconds: float = TICK_SECONDS,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.deployment = deployment
+        self.tick_seconds = tick_seconds
+        self.clock = clock
+        self.stopping = threading.Event()
+        self.active = threading.Event()  # set while this instance holds the lock
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        """Until stop(): wait for the lock, then run what is due every tick."""
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(self.deployment.conninfo(WORKER_ROLE), autocommit=True) as lock_conn:
+                    if not lock_conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s)",
+                                             (SCHEDULER_LOCK_KEY,)).fetchone()[0]:  # type: ignore[index]
+                        self.stopping.wait(self.tick_seconds)
+                        continue
+                    self.active.set()
+                    log.info("scheduler active: backups nightly at %02d:00 UTC",
+                             self.deployment.settings.backup_hour_utc)
+                    try:
+                        while not self.stopping.is_set():
+                            lock_conn.execute("SELECT 1")  # the lock lives as long as this session
+                            self.run_due()
+                            self.stopping.wait(self.tick_seconds)
+                    finally:
+                        self.active.clear()
+            except psycopg.OperationalError as exc:
+                log.warning("scheduler lost its database connection (%s); retrying", type(exc).__name__)
+                self.stopping.wait(min(self.tick_seconds, 10))
+
+    def run_due(self) -> list[Task]:
+        deployment = self.deployment
+        backrest = service.backrest_of(deployment)
+        runs = service.recent_runs(deployment, limit=50)
+        tasks = due_tasks(self.clock(), deployment.settings, runs,
+                          has_full=lambda repo: any(b.type == "full" for b in backrest.backups(repo)))
+        for task in tasks:
+            if self.stopping.is_set():
+                break
+            try:
+                if task.kind == "backup":
+                    backup = service.create_backup(deployment, type=task.backup_type or "full",  # type: ignore[arg-type]
+                                                   repo_key=task.repo, trigger="scheduled")
+                    log.info("scheduled %s backup %s to repository %d done", task.backup_type, backup.label,
+                             task.repo)
+                else:
+                    result = service.drill(deployment, repo_key=task.repo, trigger="scheduled")
+                    log.info("restore drill passed: %d tables, %d rows", result.tables, result.rows)
+            except Exception as exc:  # recorded and notified by service; the scheduler goes on
+                log.error("scheduled %s failed: %s", task.kind, " ".join(str(exc).split()))
+        return tasks
