@@ -452,7 +452,8 @@ def backup_restore(
             raise typer.Exit(1)
         with _steps() as step:
             kept = ops.restore_in_place(settings, to_time=moment, label=set_label, repo_key=repo, progress=step)
-        console.print(f"restored in place; the previous data directory is kept in {kept}", highlight=False)
+        console.print("restored in place" + (f"; the previous data directory is kept in {kept}" if kept else ""),
+                      highlight=False)
         return
     target = (target or settings.home_dir / "restores" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")).resolve()
     with database(settings) as deployment, _steps() as step:

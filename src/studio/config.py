@@ -184,6 +184,13 @@ class Settings(BaseSettings):
         return problems
 
     @property
+    def media_recovery_seconds(self) -> float:
+        """How long a deleted file stays recoverable (retired, not deleted): as far back
+        as the oldest kept backup reaches (weekly full backups), plus a day. 0 without
+        backups: deleted files go at once."""
+        return float((self.backup_retention_full * 7 + 1) * 86400) if self.backup_enabled else 0.0
+
+    @property
     def embedded(self) -> bool:
         return not self.database_url
 

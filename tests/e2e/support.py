@@ -18,11 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from studio.db.embedded import RELOCATED_ROOT, EmbeddedCluster
@@ -268,4 +270,81 @@ class Lab:
         for path in (RELOCATED_ROOT, RELOCATED_ROOT.parent):
             if not self._preexisting[path] and path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
+
+
+# --------------------------------------------------------------------------- HTTP and SQL helpers
+
+
+def client(port: int) -> httpx.Client:
+    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=15)
+
+
+
+def sign_up_and_log_in(client: httpx.Client) -> dict[str, Any]:
+    email = f"e2e-{uuid.uuid4().hex[:8]}@example.org"
+    signup = client.post("/v1/auth/signup", json={"email": email, "password": PASSWORD})
+    assert signup.status_code == 201, signup.text
+    login = client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    body = login.json()
+    client.headers["X-CSRF-Token"] = body["csrf_token"]
+    return body["user"]
+
+
+
+def model_id(client: httpx.Client, slug: str) -> str:
+    response = client.get("/v1/models")
+    assert response.status_code == 200, response.text
+    models = {m["slug"]: m for m in response.json()["items"]}
+    assert models[slug]["available"] is True, models[slug]
+    return models[slug]["id"]
+
+
+
+def create_generation(client: httpx.Client, type_: str, model_id: str, prompt: str, params: dict[str, Any] | None = None) -> dict:
+    response = client.post("/v1/generations", json={"type": type_, "model_id": model_id, "prompt": prompt,
+                                                    "params": params or {}})
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+
+def describe(procs: list[StudioProcess]) -> str:
+    return "\n".join(p.describe() for p in procs)
+
+
+
+def wait_generation(client: httpx.Client, generation_id: str, statuses: set[str], timeout: float,
+                     procs: list[StudioProcess]) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = client.get(f"/v1/generations/{generation_id}")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if body["status"] in statuses:
+            return body
+        time.sleep(0.2)
+    pytest.fail(f"generation {generation_id} not in {sorted(statuses)} within {timeout:.0f}s "
+                f"(last: {body}):\n{describe(procs)}")
+
+
+
+def home_secrets(home: Path) -> dict[str, str]:
+    values = {}
+    for line in (home / "secrets.env").read_text().splitlines():
+        name, sep, value = line.partition("=")
+        if sep and not name.startswith("#"):
+            values[name.strip()] = value.strip()
+    return values
+
+
+
+def superuser_sql(home: Path, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """One query as the embedded superuser, on a fresh connection (the cluster may have
+    been restarted since the last one)."""
+    conninfo = EmbeddedCluster(home).conninfo("postgres", home_secrets(home)["STUDIO_SUPERUSER_PASSWORD"], "studio")
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description is not None else []
 

@@ -25,7 +25,6 @@ import shutil
 import socket
 import subprocess
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,6 @@ from studio.db.embedded import EmbeddedCluster, PostgresNotFound, find_pg_bindir
 from studio.jobs.worker import WorkerOptions
 
 from .support import (
-    PASSWORD,
     Lab,
     StudioProcess,
     alive,
@@ -46,6 +44,30 @@ from .support import (
     free_port,
     port_answers,
     postmaster_pid,
+)
+from .support import (
+    client as _client,
+)
+from .support import (
+    create_generation as _create,
+)
+from .support import (
+    describe as _describe,
+)
+from .support import (
+    home_secrets as _secrets,
+)
+from .support import (
+    model_id as _model_id,
+)
+from .support import (
+    sign_up_and_log_in as _sign_up_and_log_in,
+)
+from .support import (
+    superuser_sql as _sql,
+)
+from .support import (
+    wait_generation as _wait_generation,
 )
 
 try:
@@ -70,53 +92,16 @@ RESCUE_EVERY = WorkerOptions().rescue_every
 # --------------------------------------------------------------------------- helpers
 
 
-def _client(port: int) -> httpx.Client:
-    return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=15)
 
 
-def _sign_up_and_log_in(client: httpx.Client) -> dict[str, Any]:
-    email = f"e2e-{uuid.uuid4().hex[:8]}@example.org"
-    signup = client.post("/v1/auth/signup", json={"email": email, "password": PASSWORD})
-    assert signup.status_code == 201, signup.text
-    login = client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    body = login.json()
-    client.headers["X-CSRF-Token"] = body["csrf_token"]
-    return body["user"]
 
 
-def _model_id(client: httpx.Client, slug: str) -> str:
-    response = client.get("/v1/models")
-    assert response.status_code == 200, response.text
-    models = {m["slug"]: m for m in response.json()["items"]}
-    assert models[slug]["available"] is True, models[slug]
-    return models[slug]["id"]
 
 
-def _create(client: httpx.Client, type_: str, model_id: str, prompt: str, params: dict[str, Any] | None = None) -> dict:
-    response = client.post("/v1/generations", json={"type": type_, "model_id": model_id, "prompt": prompt,
-                                                    "params": params or {}})
-    assert response.status_code == 202, response.text
-    return response.json()
 
 
-def _describe(procs: list[StudioProcess]) -> str:
-    return "\n".join(p.describe() for p in procs)
 
 
-def _wait_generation(client: httpx.Client, generation_id: str, statuses: set[str], timeout: float,
-                     procs: list[StudioProcess]) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    body: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        response = client.get(f"/v1/generations/{generation_id}")
-        assert response.status_code == 200, response.text
-        body = response.json()
-        if body["status"] in statuses:
-            return body
-        time.sleep(0.2)
-    pytest.fail(f"generation {generation_id} not in {sorted(statuses)} within {timeout:.0f}s "
-                f"(last: {body}):\n{_describe(procs)}")
 
 
 def _download(client: httpx.Client, media: dict[str, Any], into: Path) -> Path:
@@ -134,22 +119,8 @@ def _ffprobe(path: Path) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-def _secrets(home: Path) -> dict[str, str]:
-    values = {}
-    for line in (home / "secrets.env").read_text().splitlines():
-        name, sep, value = line.partition("=")
-        if sep and not name.startswith("#"):
-            values[name.strip()] = value.strip()
-    return values
 
 
-def _sql(home: Path, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """One query as the embedded superuser, on a fresh connection (the cluster may have
-    been restarted since the last one)."""
-    conninfo = EmbeddedCluster(home).conninfo("postgres", _secrets(home)["STUDIO_SUPERUSER_PASSWORD"], "studio")
-    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
-        cur = conn.execute(query, params)
-        return cur.fetchall() if cur.description is not None else []
 
 
 def _worker_id(proc: StudioProcess) -> str:

@@ -14,10 +14,24 @@ import httpx
 import pytest
 
 from studio.db import migrate
-from studio.db.embedded import RELOCATED_ROOT, EmbeddedCluster, PostgresNotFound, find_pg_bindir
+from studio.db.embedded import (
+    RELOCATED_ROOT,
+    EmbeddedCluster,
+    PostgresNotFound,
+    find_pg_bindir,
+)
 
 from .support import (
-    IS_ROOT, PASSWORD, Lab, StudioProcess, alive, child_env, free_port, one_line, port_answers, postmaster_pid,
+    IS_ROOT,
+    PASSWORD,
+    Lab,
+    StudioProcess,
+    alive,
+    child_env,
+    free_port,
+    one_line,
+    port_answers,
+    postmaster_pid,
 )
 
 try:

@@ -22,7 +22,16 @@ from psycopg.conninfo import make_conninfo
 from studio.config import API_ROLE
 from studio.db.embedded import EmbeddedCluster, PostgresNotFound, find_pg_bindir
 
-from .support import IS_ROOT, STUDIO, Lab, child_env, force_stop, free_port, one_line, port_answers
+from .support import (
+    IS_ROOT,
+    STUDIO,
+    Lab,
+    child_env,
+    force_stop,
+    free_port,
+    one_line,
+    port_answers,
+)
 
 pytestmark = pytest.mark.slow
 

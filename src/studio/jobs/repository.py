@@ -276,6 +276,7 @@ class PendingDeletion:
     id: UUID
     bucket: str
     key: str
+    mode: str          # delete | retire | erase (migration 0013)
     attempts: int
     created_at: datetime
 
@@ -284,7 +285,7 @@ async def due_deletions(tx: WorkerScope, *, limit: int) -> list[PendingDeletion]
     """Locks up to `limit` due outbox rows for this transaction."""
     cur = await tx.conn.execute(
         """
-        SELECT id, bucket, key, attempts, created_at FROM public.storage_deletions
+        SELECT id, bucket, key, mode, attempts, created_at FROM public.storage_deletions
          WHERE run_after <= pg_catalog.now()
          ORDER BY run_after LIMIT %s
          FOR UPDATE SKIP LOCKED

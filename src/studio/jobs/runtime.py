@@ -32,6 +32,7 @@ async def assembled_worker(settings: Settings, conninfo: str, options: WorkerOpt
 
 
 async def run_worker(settings: Settings, conninfo: str, *, concurrency: int) -> None:
-    options = WorkerOptions(concurrency=concurrency, lease_seconds=settings.worker_lease_seconds)
+    options = WorkerOptions(concurrency=concurrency, lease_seconds=settings.worker_lease_seconds,
+                            media_recovery_seconds=settings.media_recovery_seconds)
     async with assembled_worker(settings, conninfo, options) as worker:
         await worker.run()

@@ -66,6 +66,10 @@ class WorkerOptions:
     grace_seconds: float = 20.0
     rescue_every: float = 5.0
     cleanup_every: float = 5.0
+    # Deleted media are retired for this long (point-in-time recovery), then purged;
+    # 0: deleted at once.
+    media_recovery_seconds: float = 0.0
+    purge_every: float = 3600.0
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
@@ -110,7 +114,8 @@ class Worker:
         background = [asyncio.create_task(coro) for coro in (
             self._listen(), self._complete_batches(), self._every(self.options.lease_seconds / 3, self._heartbeat),
             self._every(self.options.rescue_every, self._rescue),
-            self._every(self.options.cleanup_every, self._cleanup_storage))]
+            self._every(self.options.cleanup_every, self._cleanup_storage),
+            self._every(self.options.purge_every, self._purge_retired))]
         log.info("worker %s started (concurrency %d)", self.worker_id, self.options.concurrency)
         try:
             await self._claim_loop()
@@ -364,12 +369,27 @@ class Worker:
         async with self.db.as_worker() as tx:
             for deletion in await repo.due_deletions(tx, limit=50):
                 try:
-                    await self.storage.delete(deletion.bucket, deletion.key)  # type: ignore[arg-type]
+                    await self._remove(deletion)
                 except Exception as exc:  # the store is down: keep the row, try later
                     await repo.deletion_failed(tx, deletion_id=deletion.id, error=str(exc),
                                                retry_in=backoff_seconds(deletion.attempts + 1))
                 else:
                     await repo.deletion_done(tx, deletion_id=deletion.id)
+
+    async def _remove(self, deletion: repo.PendingDeletion) -> None:
+        bucket, key = deletion.bucket, deletion.key
+        if deletion.mode == "erase":
+            await self.storage.erase(bucket, key)  # type: ignore[arg-type]
+        elif deletion.mode == "retire" and self.options.media_recovery_seconds > 0:
+            await self.storage.retire(bucket, key)  # type: ignore[arg-type]
+        else:
+            await self.storage.delete(bucket, key)  # type: ignore[arg-type]
+
+    async def _purge_retired(self) -> None:
+        if self.options.media_recovery_seconds > 0:
+            purged = await self.storage.purge_retired(self.options.media_recovery_seconds)
+            if purged:
+                log.info("purged %d retired file(s) older than the recovery window", purged)
 
     async def _sleep(self, seconds: float) -> None:
         try:

@@ -20,6 +20,7 @@ import json
 import logging
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,9 +193,20 @@ class PgBackRest:
         reach every repository."""
         self.run("check", timeout=300)
 
-    def backup(self, type: BackupType = "full", repo: int = 1) -> BackupSet:
+    def backup(self, type: BackupType = "full", repo: int = 1, *, wait_seconds: float = 6 * 3600) -> BackupSet:
+        """One backup at a time per stanza (pgBackRest's lock): one asked for while
+        another runs (the scheduler's) waits for it, up to `wait_seconds`."""
         before = {b.label for b in self.backups(repo)}
-        self.run("backup", f"--type={type}", f"--repo={repo}", timeout=6 * 3600)
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                self.run("backup", f"--type={type}", f"--repo={repo}", timeout=6 * 3600)
+                break
+            except BackupError as exc:
+                if "unable to acquire lock" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                log.info("another backup is running; waiting for it to finish")
+                time.sleep(1.0)
         created = [b for b in self.backups(repo) if b.label not in before]
         if not created:
             raise BackupError("pgbackrest backup finished but no new backup is listed")

@@ -3,6 +3,7 @@ one recorded in backup_runs (as studio_worker), a failure notifying every admin.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -19,7 +20,7 @@ from typing import Any
 import psycopg
 
 from studio.config import WORKER_ROLE, Settings
-from studio.db.embedded import EmbeddedCluster
+from studio.db.embedded import SUPERUSER, EmbeddedCluster
 from studio.launcher import (
     Deployment,
     LauncherError,
@@ -30,6 +31,10 @@ from studio.launcher import (
 from studio.ops import repository as repo
 from studio.ops.backup import BackupError, BackupSet, BackupType, PgBackRest
 from studio.ops.drill import DrillFailed, DrillResult, run_drill, wait_promoted
+from studio.ops.media import MediaReport, bring_back, referenced_files
+from studio.storage.base import Storage
+from studio.storage.factory import create_storage
+from studio.storage.local import LocalStorage
 
 log = logging.getLogger("studio.ops")
 
@@ -128,7 +133,38 @@ def restore_copy(deployment: Deployment, target_home: Path, *, to_time: datetime
     source_secrets = secrets_path(deployment.settings)
     if source_secrets.exists():
         shutil.copy2(source_secrets, target_home / "secrets.env")
+    progress("bringing back the media files the restored rows point at")
+    report = _restore_media(deployment.settings, target, _superuser_password(deployment), target_home)
+    progress(f"media: {report.summary()}")
+    if not report.consistent:
+        raise BackupError(f"the restored database points at files that are gone: {report.summary()}")
     return target
+
+
+def _restore_media(settings: Settings, restored: EmbeddedCluster, password: str,
+                   new_home: Path | None) -> MediaReport:
+    """Every file the restored rows point at, made present (revived in place, or copied
+    into a new home's local storage). The restored cluster is started for the read."""
+    started = not restored.is_running()
+    if started:
+        restored.start(timeout=3600)
+    try:
+        files = referenced_files(restored.conninfo(SUPERUSER, password, settings.db_name))
+    finally:
+        if started:
+            restored.stop()
+    source = create_storage(settings)
+    target = None
+    if new_home is not None and isinstance(source, LocalStorage):
+        target = LocalStorage(new_home / "storage")
+    return asyncio.run(_bring_back(files, source, target))
+
+
+async def _bring_back(files: list[tuple[str, str, int]], source: Storage, target: LocalStorage | None) -> MediaReport:
+    try:
+        return await bring_back(files, source, target)
+    finally:
+        await source.aclose()
 
 
 def _superuser_password(deployment: Deployment) -> str:
@@ -170,12 +206,12 @@ def _stop_up(pid: int, timeout: float = 120) -> None:
 
 
 def restore_in_place(settings: Settings, *, to_time: datetime | None = None, label: str | None = None,
-                     repo_key: int = 1, progress: Progress = _quiet) -> Path:
+                     repo_key: int = 1, progress: Progress = _quiet) -> Path | None:
     """Replace the installation's own cluster with a restore: stop Studio (a running
     `studio up`) and the cluster, keep the old data directory aside, restore, start the
     cluster and wait until recovery has finished and it was promoted (pg_ctl returns
     while the server is still recovering), then bring Studio back if it was running.
-    Returns where the previous data directory was kept."""
+    Returns where the previous data directory was kept (None if there was none)."""
     if not settings.embedded or not settings.backup_enabled:
         raise LauncherError("an in-place restore is for the embedded cluster with backups enabled")
     password = load_or_create_secrets(settings)["STUDIO_SUPERUSER_PASSWORD"]
@@ -190,16 +226,23 @@ def restore_in_place(settings: Settings, *, to_time: datetime | None = None, lab
         _stop_up(up_pid)
     progress("stopping the database")
     cluster.stop()
-    kept = cluster.data_dir.with_name(f"data.before-restore-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}")
-    cluster.data_dir.rename(kept)
+    kept: Path | None = None
+    if cluster.data_dir.exists():  # absent when the disk or the cluster was lost
+        kept = cluster.data_dir.with_name(f"data.before-restore-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}")
+        cluster.data_dir.rename(kept)
     progress(f"restoring from repository {repo_key}" + (f" to {to_time.isoformat()}" if to_time else ""))
     backrest.restore(cluster, to_time=to_time, label=label, repo=repo_key, archiving=True)
     progress("replaying WAL until recovery has finished")
     cluster.start(timeout=3600)
     try:
         wait_promoted(cluster, password, settings.db_name)
+        progress("reviving the media files the restored rows point at")
+        report = _restore_media(settings, cluster, password, None)
+        progress(f"media: {report.summary()}")
     finally:
         cluster.stop()
+    if not report.consistent:
+        log.error("after the restore, rows point at files that are gone: %s", report.summary())
     if up_pid is not None:
         progress("starting Studio again")
         log_path = settings.home_dir / "studio-up.log"

@@ -68,6 +68,32 @@ class Storage(ABC):
     async def delete(self, bucket: Bucket, key: str) -> None:
         """Idempotent: deleting a missing object is not an error."""
 
+    # Point-in-time recovery of media (F1): a file whose row was deleted is retired, not
+    # deleted, for as long as a restore of the database could bring the row back; a
+    # restore revives the files its rows need. Erasure (an account deleted) deletes
+    # for good, retired copies included.
+
+    async def retire(self, bucket: Bucket, key: str) -> None:
+        """Hide the object but keep it for recovery until purged. Stores that cannot
+        keep it delete it."""
+        await self.delete(bucket, key)
+
+    async def revive(self, bucket: Bucket, key: str) -> bool:
+        """Bring a retired object back; True when it is (again) there."""
+        try:
+            await self.size(bucket, key)
+            return True
+        except ObjectNotFound:
+            return False
+
+    async def erase(self, bucket: Bucket, key: str) -> None:
+        """Delete the object and every retained copy of it (privacy erasure)."""
+        await self.delete(bucket, key)
+
+    async def purge_retired(self, older_than_seconds: float) -> int:
+        """Delete retired objects retired longer ago than that; returns how many."""
+        return 0
+
     async def presigned_url(self, bucket: Bucket, key: str, *, expires_in: int,
                             content_type: str | None = None) -> str | None:
         """A short-lived URL for direct download, where the store offers one (S3);

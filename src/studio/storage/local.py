@@ -18,6 +18,7 @@ import os
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ __all__ = ["LocalStorage", "check_bucket", "check_key", "check_range"]
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600          # what tempfile.mkstemp creates; checked by the tests
+RETIRED_DIR = ".retired"   # next to the buckets; "." names are never bucket names
 TEMP_PREFIX = ".tmp-"      # keys cannot start a segment with ".", so never collides
 MAX_KEY_BYTES = 1024       # S3's limit, so a key accepted here is accepted everywhere
 
@@ -177,6 +179,25 @@ class LocalStorage(Storage):
         path = self.path(bucket, key)
         await _io(_delete, path, self.root / bucket)
 
+    def retired_path(self, bucket: Bucket, key: str) -> Path:
+        """Where a retired object waits: outside the buckets, same key."""
+        self.path(bucket, key)  # same key checks
+        return self.root / RETIRED_DIR / bucket / key
+
+    async def retire(self, bucket: Bucket, key: str) -> None:
+        await _io(_retire, self.path(bucket, key), self.retired_path(bucket, key), self.root / bucket)
+
+    async def revive(self, bucket: Bucket, key: str) -> bool:
+        return await _io(_revive, self.retired_path(bucket, key), self.path(bucket, key),
+                         self.root / RETIRED_DIR / bucket)
+
+    async def erase(self, bucket: Bucket, key: str) -> None:
+        await _io(_delete, self.path(bucket, key), self.root / bucket)
+        await _io(_delete, self.retired_path(bucket, key), self.root / RETIRED_DIR / bucket)
+
+    async def purge_retired(self, older_than_seconds: float) -> int:
+        return await _io(_purge, self.root / RETIRED_DIR, time.time() - older_than_seconds)
+
     async def presigned_url(self, bucket: Bucket, key: str, *, expires_in: int,
                             content_type: str | None = None) -> str | None:
         self.path(bucket, key)  # same key errors as every other call
@@ -293,3 +314,41 @@ def _delete(path: Path, bucket_dir: Path) -> None:
         except OSError:
             return  # not empty: other objects (or a put in progress) live there
         directory = directory.parent
+
+
+def _retire(live: Path, retired: Path, bucket_dir: Path) -> None:
+    if not live.is_file():
+        return
+    _make_dirs(retired.parent)
+    os.replace(live, retired)
+    os.utime(retired)  # the retirement date, for the purge
+    _fsync_dir(retired.parent)
+    _delete(live, bucket_dir)  # the now-empty parent directories
+
+
+def _revive(retired: Path, live: Path, retired_bucket_dir: Path) -> bool:
+    if live.is_file():
+        return True
+    if not retired.is_file():
+        return False
+    _make_dirs(live.parent)
+    os.replace(retired, live)
+    _fsync_dir(live.parent)
+    _delete(retired, retired_bucket_dir)
+    return True
+
+
+def _purge(retired_root: Path, cutoff: float) -> int:
+    purged = 0
+    if not retired_root.is_dir():
+        return 0
+    for directory, _, files in os.walk(retired_root, topdown=False):
+        for name in files:
+            path = Path(directory) / name
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                purged += 1
+        if Path(directory) != retired_root:
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)  # only if empty
+    return purged

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -51,6 +52,8 @@ class S3Storage(Storage):
     def __init__(self, settings: Settings) -> None:
         self.prefix = settings.s3_bucket_prefix
         self.region = settings.s3_region
+        # Days a deleted object's old version is kept (point-in-time recovery of media).
+        self.recovery_days = math.ceil(settings.media_recovery_seconds / 86400)
         options: dict[str, Any] = {
             "connect_timeout": 10,
             "read_timeout": 60,
@@ -113,6 +116,18 @@ class S3Storage(Storage):
         except ClientError as exc:
             log.warning("bucket %s: versioning not available (%s); old versions will not be kept",
                         name, _code(exc))
+            return
+        if self.recovery_days:
+            try:
+                self._client.get_bucket_lifecycle_configuration(Bucket=name)
+                return  # the operator's own rules stay
+            except ClientError as exc:
+                if _code(exc) != "NoSuchLifecycleConfiguration":
+                    log.warning("bucket %s: lifecycle rules not readable (%s)", name, _code(exc))
+                    return
+            self._client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [{
+                "ID": "studio-expire-retired-versions", "Status": "Enabled", "Filter": {"Prefix": ""},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": self.recovery_days}}]})
 
     async def put(self, bucket: Bucket, key: str, chunks: AsyncIterable[bytes], *, content_type: str,
                   max_bytes: int) -> StoredObject:
@@ -228,6 +243,34 @@ class S3Storage(Storage):
         # adds a delete marker; the older versions stay for backups.
         check_key(key)
         await self._call(self._client.delete_object, Bucket=self.bucket_name(bucket), Key=key)
+
+    # Versioned buckets do the retiring: a delete leaves the object as a noncurrent
+    # version behind a delete marker; revive removes the marker; the bucket's lifecycle
+    # rule (set by ensure_buckets) expires noncurrent versions after the recovery window.
+
+    async def revive(self, bucket: Bucket, key: str) -> bool:
+        check_key(key)
+        return await self._call(self._revive, self.bucket_name(bucket), key)
+
+    def _revive(self, name: str, key: str) -> bool:
+        listing = self._client.list_object_versions(Bucket=name, Prefix=key)
+        markers = [m for m in listing.get("DeleteMarkers", []) if m["Key"] == key and m.get("IsLatest")]
+        for marker in markers:
+            self._client.delete_object(Bucket=name, Key=key, VersionId=marker["VersionId"])
+        if markers:
+            return True
+        return any(v["Key"] == key and v.get("IsLatest") for v in listing.get("Versions", []))
+
+    async def erase(self, bucket: Bucket, key: str) -> None:
+        check_key(key)
+        await self._call(self._erase, self.bucket_name(bucket), key)
+
+    def _erase(self, name: str, key: str) -> None:
+        listing = self._client.list_object_versions(Bucket=name, Prefix=key)
+        for entry in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]:
+            if entry["Key"] == key:
+                self._client.delete_object(Bucket=name, Key=key, VersionId=entry["VersionId"])
+        self._client.delete_object(Bucket=name, Key=key)  # unversioned buckets
 
     async def presigned_url(self, bucket: Bucket, key: str, *, expires_in: int,
                             content_type: str | None = None) -> str | None:
