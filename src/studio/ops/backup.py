@@ -247,13 +247,15 @@ class PgBackRest:
             raise BackupError(f"{data} is not empty; restore into a new directory")
         target.private_dir(target.pg_dir)
         target.private_dir(data)
-        options = [f"--pg1-path={data}", f"--repo={repo}", "--target-action=promote"]
+        options = [f"--pg1-path={data}", f"--repo={repo}"]
         if to_time is not None and to_point is not None:
             raise ValueError("a restore has one target: a time or a restore point")
+        # With a target, promote once it is reached (the default would pause); without
+        # one, recovery runs to the end of the archive and promotes by itself.
         if to_time is not None:
-            options += ["--type=time", f"--target={_pg_timestamp(to_time)}"]
+            options += ["--type=time", f"--target={_pg_timestamp(to_time)}", "--target-action=promote"]
         if to_point is not None:
-            options += ["--type=name", f"--target={to_point}"]
+            options += ["--type=name", f"--target={to_point}", "--target-action=promote"]
         if label is not None:
             options.append(f"--set={label}")
         if not archiving:
