@@ -55,10 +55,16 @@ def due_tasks(now: datetime, settings: Settings, runs: list[dict[str, Any]], *,
     since = night_start(now, settings)
     repos = [1, 2] if settings.backup_s3_bucket else [1]
     tried = {(r["kind"], r["repo"]) for r in runs if r["trigger"] == "scheduled" and r["started_at"] >= since}
+    # A repository without a full backup (a new installation, a restored copy whose
+    # records came from elsewhere, a new S3 bucket) gets one now, retried hourly.
+    tried_lately = {(r["kind"], r["repo"]) for r in runs if r["started_at"] >= now - timedelta(hours=1)}
     tasks = []
     for repo in repos:
-        if ("backup", repo) not in tried:
-            full = since.weekday() == settings.backup_full_weekday or not has_full(repo)
+        empty = not has_full(repo)
+        if empty and ("backup", repo) not in tried_lately:
+            tasks.append(Task("backup", repo, "full"))
+        elif not empty and ("backup", repo) not in tried:
+            full = since.weekday() == settings.backup_full_weekday
             tasks.append(Task("backup", repo, "full" if full else "diff"))
     if since.weekday() == settings.backup_drill_weekday and ("drill", 1) not in tried:
         tasks.append(Task("drill", 1))

@@ -130,6 +130,7 @@ def restore_copy(deployment: Deployment, target_home: Path, *, to_time: datetime
         wait_promoted(target, _superuser_password(deployment), deployment.settings.db_name)
     finally:
         target.stop()
+    _let_archiving_follow_studio(target)
     source_secrets = secrets_path(deployment.settings)
     if source_secrets.exists():
         shutil.copy2(source_secrets, target_home / "secrets.env")
@@ -139,6 +140,17 @@ def restore_copy(deployment: Deployment, target_home: Path, *, to_time: datetime
     if not report.consistent:
         raise BackupError(f"the restored database points at files that are gone: {report.summary()}")
     return target
+
+
+def _let_archiving_follow_studio(cluster: EmbeddedCluster) -> None:
+    """pgBackRest wrote archive_mode=off into postgresql.auto.conf, which would win over
+    Studio's own settings forever. Studio's conf.d already keeps archiving off until
+    `studio up` runs on the new home, which then archives into that home's repository."""
+    auto = cluster.data_dir / "postgresql.auto.conf"
+    if auto.exists():
+        lines = [line for line in auto.read_text().splitlines(keepends=True)
+                 if not line.strip().startswith("archive_mode")]
+        cluster.write_private_file(auto, "".join(lines))
 
 
 def _restore_media(settings: Settings, restored: EmbeddedCluster, password: str,
