@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -142,7 +143,7 @@ class PgBackRest:
                           f"repo2-s3-key-secret={s.backup_s3_secret_access_key.get_secret_value()}"]
             else:
                 lines.append("repo2-s3-key-type=auto")  # an instance role
-        lines += ["compress-type=lz4", "process-max=2", "start-fast=y", "delta=y",
+        lines += ["compress-type=lz4", "process-max=2", "start-fast=y",
                   f"log-path={self.config_dir / 'log'}", f"lock-path={self.config_dir / 'lock'}",
                   f"spool-path={self.config_dir / 'spool'}",
                   "log-level-console=warn", "log-level-file=info",
@@ -166,8 +167,11 @@ class PgBackRest:
 
     def run(self, command: str, *options: str, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
         args = [pgbackrest_binary(), f"--config={self.config_path}", f"--stanza={STANZA}", *options, command]
-        result = self.cluster.run_as_server(args, timeout=timeout, env={"PGPASSWORD": self._password},
-                                            cwd=self.cluster.pg_dir)
+        # pgBackRest's own PGBACKREST_* options pass through (the server user's
+        # environment drops PG* variables otherwise).
+        env = {k: v for k, v in os.environ.items() if k.startswith("PGBACKREST_")}
+        env["PGPASSWORD"] = self._password
+        result = self.cluster.run_as_server(args, timeout=timeout, env=env, cwd=self.cluster.pg_dir)
         if result.returncode != 0:
             output = (result.stderr.strip() or result.stdout.strip()).splitlines()
             raise BackupError(f"pgbackrest {command} failed (exit {result.returncode}): " + "\n".join(output[-15:]))

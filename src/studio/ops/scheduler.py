@@ -57,7 +57,9 @@ def due_tasks(now: datetime, settings: Settings, runs: list[dict[str, Any]], *,
     tried = {(r["kind"], r["repo"]) for r in runs if r["trigger"] == "scheduled" and r["started_at"] >= since}
     # A repository without a full backup (a new installation, a restored copy whose
     # records came from elsewhere, a new S3 bucket) gets one now, retried hourly.
-    tried_lately = {(r["kind"], r["repo"]) for r in runs if r["started_at"] >= now - timedelta(hours=1)}
+    # A run still marked running (a long first backup) counts for a day, not an hour.
+    tried_lately = {(r["kind"], r["repo"]) for r in runs
+                    if r["started_at"] >= now - timedelta(hours=24 if r.get("status") == "running" else 1)}
     tasks = []
     for repo in repos:
         empty = not has_full(repo)
@@ -98,7 +100,12 @@ class Scheduler:
                     try:
                         while not self.stopping.is_set():
                             lock_conn.execute("SELECT 1")  # the lock lives as long as this session
-                            self.run_due()
+                            try:
+                                self.run_due()
+                            except psycopg.OperationalError:
+                                raise  # reconnect, and compete for the lock again
+                            except Exception as exc:  # pgBackRest or the store unreachable: next tick
+                                log.error("scheduler tick failed: %s", " ".join(str(exc).split()))
                             self.stopping.wait(self.tick_seconds)
                     finally:
                         self.active.clear()
