@@ -24,6 +24,7 @@ from studio.events import endpoints as events_endpoints
 from studio.events import listener as events_listener
 from studio.generation import endpoints as generation_endpoints
 from studio.media import endpoints as media_endpoints
+from studio.privacy import endpoints as privacy_endpoints
 from studio.sharing import endpoints as sharing_endpoints
 from studio.webhooks import endpoints as webhook_endpoints
 from studio.providers.registry import build_chat_providers, build_providers
@@ -115,6 +116,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(events_endpoints.router)
     app.include_router(media_endpoints.router)
     app.include_router(sharing_endpoints.router)
+    app.include_router(privacy_endpoints.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -104,7 +104,9 @@ CHAT = Limit("chat", 20, 60, limit_setting="rate_limit_chat_per_minute")
 UPLOADS = Limit("uploads", 30, 60, limit_setting="rate_limit_uploads_per_minute")
 SIGNUP = Limit("signup", 5, 600, limit_setting="rate_limit_signups_per_window",
                window_setting="rate_limit_signup_window_seconds")
-POLICIES = (GENERATIONS, CHAT, UPLOADS, SIGNUP)
+# An export reads every row and file of the user: a few an hour are plenty.
+EXPORTS = Limit("exports", 5, 3600)
+POLICIES = (GENERATIONS, CHAT, UPLOADS, SIGNUP, EXPORTS)
 
 
 def enabled(settings: Settings) -> bool:

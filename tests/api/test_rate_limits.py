@@ -264,7 +264,7 @@ def test_enforce_fails_closed_when_no_connection_is_free(pg, db):
 # --- policies and settings -----------------------------------------------------------------
 
 def test_policies_and_fail_closed_defaults():
-    assert {p.name for p in ratelimit.POLICIES} == {"generations", "chat", "uploads", "signup"}
+    assert {p.name for p in ratelimit.POLICIES} == {"generations", "chat", "uploads", "signup", "exports"}
     assert (ratelimit.SIGNUP.limit, ratelimit.SIGNUP.window_seconds) == (5, 600)
     assert ratelimit.fails_closed(make_settings(env="production"))
     assert not ratelimit.fails_closed(make_settings(env="development"))

@@ -254,3 +254,53 @@ def test_invalid_keys_rejected_by_every_backend(backend: Backend, key: str) -> N
             await storage.presigned_url("media", key, expires_in=60)
 
     asyncio.run(scenario())
+
+
+def test_erase_prefix_leaves_nothing_under_the_prefix(backend: Backend) -> None:
+    """An erased account (F20): every object under its prefix goes, live, retired or an
+    older version, and nothing under any other prefix."""
+    storage = backend.storage
+    gone = ("u1/a", "u1/deep/b", "u1/retired/c")
+
+    async def scenario() -> None:
+        for key in (*gone, "u10/other", "u2/d"):
+            await storage.put("media", key, stream(b"x"), content_type="text/plain", max_bytes=100)
+        await storage.put("media", "u1/a", stream(b"second version"), content_type="text/plain", max_bytes=100)
+        await storage.retire("media", "u1/retired/c")
+        await storage.put("attachments", "u1/e", stream(b"y"), content_type="text/plain", max_bytes=100)
+
+        await storage.erase_prefix("media", "u1/")
+        await storage.erase_prefix("media", "u1/")  # idempotent
+        for key in gone:
+            with pytest.raises(ObjectNotFound):
+                await storage.size("media", key)
+            assert not await storage.revive("media", key)
+        assert await storage.size("media", "u10/other") == 1
+        assert await storage.size("media", "u2/d") == 1
+        assert await storage.size("attachments", "u1/e") == 1  # another bucket
+        for prefix in ("u1", "../", "/", "a//"):
+            with pytest.raises(ValueError):
+                await storage.erase_prefix("media", prefix)
+
+    asyncio.run(scenario())
+    if backend.root is not None:
+        paths = [p.relative_to(backend.root).parts for p in backend.root.rglob("*")]
+        assert [p for p in paths if "u1" in p[:3] and p[0] != "attachments"] == []
+    else:
+        listing = backend.s3.list_object_versions(Bucket=backend.bucket_name("media"), Prefix="u1/")
+        assert listing.get("Versions", []) == [] and listing.get("DeleteMarkers", []) == []
+
+
+def test_retire_and_revive_leave_no_empty_directories(local_backend: Backend) -> None:
+    """Directories are named after owners and generations: none outlives its files."""
+    storage, root = local_backend.storage, local_backend.root
+    assert root is not None
+
+    async def scenario() -> None:
+        await storage.put("media", "u1/g1/file.wav", stream(b"x"), content_type="audio/wav", max_bytes=10)
+        await storage.retire("media", "u1/g1/file.wav")
+        assert not (root / "media" / "u1").exists()
+        assert await storage.revive("media", "u1/g1/file.wav")
+        assert not (root / ".retired" / "media" / "u1").exists()
+
+    asyncio.run(scenario())

@@ -276,7 +276,7 @@ class PendingDeletion:
     id: UUID
     bucket: str
     key: str
-    mode: str          # delete | retire | erase (migration 0013)
+    mode: str          # delete | retire | erase (migration 0013) | erase_prefix (0014)
     attempts: int
     created_at: datetime
 

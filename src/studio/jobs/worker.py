@@ -380,6 +380,8 @@ class Worker:
         bucket, key = deletion.bucket, deletion.key
         if deletion.mode == "erase":
             await self.storage.erase(bucket, key)  # type: ignore[arg-type]
+        elif deletion.mode == "erase_prefix":
+            await self.storage.erase_prefix(bucket, key)  # type: ignore[arg-type]
         elif deletion.mode == "retire" and self.options.media_recovery_seconds > 0:
             await self.storage.retire(bucket, key)  # type: ignore[arg-type]
         else:

@@ -90,6 +90,11 @@ class Storage(ABC):
         """Delete the object and every retained copy of it (privacy erasure)."""
         await self.delete(bucket, key)
 
+    @abstractmethod
+    async def erase_prefix(self, bucket: Bucket, prefix: str) -> None:
+        """Erase every object whose key starts with `prefix` (a key ending in '/'), live
+        or retired, retained copies included: an erased account's files (F20)."""
+
     async def purge_retired(self, older_than_seconds: float) -> int:
         """Delete retired objects retired longer ago than that; returns how many."""
         return 0

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import shutil
 import stat
 import tempfile
 import threading
@@ -34,7 +35,7 @@ from studio.storage.base import (
     StoredObject,
 )
 
-__all__ = ["LocalStorage", "check_bucket", "check_key", "check_range"]
+__all__ = ["LocalStorage", "check_bucket", "check_key", "check_prefix", "check_range"]
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600          # what tempfile.mkstemp creates; checked by the tests
@@ -65,6 +66,13 @@ def check_key(key: str) -> None:
     for segment in key.split("/"):
         if not segment or segment.startswith("."):
             raise ValueError(f"storage key {key!r} has an empty segment or one starting with '.'")
+
+
+def check_prefix(prefix: str) -> None:
+    """A key prefix names a whole "directory": a valid key followed by '/'. Raises ValueError."""
+    if not isinstance(prefix, str) or not prefix.endswith("/"):
+        raise ValueError(f"storage prefix {prefix!r} must end with '/'")
+    check_key(prefix[:-1])
 
 
 def check_range(start: int, end: int | None) -> None:
@@ -195,6 +203,12 @@ class LocalStorage(Storage):
         await _io(_delete, self.path(bucket, key), self.root / bucket)
         await _io(_delete, self.retired_path(bucket, key), self.root / RETIRED_DIR / bucket)
 
+    async def erase_prefix(self, bucket: Bucket, prefix: str) -> None:
+        check_prefix(prefix)
+        directory = prefix[:-1]
+        await _io(_erase_tree, self.path(bucket, directory), self.root / bucket)
+        await _io(_erase_tree, self.retired_path(bucket, directory), self.root / RETIRED_DIR / bucket)
+
     async def purge_retired(self, older_than_seconds: float) -> int:
         return await _io(_purge, self.root / RETIRED_DIR, time.time() - older_than_seconds)
 
@@ -306,7 +320,12 @@ def _delete(path: Path, bucket_dir: Path) -> None:
         os.unlink(path)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return  # no such object (a directory is a prefix, not an object)
-    # Remove directories the object leaves empty, up to (not including) the bucket.
+    _remove_empty_parents(path, bucket_dir)
+
+
+def _remove_empty_parents(path: Path, bucket_dir: Path) -> None:
+    """Removes the directories `path` leaves empty, up to (not including) the bucket:
+    they are named after the owner and the generation, and must not outlive them."""
     directory = path.parent
     while directory != bucket_dir:
         try:
@@ -316,6 +335,16 @@ def _delete(path: Path, bucket_dir: Path) -> None:
         directory = directory.parent
 
 
+def _erase_tree(directory: Path, bucket_dir: Path) -> None:
+    """Removes the directory and everything in it (symlinks are removed, never followed),
+    then the parents it leaves empty."""
+    if directory.is_symlink() or not directory.is_dir():
+        return
+    shutil.rmtree(directory)
+    _fsync_dir(directory.parent)
+    _remove_empty_parents(directory, bucket_dir)
+
+
 def _retire(live: Path, retired: Path, bucket_dir: Path) -> None:
     if not live.is_file():
         return
@@ -323,7 +352,7 @@ def _retire(live: Path, retired: Path, bucket_dir: Path) -> None:
     os.replace(live, retired)
     os.utime(retired)  # the retirement date, for the purge
     _fsync_dir(retired.parent)
-    _delete(live, bucket_dir)  # the now-empty parent directories
+    _remove_empty_parents(live, bucket_dir)
 
 
 def _revive(retired: Path, live: Path, retired_bucket_dir: Path) -> bool:
@@ -334,7 +363,7 @@ def _revive(retired: Path, live: Path, retired_bucket_dir: Path) -> bool:
     _make_dirs(live.parent)
     os.replace(retired, live)
     _fsync_dir(live.parent)
-    _delete(retired, retired_bucket_dir)
+    _remove_empty_parents(retired, retired_bucket_dir)
     return True
 
 

@@ -32,13 +32,14 @@ from studio.storage.base import (
     StorageError,
     StoredObject,
 )
-from studio.storage.local import check_bucket, check_key, check_range
+from studio.storage.local import check_bucket, check_key, check_prefix, check_range
 
 __all__ = ["S3Storage"]
 
 log = logging.getLogger(__name__)
 
 PART_SIZE = 8 * 1024 * 1024
+DELETE_BATCH = 1000                     # S3's limit per DeleteObjects request
 MAX_PARTS = 10_000                      # S3's limit per multipart upload
 COPY_OBJECT_LIMIT = 5 * 1024 ** 3       # the largest object a single CopyObject can copy
 SHA256_METADATA = "sha256"              # x-amz-meta-sha256
@@ -271,6 +272,24 @@ class S3Storage(Storage):
             if entry["Key"] == key:
                 self._client.delete_object(Bucket=name, Key=key, VersionId=entry["VersionId"])
         self._client.delete_object(Bucket=name, Key=key)  # unversioned buckets
+
+    async def erase_prefix(self, bucket: Bucket, prefix: str) -> None:
+        check_prefix(prefix)
+        await self._call(self._erase_prefix, self.bucket_name(bucket), prefix)
+
+    def _erase_prefix(self, name: str, prefix: str) -> None:
+        """Every version and delete marker under the prefix: nothing is left to restore."""
+        paginator = self._client.get_paginator("list_object_versions")
+        for listing in paginator.paginate(Bucket=name, Prefix=prefix):
+            entries = [{"Key": e["Key"], "VersionId": e["VersionId"]}
+                       for e in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]]
+            for start in range(0, len(entries), DELETE_BATCH):
+                answer = self._client.delete_objects(
+                    Bucket=name, Delete={"Objects": entries[start:start + DELETE_BATCH], "Quiet": True})
+                if answer.get("Errors"):
+                    first = answer["Errors"][0]
+                    raise StorageError(f"S3 could not erase {len(answer['Errors'])} version(s) under "
+                                       f"{name}/{prefix}, e.g. {first.get('Key')}: {first.get('Code')}")
 
     async def presigned_url(self, bucket: Bucket, key: str, *, expires_in: int,
                             content_type: str | None = None) -> str | None:
