@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     # Workers: a job is leased for this long after each heartbeat (heartbeats every third).
     worker_lease_seconds: float = Field(30.0, ge=3, le=3600)
 
+    # Retention (F20): shares are deleted this long after they expired or were revoked;
+    # uploads that no dataset or model uses are deleted after upload_orphan_days.
+    share_retention_days: int = Field(30, ge=0)
+    upload_orphan_days: int = Field(7, ge=1)
+
     # Backups (F1) of the embedded cluster with pgBackRest: continuous WAL archiving
     # (a WAL segment is archived at least every archive_timeout seconds: the RPO) and
     # base backups, into a local repository and, when a bucket is set, an S3 one.

@@ -28,13 +28,13 @@ KEYED_BY_USER = {"auth.credentials": "user_id"}
 # Alembic's bookkeeping table is RLS-protected like every table, but its shape is Alembic's.
 ALEMBIC = "public.alembic_version"
 # Who may call which SECURITY DEFINER function (0002_accounts.py, 0010_webhooks_shares_limits.py,
-# 0012_backup_runs.py).
+# 0012_backup_runs.py, 0014_privacy.py, 0015_retention.py).
 DEFINER_ALLOW_LIST = {
     "anon": {"auth.signup", "auth.login_retry_after", "auth.login_credentials", "auth.login_failed",
              "auth.create_session", "auth.authenticate", "auth.rate_limit_hit", "public.record_webhook",
              "public.backup_status"},
     "authenticated": {"auth.authenticate", "auth.delete_account", "auth.rate_limit_hit", "auth.audit_export"},
-    "studio_worker": {"public.backup_status", "public.notify_admins"},
+    "studio_worker": {"public.backup_status", "public.notify_admins", "public.apply_retention"},
 }
 
 

@@ -8,6 +8,8 @@ job; the queue's own SQL (claim, complete, release) is what runs.
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -200,3 +202,68 @@ def test_a_webhook_notification_ends_the_wait_of_its_generation_only(pg, db, adm
                           lambda: job_states(admin_conn)[job_id][0] == "succeeded"))
 
     assert outcome == {"arrived": True, "unrelated": False}
+
+
+def test_housekeeping_removes_ended_shares_unused_uploads_and_stale_temporary_files(pg, db, admin_conn, tmp_path):
+    """public.apply_retention through the worker's role, plus the storage's and the
+    scratch directory's leftovers; what is still in use or recent stays."""
+    user = admin_conn.execute("INSERT INTO users (email) VALUES ('keep@example.org') RETURNING id").fetchone()[0]
+    generation = admin_conn.execute(
+        "INSERT INTO generations (user_id, type, provider, prompt, status) VALUES (%s, 'image', 'espeak', 'x',"
+        " 'succeeded') RETURNING id", (user,)).fetchone()[0]
+
+    def share(ended: str | None, column: str) -> UUID:
+        return admin_conn.execute(
+            "INSERT INTO shared_content (user_id, slug, generation_id, revoked_at, expires_at)"
+            " VALUES (%s, %s, %s, CASE WHEN %s = 'revoked_at' THEN now() - %s::interval END,"
+            " CASE WHEN %s = 'expires_at' THEN now() - %s::interval END) RETURNING id",
+            (user, uuid.uuid4().hex + "abc", generation, column, ended, column, ended)).fetchone()[0]
+
+    old_revoked, old_expired = share("40 days", "revoked_at"), share("31 days", "expires_at")
+    recent_revoked, active = share("1 day", "revoked_at"), share(None, "none")
+
+    def upload(age: str) -> UUID:
+        return admin_conn.execute(
+            "INSERT INTO media_objects (owner_id, bucket, key, size_bytes, content_type, checksum_sha256, created_at)"
+            " VALUES (%s, 'attachments', %s, 3, 'image/png', %s, now() - %s::interval) RETURNING id",
+            (user, f"{user}/uploads/{uuid.uuid4()}.png", "0" * 64, age)).fetchone()[0]
+
+    unused_old, used_old, unused_recent = upload("10 days"), upload("10 days"), upload("1 day")
+    dataset = admin_conn.execute("INSERT INTO datasets (user_id, name) VALUES (%s, 'faces') RETURNING id",
+                                 (user,)).fetchone()[0]
+    admin_conn.execute("INSERT INTO dataset_images (dataset_id, media_object_id) VALUES (%s, %s)", (dataset, used_old))
+
+    storage_root, scratch = tmp_path / "storage", tmp_path / "work"
+    stale_temp = storage_root / "media" / str(user) / ".tmp-interrupted"
+    fresh_temp = storage_root / "media" / str(user) / ".tmp-in-progress"
+    stale_dir, fresh_dir = scratch / "gen-crashed", scratch / "gen-running"
+    for directory in (stale_temp.parent, stale_dir, fresh_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+    stale_temp.write_bytes(b"half"), fresh_temp.write_bytes(b"half")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(stale_temp, (two_days_ago, two_days_ago))
+    os.utime(stale_dir, (two_days_ago, two_days_ago))
+
+    async def housekeeping() -> dict[str, int]:
+        database = WorkerDatabase(pg.conninfo(WORKER_ROLE, db), min_size=1, max_size=2, timeout=10)
+        await database.open()
+        try:
+            options = WorkerOptions(scratch_dir=scratch, media_recovery_seconds=29 * 86400)
+            return await Worker(database, "", LocalStorage(storage_root), {}, options)._housekeeping()
+        finally:
+            await database.close()
+
+    done = asyncio.run(housekeeping())
+
+    assert done["expired_shares"] == 2 and done["orphaned_uploads"] == 1, done
+    assert done["stale_temp_files"] == 1 and done["stale_scratch_dirs"] == 1, done
+    shares = {row[0] for row in admin_conn.execute("SELECT id FROM shared_content").fetchall()}
+    assert shares == {recent_revoked, active}
+    uploads = {row[0] for row in admin_conn.execute("SELECT id FROM media_objects").fetchall()}
+    assert uploads == {used_old, unused_recent} and unused_old not in uploads
+    # The unused upload's file goes through the outbox like any deleted file: retired.
+    queued = admin_conn.execute("SELECT key, mode FROM storage_deletions").fetchall()
+    assert [mode for _, mode in queued] == ["retire"]
+    assert not stale_temp.exists() and fresh_temp.exists()
+    assert not stale_dir.exists() and fresh_dir.exists()
+    assert old_revoked not in shares and old_expired not in shares

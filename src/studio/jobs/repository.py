@@ -307,3 +307,10 @@ async def deletion_failed(tx: WorkerScope, *, deletion_id: UUID, error: str, ret
          WHERE id = %s
         """,
         (error[:2000], retry_in, deletion_id))
+
+
+async def apply_retention(tx: WorkerScope, *, share_days: int, upload_days: int) -> dict[str, int]:
+    """Ended shares and unused uploads (public.apply_retention, migration 0015)."""
+    cur = await tx.conn.execute("SELECT public.apply_retention(%s, %s) AS done", (share_days, upload_days))
+    row = await cur.fetchone()
+    return {k: int(v) for k, v in (row["done"] if row else {}).items()}

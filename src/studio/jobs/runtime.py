@@ -33,6 +33,9 @@ async def assembled_worker(settings: Settings, conninfo: str, options: WorkerOpt
 
 async def run_worker(settings: Settings, conninfo: str, *, concurrency: int) -> None:
     options = WorkerOptions(concurrency=concurrency, lease_seconds=settings.worker_lease_seconds,
-                            media_recovery_seconds=settings.media_recovery_seconds)
+                            media_recovery_seconds=settings.media_recovery_seconds,
+                            share_retention_days=settings.share_retention_days,
+                            upload_orphan_days=settings.upload_orphan_days,
+                            scratch_dir=settings.home_dir / "work")
     async with assembled_worker(settings, conninfo, options) as worker:
         await worker.run()

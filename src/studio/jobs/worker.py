@@ -26,10 +26,13 @@ import asyncio
 import logging
 import os
 import random
+import shutil
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
 
@@ -53,6 +56,20 @@ def connection_lost(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.QueryCanceled)
 
 
+def remove_stale_dirs(root: Path, older_than_seconds: float) -> int:
+    """Scratch directories of tasks that crashed (a running task's directory is fresh:
+    every file it writes touches it)."""
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for entry in root.iterdir():
+        if entry.is_dir() and not entry.is_symlink() and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter: retries of many failed jobs spread out."""
     return random.uniform(base / 2, min(cap, base * 2 ** max(attempt - 1, 0)))
@@ -69,7 +86,14 @@ class WorkerOptions:
     # Deleted media are retired for this long (point-in-time recovery), then purged;
     # 0: deleted at once.
     media_recovery_seconds: float = 0.0
-    purge_every: float = 3600.0
+    # Hourly housekeeping (F20): retired files past the window, shares ended this many
+    # days ago, uploads nothing uses after this many days, temporary files (interrupted
+    # uploads, scratch directories of crashed tasks) older than temp_max_age_seconds.
+    housekeeping_every: float = 3600.0
+    share_retention_days: int = 30
+    upload_orphan_days: int = 7
+    temp_max_age_seconds: float = 86400.0
+    scratch_dir: Path | None = None
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
@@ -115,7 +139,7 @@ class Worker:
             self._listen(), self._complete_batches(), self._every(self.options.lease_seconds / 3, self._heartbeat),
             self._every(self.options.rescue_every, self._rescue),
             self._every(self.options.cleanup_every, self._cleanup_storage),
-            self._every(self.options.purge_every, self._purge_retired))]
+            self._every(self.options.housekeeping_every, self._housekeeping))]
         log.info("worker %s started (concurrency %d)", self.worker_id, self.options.concurrency)
         try:
             await self._claim_loop()
@@ -387,11 +411,21 @@ class Worker:
         else:
             await self.storage.delete(bucket, key)  # type: ignore[arg-type]
 
-    async def _purge_retired(self) -> None:
-        if self.options.media_recovery_seconds > 0:
-            purged = await self.storage.purge_retired(self.options.media_recovery_seconds)
-            if purged:
-                log.info("purged %d retired file(s) older than the recovery window", purged)
+    async def _housekeeping(self) -> dict[str, int]:
+        """Retention (several workers may run it at once: every step is idempotent)."""
+        options = self.options
+        async with self.db.as_worker() as tx:
+            done = await repo.apply_retention(tx, share_days=options.share_retention_days,
+                                              upload_days=options.upload_orphan_days)
+        if options.media_recovery_seconds > 0:
+            done["purged_retired_files"] = await self.storage.purge_retired(options.media_recovery_seconds)
+        done["stale_temp_files"] = await self.storage.remove_stale_temp(options.temp_max_age_seconds)
+        if options.scratch_dir is not None:
+            done["stale_scratch_dirs"] = await asyncio.to_thread(
+                remove_stale_dirs, options.scratch_dir, options.temp_max_age_seconds)
+        if any(done.values()):
+            log.info("housekeeping: %s", ", ".join(f"{k} {v}" for k, v in done.items() if v))
+        return done
 
     async def _sleep(self, seconds: float) -> None:
         try:

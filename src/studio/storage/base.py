@@ -95,6 +95,12 @@ class Storage(ABC):
         """Erase every object whose key starts with `prefix` (a key ending in '/'), live
         or retired, retained copies included: an erased account's files (F20)."""
 
+    async def remove_stale_temp(self, older_than_seconds: float) -> int:
+        """Leftovers of interrupted uploads older than that; returns how many. (S3 has
+        its own: incomplete multipart uploads are aborted by the upload itself, and a
+        bucket lifecycle rule can expire the rest.)"""
+        return 0
+
     async def purge_retired(self, older_than_seconds: float) -> int:
         """Delete retired objects retired longer ago than that; returns how many."""
         return 0

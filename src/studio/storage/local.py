@@ -209,6 +209,9 @@ class LocalStorage(Storage):
         await _io(_erase_tree, self.path(bucket, directory), self.root / bucket)
         await _io(_erase_tree, self.retired_path(bucket, directory), self.root / RETIRED_DIR / bucket)
 
+    async def remove_stale_temp(self, older_than_seconds: float) -> int:
+        return await _io(_remove_stale_temp, self.root, time.time() - older_than_seconds)
+
     async def purge_retired(self, older_than_seconds: float) -> int:
         return await _io(_purge, self.root / RETIRED_DIR, time.time() - older_than_seconds)
 
@@ -381,3 +384,18 @@ def _purge(retired_root: Path, cutoff: float) -> int:
             with contextlib.suppress(OSError):
                 os.rmdir(directory)  # only if empty
     return purged
+
+
+def _remove_stale_temp(root: Path, cutoff: float) -> int:
+    """Temporary files of puts that never finished (a process killed mid-upload)."""
+    removed = 0
+    for bucket in BUCKETS:
+        base = root / bucket
+        if not base.is_dir():
+            continue
+        for path in base.rglob(TEMP_PREFIX + "*"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+    return removed
