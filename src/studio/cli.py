@@ -22,6 +22,7 @@ from typing import Annotated, Optional
 import psycopg
 import sqlalchemy.exc
 import typer
+from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.markup import escape
@@ -33,7 +34,7 @@ from studio.auth import service
 from studio.auth.schemas import SignupRequest
 from studio.config import API_ROLE, OWNER_ROLE, Settings, SettingsError
 from studio.db import migrate
-from studio.db.embedded import EmbeddedError, PostgresNotFound
+from studio.db.embedded import SUPERUSER, EmbeddedError, PostgresNotFound
 from studio.launcher import (
     LauncherError,
     api_conninfo,
@@ -42,7 +43,7 @@ from studio.launcher import (
     worker_conninfo,
 )
 from studio.ops import service as ops
-from studio.ops.backup import BackupError
+from studio.ops.backup import BackupError, logical_dump
 from studio.ops.drill import DrillFailed
 from studio.ops.scheduler import Scheduler
 
@@ -424,6 +425,33 @@ def backup_drill(repo: Annotated[int, typer.Option(help="Repository to restore f
         result = ops.drill(deployment, repo_key=repo, progress=step)
     console.print(f"drill passed: backup {result.backup_label} restored and replayed to {result.restore_point}; "
                   f"{result.tables} tables, {result.rows:,} rows identical ({result.seconds.get('total', 0):.1f} s)",
+                  highlight=False)
+
+
+@backup_app.command("dump")
+@_operator_errors
+def backup_dump(
+    file: Annotated[Path, typer.Argument(help="Where to write the dump (pg_dump custom format).")],
+    admin_url: Annotated[Optional[str], typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
+                                                     help="A superuser or BYPASSRLS login (external cluster only).")] = None,
+) -> None:
+    """A logical backup with pg_dump: the fallback for external clusters, and a portable
+    export between PostgreSQL versions (restore it with pg_restore)."""
+    settings = _settings()
+    if settings.embedded:
+        with database(settings) as deployment, _steps() as step:
+            assert deployment.cluster is not None and deployment.superuser_password is not None
+            step(f"pg_dump into {file}")
+            size = logical_dump(deployment.cluster.conninfo(SUPERUSER, deployment.superuser_password,
+                                                            settings.db_name), file, bindir=deployment.cluster.bindir)
+    else:
+        if not admin_url:
+            _fail("an external cluster needs --admin-url (or STUDIO_ADMIN_DATABASE_URL): with forced row-level "
+                  "security only a superuser or BYPASSRLS login can dump every row")
+        with _steps() as step:
+            step(f"pg_dump into {file}")
+            size = logical_dump(make_conninfo(admin_url, dbname=settings.db_name), file)
+    console.print(f"wrote {file} ({size / 1e6:,.1f} MB); restore with: pg_restore --dbname=<url> {file}",
                   highlight=False)
 
 

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.tls_s3 import tls_s3  # noqa: F401 - HTTPS S3 for the disaster recovery test
+
 from .support import Lab
 
 

@@ -5,7 +5,9 @@ and Studio back with exactly what was committed before T, media files included."
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,6 +91,12 @@ def test_point_in_time_recovery_brings_back_rows_and_files_as_of_t(lab: Lab):
 
         backup = lab.run(["backup", "create"], env)
         assert backup.returncode == 0, backup.stdout + backup.stderr
+        # The logical fallback too: every row, despite forced row-level security.
+        dump = home / "studio.dump"
+        dumped = lab.run(["backup", "dump", str(dump)], env)
+        assert dumped.returncode == 0, dumped.stdout + dumped.stderr
+        listing = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True, check=True)
+        assert "TABLE DATA public conversations" in listing.stdout and "TABLE DATA auth credentials" in listing.stdout
 
         _conversation(http, "after the backup")
         later = _speech(http, "Recorded after the backup.", [up])
@@ -133,4 +141,50 @@ def test_point_in_time_recovery_brings_back_rows_and_files_as_of_t(lab: Lab):
             download = http.get(body["result"]["media"][0]["url"])
             assert download.status_code == 200 and download.content == originals[generation["id"]]
     assert key  # the restored rows point at the same keys as before
+    assert up.terminate() == 0, up.describe()
+
+
+def test_disaster_recovery_from_the_s3_repository_on_a_new_home(lab: Lab, tls_s3):
+    """docs/operations/disaster-recovery.md, step by step: the primary's home is lost;
+    a new home gets the secrets and the settings, `studio backup restore --in-place
+    --yes --repo 2` restores from the encrypted S3 repository, `studio up` runs on it."""
+    bucket = f"dr-{uuid.uuid4().hex[:10]}"
+    tls_s3.client().create_bucket(Bucket=bucket)
+    offsite = {"STUDIO_BACKUP_S3_BUCKET": bucket, "STUDIO_BACKUP_S3_ENDPOINT": tls_s3.endpoint,
+               "STUDIO_BACKUP_S3_URI_STYLE": "path", "STUDIO_BACKUP_S3_ACCESS_KEY_ID": "testing",
+               "STUDIO_BACKUP_S3_SECRET_ACCESS_KEY": "testing", "STUDIO_BACKUP_S3_CA_FILE": str(tls_s3.ca_file),
+               "STUDIO_BACKUP_CIPHER_PASS": "a-long-offsite-passphrase-for-the-dr-test-0123"}
+    lost = lab.home()
+    port = free_port()
+    up = lab.start(["up"], child_env(lost, port, **offsite))
+    up.wait_ready(port)
+    with client(port) as http:
+        user = sign_up_and_log_in(http)
+        _conversation(http, "written on the lost machine")
+        backup = lab.run(["backup", "create", "--repo", "2"], child_env(lost, port, **offsite))
+        assert backup.returncode == 0, backup.stdout + backup.stderr
+        _conversation(http, "written after the offsite backup")
+        _archive_now(lost)  # WAL reaches both repositories
+    assert up.terminate() == 0, up.describe()
+    secrets_env = (lost / "secrets.env").read_text()
+    cluster = EmbeddedCluster(lost)
+    shutil.rmtree(cluster.pg_dir)  # the disk is gone: cluster, local repository, all
+
+    new = lab.home()
+    new.mkdir(parents=True, exist_ok=True)
+    (new / "secrets.env").write_text(secrets_env)  # step 2: from the secret store
+    (new / "secrets.env").chmod(0o600)
+    env = child_env(new, port, **offsite)
+    restore = lab.run(["backup", "restore", "--in-place", "--yes", "--repo", "2"], env)  # step 3
+    assert restore.returncode == 0, restore.stdout + restore.stderr
+
+    up = lab.start(["up"], env)  # step 4
+    up.wait_ready(port)
+    with client(port) as http:
+        login = http.post("/v1/auth/login", json={"email": user["email"], "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        http.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        assert _titles(http) == {"written on the lost machine", "written after the offsite backup"}
+    listed = lab.run(["backup", "list"], env)  # step 5: the new local repository fills
+    assert listed.returncode == 0, listed.stdout + listed.stderr
     assert up.terminate() == 0, up.describe()

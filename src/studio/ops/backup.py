@@ -181,16 +181,35 @@ class PgBackRest:
         """Create the stanza in every repository unless it exists (idempotent; the
         cluster must be running with server_settings() applied)."""
         self.write_config()
-        if all(self._stanza_exists(repo) for repo in self.repos):
+        # The marker holds the repositories' configuration the stanza was created for:
+        # a new bucket (or a lost local repository) means creating it again.
+        marker = self.config_dir / "stanza.created"
+        repos = self._repositories_fingerprint()
+        local_ok = (self.repo_path / "backup" / STANZA / "backup.info").exists()
+        if local_ok and marker.exists() and marker.read_text() == repos:
             return
-        self.run("stanza-create", timeout=300)
-        log.info("pgBackRest stanza %r created in %d repositor%s", STANZA, len(self.repos),
+        self._waiting_for_lock("stanza-create", timeout=300, wait_seconds=3600)
+        self.cluster.write_private_file(marker, repos)
+        log.info("pgBackRest stanza %r ready in %d repositor%s", STANZA, len(self.repos),
                  "y" if len(self.repos) == 1 else "ies")
 
-    def _stanza_exists(self, repo: int) -> bool:
-        if repo == 1:
-            return (self.repo_path / "backup" / STANZA / "backup.info").exists()
-        return False  # ask pgBackRest (stanza-create is idempotent when it matches)
+    def _repositories_fingerprint(self) -> str:
+        s = self.settings
+        return "\n".join([str(self.repo_path), s.backup_s3_bucket or "", s.backup_s3_endpoint, s.backup_s3_path])
+
+    def _waiting_for_lock(self, command: str, *options: str, timeout: float, wait_seconds: float) -> None:
+        """Run a command that takes the stanza's lock (one backup, stanza-create, ...
+        at a time), waiting while another holds it (the scheduler's backup)."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                self.run(command, *options, timeout=timeout)
+                return
+            except BackupError as exc:
+                if "unable to acquire lock" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                log.info("another pgBackRest command holds the lock; waiting")
+                time.sleep(1.0)
 
     def check(self) -> None:
         """Archiving works end to end: forces a WAL switch and waits for the segment to
@@ -201,16 +220,8 @@ class PgBackRest:
         """One backup at a time per stanza (pgBackRest's lock): one asked for while
         another runs (the scheduler's) waits for it, up to `wait_seconds`."""
         before = {b.label for b in self.backups(repo)}
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                self.run("backup", f"--type={type}", f"--repo={repo}", timeout=6 * 3600)
-                break
-            except BackupError as exc:
-                if "unable to acquire lock" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                log.info("another backup is running; waiting for it to finish")
-                time.sleep(1.0)
+        self._waiting_for_lock("backup", f"--type={type}", f"--repo={repo}", timeout=6 * 3600,
+                               wait_seconds=wait_seconds)
         created = [b for b in self.backups(repo) if b.label not in before]
         if not created:
             raise BackupError("pgbackrest backup finished but no new backup is listed")
@@ -271,3 +282,22 @@ def _pg_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("the recovery target time needs a time zone")
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+
+
+def logical_dump(conninfo: str, file: Path, *, bindir: Path | None = None, timeout: float = 6 * 3600) -> int:
+    """pg_dump --format=custom: the secondary, logical export (portable across major
+    versions; slower than pgBackRest and without point-in-time recovery). Needs a
+    superuser or BYPASSRLS login: with FORCE ROW LEVEL SECURITY even the tables'
+    owner would dump only what the policies let it see, so pg_dump refuses. Returns
+    the size of the file."""
+    candidates = [bindir / "pg_dump" if bindir else None, shutil.which("pg_dump")]
+    pg_dump = next((str(c) for c in candidates if c and Path(c).exists()), None)
+    if pg_dump is None:
+        raise BackupError("pg_dump is not installed (Debian/Ubuntu: apt-get install postgresql-client)")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([pg_dump, "--format=custom", "--no-password", f"--file={file}",
+                             f"--dbname={conninfo}"], capture_output=True, text=True, timeout=timeout, check=False)
+    if result.returncode != 0:
+        file.unlink(missing_ok=True)
+        raise BackupError(f"pg_dump failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
+    return file.stat().st_size

@@ -248,6 +248,9 @@ def restore_in_place(settings: Settings, *, to_time: datetime | None = None, lab
     cluster.start(timeout=3600)
     try:
         wait_promoted(cluster, password, settings.db_name)
+        # Archiving goes on from the new timeline: the stanza must exist in every
+        # repository (a new machine's local one is empty).
+        backrest.ensure_stanza()
         progress("reviving the media files the restored rows point at")
         report = _restore_media(settings, cluster, password, None)
         progress(f"media: {report.summary()}")
