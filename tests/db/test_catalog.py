@@ -33,7 +33,8 @@ DEFINER_ALLOW_LIST = {
     "anon": {"auth.signup", "auth.login_retry_after", "auth.login_credentials", "auth.login_failed",
              "auth.create_session", "auth.authenticate", "auth.rate_limit_hit", "public.record_webhook",
              "public.backup_status"},
-    "authenticated": {"auth.authenticate", "auth.delete_account", "auth.rate_limit_hit", "auth.audit_export"},
+    "authenticated": {"auth.authenticate", "auth.delete_account", "auth.rate_limit_hit", "auth.audit_export",
+                      "auth.change_password"},
     "studio_worker": {"public.backup_status", "public.notify_admins", "public.apply_retention"},
 }
 

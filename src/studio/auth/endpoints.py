@@ -1,4 +1,5 @@
-"""Accounts: sign-up, login, logout, the current user, API keys."""
+"""Accounts: sign-up, login, logout, the current user, password change, API keys, and
+the user's own audit log."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from studio import ratelimit
 from studio.auth import repository as repo
 from studio.auth import service
 from studio.auth.schemas import (
-    ApiKeyCreate, ApiKeyCreated, ApiKeyPage, LoginRequest, LoginResponse, MeResponse, SignupRequest, UserEnvelope,
+    ApiKeyCreate, ApiKeyCreated, ApiKeyPage, AuditEventPage, LoginRequest, LoginResponse, MeResponse, PasswordChange,
+    SignupRequest, UserEnvelope,
 )
+from studio.config import Settings
+from studio.db.scopes import ApiDatabase, RequestContext, Unauthenticated
 from studio.deps import Cred, Ctx, Db, SettingsDep
 from studio.http import ApiError, decode_cursor, json_response, not_found, page
 
@@ -86,6 +90,54 @@ async def me(request: Request, db: Db, ctx: Ctx, cred: Cred) -> Response:
     token = request.cookies.get(service.SESSION_COOKIE) if cred.via_cookie else None
     csrf = service.csrf_token(request.app.state.secret_key, token) if token else None
     return json_response({"user": user, "csrf_token": csrf})
+
+
+async def reauthenticate(db: ApiDatabase, ctx: RequestContext, settings: Settings, *, user_id: UUID, email: str,
+                         password: str) -> None:
+    """The password checked as login checks it, under the same throttle: a stolen session
+    or key is no way around login's limit on guesses, and a wrong guess counts as a
+    failed login. Hashes are verified outside any transaction. For every action that
+    asks for the password again (password change, account erasure)."""
+    async with db.as_anon(ctx) as tx:
+        retry_after = await repo.login_retry_after(
+            tx, email=email, max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds)
+        found = None if retry_after else await repo.login_credentials(tx, email=email)
+    if retry_after:
+        raise ApiError(429, "rate_limited", "too many wrong passwords; try again later",
+                       headers={"Retry-After": str(retry_after)})
+    stored_hash = found[1] if found is not None and found[0] == user_id else None
+    if await service.verify_password(stored_hash, password):
+        return
+    async with db.as_anon(ctx) as tx:
+        await repo.login_failed(tx, email=email, window_seconds=settings.login_window_seconds)
+    raise ApiError(401, "invalid_credentials", "the password is wrong")
+
+
+@router.post("/me/password", status_code=204,
+             responses={401: {"description": "the current password is wrong (counted as a failed login)"}})
+async def change_password(body: PasswordChange, db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep) -> Response:
+    """Sets a new password once the current one is confirmed. Every other session of
+    yours ends; the one making this request and your API keys keep working. Recorded in
+    your audit log as password.changed."""
+    async with db.as_user(cred, ctx) as tx:
+        user_id, email = tx.user.id, tx.user.email
+    await reauthenticate(db, ctx, settings, user_id=user_id, email=email, password=body.current_password)
+    password_hash = await service.hash_password(body.new_password)
+    async with db.as_user(cred, ctx) as tx:
+        if tx.user.id != user_id or not await repo.change_password(tx, password_hash=password_hash):
+            raise Unauthenticated  # gone meanwhile (a concurrent erasure)
+    return Response(status_code=204)
+
+
+@router.get("/me/audit-log", response_model=AuditEventPage)
+async def list_audit_log(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 50, cursor: str | None = None) -> Response:
+    """Your security events, newest first: sign-up, logins (also failed ones), logouts and
+    ended sessions, password changes, API keys and shares created or revoked, exports,
+    admin actions on your account."""
+    after = decode_cursor(cursor)
+    async with db.as_user(cred, ctx) as tx:
+        rows = await repo.list_audit_events(tx, after=after, limit=limit)
+    return json_response(page(rows, limit))
 
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)

@@ -58,6 +58,15 @@ async def end_session(tx: UserScope, *, session_id: UUID) -> bool:
     return await cur.fetchone() is not None
 
 
+async def change_password(tx: UserScope, *, password_hash: str) -> bool:
+    """Stores the caller's new hash, ends their other sessions and records
+    password.changed (migration 0016). False when the account is gone."""
+    cur = await tx.conn.execute("SELECT auth.change_password(%s) AS changed", (password_hash,))
+    row = await cur.fetchone()
+    assert row is not None
+    return bool(row["changed"])
+
+
 async def create_api_key(tx: UserScope, *, name: str, prefix: str, key_hash: bytes,
                          expires_at: datetime | None) -> dict[str, Any]:
     cur = await tx.conn.execute(
@@ -104,3 +113,30 @@ async def revoke_api_key(tx: UserScope, *, key_id: UUID) -> bool:
         "UPDATE public.api_keys SET revoked_at = pg_catalog.now()"
         " WHERE id = %s AND revoked_at IS NULL RETURNING id", (key_id,))
     return await cur.fetchone() is not None
+
+
+# The caller's security events, newest first, on the (user_id, created_at DESC, id DESC)
+# index. The address leaves as text: host() drops the /32 of an inet.
+_LIST_AUDIT_FIRST = """
+SELECT id, event, created_at, pg_catalog.host(ip) AS ip, user_agent, details
+  FROM public.audit_log
+ WHERE user_id = %s
+ ORDER BY created_at DESC, id DESC
+ LIMIT %s
+"""
+_LIST_AUDIT_AFTER = """
+SELECT id, event, created_at, pg_catalog.host(ip) AS ip, user_agent, details
+  FROM public.audit_log
+ WHERE user_id = %s AND (created_at, id) < (%s, %s)
+ ORDER BY created_at DESC, id DESC
+ LIMIT %s
+"""
+
+
+async def list_audit_events(tx: UserScope, *, after: tuple[datetime, UUID] | None,
+                            limit: int) -> list[dict[str, Any]]:
+    if after is None:
+        cur = await tx.conn.execute(_LIST_AUDIT_FIRST, (tx.user.id, limit + 1))
+    else:
+        cur = await tx.conn.execute(_LIST_AUDIT_AFTER, (tx.user.id, after[0], after[1], limit + 1))
+    return await cur.fetchall()

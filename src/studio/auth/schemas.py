@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -11,6 +12,9 @@ EMAIL_MAX = 254
 PASSWORD_MIN, PASSWORD_MAX = 10, 128  # argon2 hashes any length; the cap bounds the work
 DISPLAY_NAME_MAX = 100
 KEY_NAME_MAX = 100
+
+# A password being set (sign-up, password change): one rule wherever a password is chosen.
+NewPassword = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 
 
 class Strict(BaseModel):
@@ -28,12 +32,18 @@ class Credentials(Strict):
 
 
 class SignupRequest(Credentials):
-    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+    password: NewPassword
     display_name: str | None = Field(default=None, min_length=1, max_length=DISPLAY_NAME_MAX)
 
 
 class LoginRequest(Credentials):
     pass
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=PASSWORD_MAX,
+                                  description="your password now, also when you call with an API key")
+    new_password: NewPassword
 
 
 class User(BaseModel):
@@ -87,4 +97,18 @@ class ApiKeyCreated(BaseModel):
 
 class ApiKeyPage(BaseModel):
     items: list[ApiKey]
+    next_cursor: str | None
+
+
+class AuditEvent(BaseModel):
+    id: UUID
+    event: str
+    created_at: datetime
+    ip: str | None = Field(description="the client address the request came from")
+    user_agent: str | None
+    details: dict[str, Any]
+
+
+class AuditEventPage(BaseModel):
+    items: list[AuditEvent]
     next_cursor: str | None

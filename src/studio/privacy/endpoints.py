@@ -4,20 +4,17 @@ after you confirm with your password. docs/privacy.md describes both."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from uuid import UUID
 
 from fastapi import APIRouter, Request
 from pydantic import Field
 from starlette.responses import Response, StreamingResponse
 
 from studio import ratelimit
-from studio.auth import repository as auth_repo
 from studio.auth import service
+from studio.auth.endpoints import reauthenticate
 from studio.auth.schemas import PASSWORD_MAX, Strict
-from studio.config import Settings
-from studio.db.scopes import ApiDatabase, RequestContext, Unauthenticated
+from studio.db.scopes import Unauthenticated
 from studio.deps import Cred, Ctx, Db, SettingsDep
-from studio.http import ApiError
 from studio.privacy import export
 from studio.privacy import repository as repo
 
@@ -52,7 +49,7 @@ async def delete_my_account(body: AccountDeletion, db: Db, ctx: Ctx, cred: Cred,
     an anonymous record that an account was deleted remains. Not reversible."""
     async with db.as_user(cred, ctx) as tx:
         user_id, email = tx.user.id, tx.user.email
-    await _reauthenticate(db, ctx, settings, user_id=user_id, email=email, password=body.password)
+    await reauthenticate(db, ctx, settings, user_id=user_id, email=email, password=body.password)
     async with db.as_user(cred, ctx) as tx:
         if tx.user.id != user_id or not await repo.delete_account(tx):
             raise Unauthenticated  # gone meanwhile (a concurrent deletion)
@@ -60,22 +57,3 @@ async def delete_my_account(body: AccountDeletion, db: Db, ctx: Ctx, cred: Cred,
     response.delete_cookie(service.SESSION_COOKIE, path="/")
     return response
 
-
-async def _reauthenticate(db: ApiDatabase, ctx: RequestContext, settings: Settings, *, user_id: UUID, email: str,
-                          password: str) -> None:
-    """The password checked as login checks it, under the same throttle: a stolen session
-    or key is no way around login's limit on guesses, and a wrong guess counts as a
-    failed login. Hashes are verified outside any transaction."""
-    async with db.as_anon(ctx) as tx:
-        retry_after = await auth_repo.login_retry_after(
-            tx, email=email, max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds)
-        found = None if retry_after else await auth_repo.login_credentials(tx, email=email)
-    if retry_after:
-        raise ApiError(429, "rate_limited", "too many wrong passwords; try again later",
-                       headers={"Retry-After": str(retry_after)})
-    stored_hash = found[1] if found is not None and found[0] == user_id else None
-    if await service.verify_password(stored_hash, password):
-        return
-    async with db.as_anon(ctx) as tx:
-        await auth_repo.login_failed(tx, email=email, window_seconds=settings.login_window_seconds)
-    raise ApiError(401, "invalid_credentials", "the password is wrong")
