@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional, TypeVar
 
 import psycopg
 import sqlalchemy.exc
@@ -26,7 +26,15 @@ from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from studio.app import UnsafeDatabaseRole, create_app, preflight
@@ -347,6 +355,45 @@ def _steps() -> Iterator[Callable[[str], None]]:
             progress.update(current[-1], completed=1, total=1)
 
 
+T = TypeVar("T")
+
+
+def _tree_bytes(root: Path) -> int:
+    total = 0
+    for directory, _, files in os.walk(root):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(directory, name)).st_size
+    return total
+
+
+def _with_bar(description: str, total: int, written: Callable[[], int], work: Callable[[], T]) -> T:
+    """Run `work` in a thread while a Rich progress bar follows `written()` bytes of an
+    expected `total` (pgBackRest 2.45 reports no progress of its own: the bar watches
+    the files it writes)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="backup-step", daemon=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), DownloadColumn(),
+                  TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task(description, total=max(total, 1))
+        thread.start()
+        while thread.is_alive():
+            progress.update(task, completed=min(written(), total))
+            thread.join(0.5)
+        if "error" not in outcome:
+            progress.update(task, completed=total)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def _parse_time(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -368,9 +415,28 @@ def backup_create(
     """Take a base backup now (WAL is archived continuously anyway)."""
     if type not in ("full", "diff"):
         _fail("--type must be full or diff")
-    with database(_settings()) as deployment, _steps() as step:
-        step(f"{type} backup to repository {repo}")
-        backup = ops.create_backup(deployment, type=type, repo_key=repo)  # type: ignore[arg-type]
+    with database(_settings()) as deployment:
+        backrest = ops.backrest_of(deployment)
+        if type == "full" and repo == 1:
+            # What the repository will hold: the cluster's size times the compression
+            # ratio of the last full backup (1.0 without one).
+            before = {b.label: b for b in backrest.backups(1)}
+            fulls = [b for b in before.values() if b.type == "full" and b.database_bytes]
+            ratio = fulls[-1].repo_bytes / fulls[-1].database_bytes if fulls else 1.0
+            expected = int(_tree_bytes(backrest.cluster.data_dir) * ratio)
+            stanza_dir = backrest.repo_path / "backup" / "studio"
+
+            def written() -> int:
+                new = [d for d in stanza_dir.iterdir() if d.is_dir() and d.name not in before] \
+                    if stanza_dir.is_dir() else []
+                return sum(_tree_bytes(d) for d in new)
+
+            backup = _with_bar(f"full backup to repository {repo}", expected, written,
+                               lambda: ops.create_backup(deployment, type="full", repo_key=repo))
+        else:
+            with _steps() as step:
+                step(f"{type} backup to repository {repo}")
+                backup = ops.create_backup(deployment, type=type, repo_key=repo)  # type: ignore[arg-type]
     seconds = (backup.stopped_at - backup.started_at).total_seconds() or 1
     console.print(f"backup {backup.label}: {backup.database_bytes / 1e6:,.1f} MB of database, "
                   f"{backup.repo_bytes / 1e6:,.1f} MB stored, {backup.database_bytes / 1e6 / seconds:,.0f} MB/s",
