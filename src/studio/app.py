@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 import secrets
-from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import psycopg
 from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
 from psycopg.rows import dict_row
 from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
 
-from studio import health
+from studio import health, logs
 from studio.auth import endpoints as auth_endpoints
 from studio.chat import endpoints as chat_endpoints
 from studio.config import API_ROLE, Settings
@@ -23,13 +23,15 @@ from studio.db.scopes import ApiDatabase
 from studio.events import endpoints as events_endpoints
 from studio.events import listener as events_listener
 from studio.generation import endpoints as generation_endpoints
-from studio.media import endpoints as media_endpoints
-from studio.privacy import endpoints as privacy_endpoints
-from studio.sharing import endpoints as sharing_endpoints
-from studio.webhooks import endpoints as webhook_endpoints
-from studio.providers.registry import build_chat_providers, build_providers
-from studio.storage.factory import create_storage
 from studio.http import RequestGuard, install_error_handlers
+from studio.media import endpoints as media_endpoints
+from studio.monitoring import endpoints as monitoring_endpoints
+from studio.monitoring.metrics import HttpMetrics, Metrics, PoolCollector
+from studio.privacy import endpoints as privacy_endpoints
+from studio.providers.registry import build_chat_providers, build_providers
+from studio.sharing import endpoints as sharing_endpoints
+from studio.storage.factory import create_storage
+from studio.webhooks import endpoints as webhook_endpoints
 
 log = logging.getLogger("studio.app")
 
@@ -70,6 +72,7 @@ def refuse_unsafe_role(attrs: dict) -> None:
 
 def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     """`conninfo` logs in as studio_api; the API is never handed any other credentials."""
+    logs.stamp_context_ids()  # log lines carry the request id (studio/logs.py)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,6 +109,12 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
         app.state.secret_key = secrets.token_bytes(32)
 
     app.state.webhook_secrets = webhook_endpoints.secrets_from_settings(settings)
+    metrics = app.state.metrics = Metrics()
+    # The pool exists from start-up (lifespan) on; a scrape before that has no pool to report.
+    metrics.add_collector(PoolCollector(lambda: app.state.db.pool if hasattr(app.state, "db") else None))
+    if settings.env == "production" and not (settings.metrics_token and settings.metrics_token.get_secret_value()):
+        log.warning("STUDIO_METRICS_TOKEN is not set: /metrics answers whoever reaches this port "
+                    "(aggregates only); set it, or firewall the port")
 
     install_error_handlers(app)
     app.include_router(health.router)
@@ -117,6 +126,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(media_endpoints.router)
     app.include_router(sharing_endpoints.router)
     app.include_router(privacy_endpoints.router)
+    app.include_router(monitoring_endpoints.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -125,6 +135,8 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
 
     # Uploads stream raw files with their own limit (STUDIO_MAX_UPLOAD_BYTES).
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, raw_body_paths=("/v1/uploads",))
+    # Outermost: requests RequestGuard refuses are timed and counted too.
+    app.add_middleware(HttpMetrics, metrics=metrics)
     return app
 
 

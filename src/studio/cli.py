@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
@@ -37,6 +38,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from studio import observability
 from studio.app import UnsafeDatabaseRole, create_app, preflight
 from studio.auth import service
 from studio.auth.schemas import SignupRequest
@@ -50,6 +52,7 @@ from studio.launcher import (
     database,
     worker_conninfo,
 )
+from studio.monitoring import repository as monitoring
 from studio.ops import service as ops
 from studio.ops.backup import BackupError, logical_dump
 from studio.ops.drill import DrillFailed
@@ -96,7 +99,7 @@ def _operator_errors(func):  # noqa: ANN001, ANN202 - decorator
         try:
             return func(*args, **kwargs)
         except (PostgresNotFound, EmbeddedError, LauncherError, SettingsError, UnsafeDatabaseRole,
-                BackupError, DrillFailed) as exc:
+                BackupError, DrillFailed, monitoring.StatementsUnavailable) as exc:
             _fail(str(exc))
         except psycopg.OperationalError as exc:
             _fail(f"cannot reach the database: {_one_line(exc)}")
@@ -111,8 +114,16 @@ def _one_line(exc: BaseException) -> str:
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings: Settings | None = Settings()
+    except (SettingsError, ValidationError):
+        settings = None  # the command reports the settings error itself
+    observability.configure_logging(settings, verbose=verbose)
+    if settings is not None:
+        try:
+            observability.init_error_reporting(settings)
+        except SettingsError as exc:
+            _fail(str(exc))
 
 
 @app.command()
@@ -213,7 +224,9 @@ def api() -> None:
     if secret_key and settings.secret_key is None:
         settings = settings.model_copy(update={"secret_key": SecretStr(secret_key)})
     uvicorn.run(create_app(settings, conninfo=conninfo), host=settings.host, port=settings.port,
-                log_level="info", server_header=False, proxy_headers=False, access_log=False,
+                # Our logging (JSON lines with the request id): uvicorn's own config would
+                # replace it; its access log is ours (studio.access), with the route and timing.
+                log_config=None, log_level="info", server_header=False, proxy_headers=False, access_log=False,
                 # Open event streams must not keep a stopping server alive.
                 timeout_graceful_shutdown=5)
 
@@ -302,6 +315,53 @@ def db_status() -> None:
     where = deployment.cluster.data_dir if deployment.cluster else "external cluster"
     out.print(f"database: {where}\ncurrent: {current or 'base'}  head: {head}  "
               f"{'up to date' if current == head else 'run `studio db upgrade`'}", highlight=False)
+
+
+class StatementOrder(str, Enum):
+    total_time = "total_time"
+    mean_time = "mean_time"
+    calls = "calls"
+
+
+@db_app.command("top")
+@_operator_errors
+def db_top(
+    order: Annotated[StatementOrder, typer.Option(help="Heaviest first by total time, time per call, or calls.")]
+        = StatementOrder.total_time,
+    limit: Annotated[int, typer.Option(min=1, max=monitoring.MAX_LIMIT, help="Statements shown.")] = 20,
+    admin_url: Annotated[Optional[str], typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
+                                                     help="A superuser login (external cluster only).")] = None,
+) -> None:
+    """The statements that cost the database most (pg_stat_statements), in Studio's
+    database only. Read with the embedded cluster's superuser, or --admin-url."""
+    settings = _settings()
+    if settings.embedded:
+        with database(settings) as deployment:
+            assert deployment.cluster is not None and deployment.superuser_password is not None
+            conninfo = deployment.cluster.conninfo(SUPERUSER, deployment.superuser_password, settings.db_name)
+            with psycopg.connect(conninfo) as conn:
+                rows = monitoring.top_statements_direct(conn, order=order.value, limit=limit)
+    else:
+        if not admin_url:
+            _fail("an external cluster needs --admin-url (or STUDIO_ADMIN_DATABASE_URL): a superuser login, "
+                  "who may connect to Studio's database and read every role's statements")
+        with psycopg.connect(make_conninfo(admin_url, dbname=settings.db_name)) as conn:
+            rows = monitoring.top_statements_direct(conn, order=order.value, limit=limit)
+    table = Table(title=f"Statements in {settings.db_name}, by {order.value}")
+    for column in ("calls", "total ms", "mean ms", "max ms", "rows", "cache hit", "role"):
+        table.add_column(column, justify="right" if column != "role" else "left", no_wrap=True)
+    table.add_column("query", overflow="fold", min_width=40)
+    for row in rows:
+        blocks = row["shared_blks_hit"] + row["shared_blks_read"]
+        table.add_row(f"{row['calls']:,}", f"{row['total_ms']:,.1f}", f"{row['mean_ms']:,.2f}",
+                      f"{row['max_ms']:,.1f}", f"{row['rows']:,}",
+                      f"{row['shared_blks_hit'] / blocks:.1%}" if blocks else "-", row["role"],
+                      escape(" ".join(row["query"].split())[:300]))
+    out = Console()
+    # Piped into a file or a pager: wide enough for the query to stay readable.
+    Console(width=None if out.is_terminal else 160).print(table)
+    if not rows:
+        console.print("no statements recorded yet (pg_stat_statements counts from its last reset)")
 
 
 @user_app.command("create")

@@ -32,7 +32,8 @@ PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "example", "secre
 
 
 SECRET_MINIMUM_LENGTHS = {"secret_key": 32, "superuser_password": 16, "owner_password": 16,
-                          "api_password": 16, "worker_password": 16, "backup_cipher_pass": 32}
+                          "api_password": 16, "worker_password": 16, "backup_cipher_pass": 32,
+                          "metrics_token": 16}
 _HOW_TO_GENERATE = " (generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
 
 
@@ -76,6 +77,9 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None  # default: True in production
     login_max_failures: int = Field(10, ge=1)  # per email, and x5 per client address
     login_window_seconds: int = Field(900, ge=1)
+    # GET /metrics answers aggregates only, to anyone who can reach it; with a token set
+    # it requires `Authorization: Bearer <token>`. In production set it, or firewall the port.
+    metrics_token: SecretStr | None = None
 
     # Request rate limits (F13): fixed windows counted in Postgres (auth.rate_limit_hit), so
     # every API process and instance shares them. Per user; sign-ups per client address.
@@ -120,6 +124,12 @@ class Settings(BaseSettings):
     # provider's webhooks answer 404; there is no unsigned mode (F15).
     webhook_secret_replicate: SecretStr | None = None
     webhook_secret_comfyui: SecretStr | None = None
+
+    # Logs: one JSON object per line, or text for a person; default: JSON unless stderr
+    # is a terminal. Errors go to Sentry (or any Sentry-compatible service, e.g.
+    # GlitchTip) when a DSN is set (needs the `sentry` extra: pip install 'studio[sentry]').
+    log_format: Literal["json", "text"] | None = None
+    sentry_dsn: SecretStr | None = None
 
     # Workers: a job is leased for this long after each heartbeat (heartbeats every third).
     worker_lease_seconds: float = Field(30.0, ge=3, le=3600)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -25,8 +26,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from studio.db.scopes import RequestContext, Unauthenticated
+from studio.logs import request_id_var
 
 log = logging.getLogger("studio.http")
+# One line per request (method, route, status, duration, request id); probes excluded.
+access_log = logging.getLogger("studio.access")
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -110,13 +115,29 @@ class RequestGuard:
         incoming = headers.get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)  # every log line of this request carries it
+        started = time.perf_counter()
+        status = 0
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        try:
+            await self._guarded(scope, receive, send_with_id, headers)
+        finally:
+            if scope["path"] not in _QUIET_PATHS:
+                route = scope.get("route")
+                access_log.info("%s %s %d", scope["method"], scope["path"], status, extra={
+                    "method": scope["method"], "route": getattr(route, "path", None), "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+            request_id_var.reset(token)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send_with_id: Send, headers: dict[str, str]) -> None:
         if scope["path"].startswith(self.raw_body_paths) and self.raw_body_paths:
             await self.app(scope, receive, send_with_id)
             return

@@ -32,9 +32,9 @@ ALEMBIC = "public.alembic_version"
 DEFINER_ALLOW_LIST = {
     "anon": {"auth.signup", "auth.login_retry_after", "auth.login_credentials", "auth.login_failed",
              "auth.create_session", "auth.authenticate", "auth.rate_limit_hit", "public.record_webhook",
-             "public.backup_status"},
+             "public.backup_status", "public.metrics_snapshot"},
     "authenticated": {"auth.authenticate", "auth.delete_account", "auth.rate_limit_hit", "auth.audit_export",
-                      "auth.change_password"},
+                      "auth.change_password", "public.top_statements"},
     "studio_worker": {"public.backup_status", "public.notify_admins", "public.apply_retention"},
 }
 

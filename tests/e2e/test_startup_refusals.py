@@ -6,6 +6,7 @@ Nothing is started or initialised on the way."""
 from __future__ import annotations
 
 import os
+import json
 import re
 import secrets
 import shutil
@@ -295,9 +296,18 @@ def without_postgres(lab: Lab) -> Iterator[Callable[[Path, int], subprocess.Comp
 def _missing_postgres_error(result: subprocess.CompletedProcess[str]) -> list[str]:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines()
-             if line.strip() and not re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (INFO|DEBUG) ", line)]
-    return lines
+    # Progress lines are logs (JSON lines here, stderr is not a terminal); the refusal is not.
+    return [line for line in result.stderr.splitlines() if line.strip() and not _is_progress_log(line)]
+
+
+def _is_progress_log(line: str) -> bool:
+    if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (INFO|DEBUG) ", line):
+        return True
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(entry, dict) and entry.get("level") in ("info", "debug")
 
 
 def test_up_without_postgresql_says_which_package_to_install(lab: Lab, without_postgres) -> None:

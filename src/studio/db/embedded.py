@@ -446,6 +446,11 @@ class EmbeddedCluster:
             # through the claim index): autoanalyze fixes it at its next round, so the
             # rounds come every 10 s rather than every minute (bench/results/queue.md).
             "autovacuum_naptime": _conf_quote("10s"),
+            # Slow statements in the server log, with the request id the API puts into
+            # application_name (%a), so each leads back to its request (F7).
+            "log_min_duration_statement": _conf_quote("250ms"),
+            "log_line_prefix": _conf_quote("%m [%p] %q%u@%d %a: "),
+            "log_lock_waits": "on",
         }
         values.update({name: _conf_quote(value) for name, value in self.settings.items()})
         body = "".join(f"{name} = {value}\n" for name, value in values.items())

@@ -7,10 +7,14 @@ role that somebody made SUPERUSER or BYPASSRLS by hand is put back (F3, F4).
 
 from __future__ import annotations
 
+import logging
+
 import psycopg
 from psycopg import sql
 
 from studio.config import API_ROLE, OWNER_ROLE, WORKER_ROLE
+
+log = logging.getLogger("studio.db.roles")
 
 # (name, attributes). Only the three LOGIN roles have passwords; none bypasses RLS.
 NOLOGIN_ROLES = {
@@ -18,8 +22,10 @@ NOLOGIN_ROLES = {
     "authenticated": "NOLOGIN NOINHERIT",
     # Owns the SECURITY DEFINER functions of the auth schema (signup, login, ...).
     "studio_auth": "NOLOGIN NOINHERIT",
-    # Owns the system triggers (generation events, the storage outbox).
-    "studio_system": "NOLOGIN NOINHERIT",
+    # Owns the system triggers (generation events, the storage outbox) and the metrics
+    # functions. INHERIT for its one membership, pg_read_all_stats: the metrics read
+    # other sessions' activity and pg_stat_statements (0017). Nobody logs in as it.
+    "studio_system": "NOLOGIN INHERIT",
 }
 LOGIN_ROLES = {
     # Migrations only. NOINHERIT: its membership in studio_auth exists only so it can
@@ -43,6 +49,7 @@ def bootstrap(admin_conninfo: str, *, db_name: str, passwords: dict[str, str]) -
             _ensure_role(conn, name, attrs, passwords[name])
         conn.execute(sql.SQL("GRANT anon, authenticated TO {}").format(sql.Identifier(API_ROLE)))
         conn.execute(sql.SQL("GRANT studio_auth, studio_system TO {}").format(sql.Identifier(OWNER_ROLE)))
+        _grant_stats_reader(conn)
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db_name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8'").format(
@@ -52,6 +59,32 @@ def bootstrap(admin_conninfo: str, *, db_name: str, passwords: dict[str, str]) -
     # the public schema outright.
     with psycopg.connect(admin_conninfo, dbname=db_name, autocommit=True) as conn:
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE)))
+        _create_statement_statistics(conn, db_name)
+
+
+def _grant_stats_reader(conn: psycopg.Connection) -> None:
+    """studio_system reads every session's activity and statement statistics for the
+    metrics (0017). A CREATEROLE login without ADMIN on pg_read_all_stats (PostgreSQL
+    16+) cannot grant it: the metrics then show other sessions' states as `unknown` and
+    leave out the database size, which is worth a warning, not a failed bootstrap."""
+    try:
+        conn.execute("GRANT pg_read_all_stats TO studio_system")
+    except psycopg.errors.InsufficientPrivilege as exc:
+        log.warning("could not grant pg_read_all_stats to studio_system (%s); connection and statement "
+                    "metrics will be incomplete until a superuser runs: GRANT pg_read_all_stats TO studio_system",
+                    exc.diag.message_primary)
+
+
+def _create_statement_statistics(conn: psycopg.Connection, db_name: str) -> None:
+    """pg_stat_statements in Studio's database, in the public schema where
+    public.top_statements() looks for it (the embedded cluster preloads its library).
+    Creating it needs a superuser and the contrib files; without either the admin
+    statements endpoint answers 503 and everything else works, so a warning suffices."""
+    try:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public")
+    except psycopg.Error as exc:
+        log.warning("could not create the pg_stat_statements extension in %s (%s); a superuser can run: "
+                    "CREATE EXTENSION pg_stat_statements SCHEMA public", db_name, exc.diag.message_primary)
 
 
 def grant_connect(conn: psycopg.Connection, db_name: str) -> None:

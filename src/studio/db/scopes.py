@@ -85,9 +85,11 @@ class WorkerScope:
 # nothing, not even call auth.authenticate, until it has become anon.
 _BEGIN_ANON = """
 SELECT pg_catalog.set_config('role', 'anon', true),
-       pg_catalog.set_config('studio.request_id', %s, true),
-       pg_catalog.set_config('studio.client_ip', %s, true),
-       pg_catalog.set_config('studio.user_agent', %s, true)
+       pg_catalog.set_config('studio.request_id', %(request_id)s, true),
+       -- Shown by pg_stat_activity and in the server log (%%a): the request behind a statement.
+       pg_catalog.set_config('application_name', 'studio-api ' || %(request_id)s, true),
+       pg_catalog.set_config('studio.client_ip', %(client_ip)s, true),
+       pg_catalog.set_config('studio.user_agent', %(user_agent)s, true)
 """
 _AUTHENTICATE = """
 SELECT a.user_id AS id, a.role, a.email, a.display_name, a.session_id,
@@ -141,7 +143,8 @@ class ApiDatabase(_Pool):
             # Pipeline mode sends BEGIN and the scope's opening statements together
             # with the first query: one network round trip instead of three.
             async with conn.pipeline(), conn.transaction():
-                await conn.execute(_BEGIN_ANON, (ctx.request_id, ctx.client_ip or "", ctx.user_agent or ""))
+                await conn.execute(_BEGIN_ANON, {"request_id": ctx.request_id, "client_ip": ctx.client_ip or "",
+                                                 "user_agent": ctx.user_agent or ""})
                 yield conn
 
     @asynccontextmanager

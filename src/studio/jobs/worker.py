@@ -41,6 +41,7 @@ import psycopg
 from studio.db.scopes import WorkerDatabase
 from studio.jobs import repository as repo
 from studio.jobs.repository import ClaimedJob
+from studio.logs import job_id_var
 from studio.storage.base import Storage
 
 log = logging.getLogger("studio.worker")
@@ -214,6 +215,7 @@ class Worker:
         self.running[job.job_id] = _Running(job, task, cancel)
 
     async def _execute(self, job: ClaimedJob, cancel: asyncio.Event) -> None:
+        job_id_var.set(str(job.job_id))  # this task's log lines carry the job id
         try:
             if not job.runnable:  # cancelled or deleted before it started
                 async with self.db.as_worker() as tx:

@@ -1,0 +1,71 @@
+"""GET /metrics (Prometheus) and GET /v1/admin/statements (pg_stat_statements for admins)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from studio.deps import Cred, Ctx, Db
+from studio.http import ApiError, error_response, json_response, not_found
+from studio.monitoring import repository as repo
+from studio.monitoring.metrics import CONTENT_TYPE, Metrics, database_families
+
+log = logging.getLogger("studio.monitoring")
+
+router = APIRouter(tags=["operations"])
+
+
+def _token_accepted(request: Request) -> bool:
+    """With STUDIO_METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape;
+    compared in constant time, so the answer's timing does not reveal a prefix."""
+    setting = request.app.state.settings.metrics_token
+    token = setting.get_secret_value() if setting is not None else ""
+    if not token:
+        return True
+    scheme, _, presented = (request.headers.get("authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
+
+
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+async def metrics(request: Request, db: Db, ctx: Ctx) -> Response:
+    """Aggregates only (counts, ages, durations, ratios): no user's data, no query text.
+    The database part comes from one call of public.metrics_snapshot() in an anon
+    scope; if the database cannot answer, the rest is still reported with
+    studio_database_up 0."""
+    if not _token_accepted(request):
+        return error_response(401, "unauthenticated", "send 'Authorization: Bearer <metrics token>'",
+                              headers={"WWW-Authenticate": "Bearer"})
+    snapshot = None
+    try:
+        async with db.as_anon(ctx) as tx:
+            snapshot = await repo.metrics_snapshot(tx)
+    except Exception:  # a scrape reports the database as down; it does not fail
+        log.warning("metrics snapshot failed", exc_info=True)
+    registry: Metrics = request.app.state.metrics
+    body = registry.render(database_families(snapshot, backup_enabled=request.app.state.settings.backup_enabled))
+    return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/v1/admin/statements")
+async def top_statements(db: Db, ctx: Ctx, cred: Cred, order: str = "total_time",
+                         limit: Annotated[int, Query()] = 20) -> Response:
+    """The statements Studio's roles ran in this database, heaviest first, as
+    pg_stat_statements normalized them (constants replaced by $1, $2, ...). Admins only:
+    anyone else gets 404, whatever the parameters, as if it did not exist."""
+    try:
+        async with db.as_user(cred, ctx) as tx:
+            if not tx.user.is_admin:
+                raise not_found()
+            if order not in repo.ORDERS:
+                raise ApiError(422, "validation_error", f"order must be one of {', '.join(repo.ORDERS)}")
+            if not 1 <= limit <= repo.MAX_LIMIT:
+                raise ApiError(422, "validation_error", f"limit must be between 1 and {repo.MAX_LIMIT}")
+            rows = await repo.top_statements(tx, order=order, limit=limit)
+    except repo.StatementsUnavailable as exc:
+        raise ApiError(503, "unavailable", f"statement statistics are not available: {exc}") from exc
+    return json_response({"order": order, "limit": limit, "items": rows})

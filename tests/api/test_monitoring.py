@@ -1,0 +1,230 @@
+"""Monitoring (F7, F23) over HTTP: /metrics in the Prometheus text format, with every
+family docs/operations/monitoring.md describes and plausible values, optionally behind
+a token; the admins' view of pg_stat_statements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import psycopg
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
+
+from studio.config import API_ROLE
+from studio.monitoring.metrics import UNMATCHED
+from tests.api.conftest import Account, Server, make_settings, serve
+from tests.api.test_generations import model_id
+
+Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
+
+
+def scrape(client: httpx.Client, **headers: str) -> Samples:
+    """Every sample of one scrape: sample name -> sorted labels -> value."""
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples: Samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    assert name in samples, f"{name} is not exposed; exposed: {sorted(samples)}"
+    key = tuple(sorted(labels.items()))
+    assert key in samples[name], f"{name}{labels} not found among {list(samples[name])}"
+    return samples[name][key]
+
+
+def request_count(samples: Samples, route: str, method: str, status: str) -> float:
+    return samples.get("studio_http_request_duration_seconds_count", {}).get(
+        (("method", method), ("route", route), ("status", status)), 0.0)
+
+
+def test_metrics_expose_every_family_with_plausible_values(server: Server, alice: Account, anon, admin_conn):
+    created = alice.client.post("/v1/generations", json={"type": "audio", "model_id": model_id(alice, "espeak-en"),
+                                                         "prompt": "a private prompt nobody else may read"})
+    assert created.status_code == 202, created.text
+    generation_id = created.json()["id"]
+    route = "/v1/generations/{generation_id}"
+
+    before = scrape(anon)
+    # The queue (no worker runs here): the job waits, and its age is counted.
+    assert value(before, "studio_jobs_queue_depth", kind="generation", status="queued") == 1
+    assert value(before, "studio_jobs_queue_depth", kind="generation", status="running") == 0
+    assert value(before, "studio_jobs_queue_depth", kind="training", status="queued") == 0
+    assert value(before, "studio_jobs_oldest_age_seconds", kind="generation", status="queued") >= 0
+
+    for _ in range(3):
+        assert alice.client.get(f"/v1/generations/{generation_id}").status_code == 200
+    after = scrape(anon)
+    assert request_count(after, route, "GET", "200") == request_count(before, route, "GET", "200") + 3
+    assert value(after, "studio_http_requests_total", route=route, method="GET", status="200") >= 3
+    assert value(after, "studio_http_request_duration_seconds_bucket", route=route, method="GET", status="200",
+                 le="+Inf") >= 3
+    assert value(after, "studio_http_requests_total", route="/v1/generations", method="POST", status="202") == 1
+    # Route templates only: no label holds an id.
+    labels = {v for series in after.values() for key in series for _, v in key}
+    assert not any(generation_id in label for label in labels)
+    assert value(after, "studio_http_requests_in_progress") >= 1  # this scrape
+
+    # The API's pool.
+    assert value(after, "studio_db_pool_size") >= 1
+    assert value(after, "studio_db_pool_max") == server.settings.pool_max_size
+    assert 0 <= value(after, "studio_db_pool_in_use") <= value(after, "studio_db_pool_size")
+    assert value(after, "studio_db_pool_waiting") == 0
+    assert value(after, "studio_db_pool_requests_total") > 0
+
+    # The database. Statistics counters reach shared memory up to seconds late, so
+    # those only have to be there.
+    assert value(after, "studio_database_up") == 1
+    assert sum(after["studio_db_connections"].values()) >= 1
+    for state in ("active", "idle", "idle in transaction"):
+        assert value(after, "studio_db_connections", state=state) >= 0
+    assert value(after, "studio_db_cluster_connections") >= sum(after["studio_db_connections"].values())
+    assert value(after, "studio_db_max_connections") >= 10
+    assert value(after, "studio_db_lock_waiting_sessions") == 0
+    assert value(after, "studio_db_oldest_transaction_seconds") >= 0
+    assert value(after, "studio_db_deadlocks_total") == 0
+    assert value(after, "studio_db_blocks_hit_total") >= 0 and value(after, "studio_db_blocks_read_total") >= 0
+    assert 0 <= value(after, "studio_db_cache_hit_ratio") <= 1
+    assert value(after, "studio_db_transactions_total", outcome="commit") >= 0
+    assert value(after, "studio_db_temp_bytes_total") >= 0
+    assert value(after, "studio_db_size_bytes") > 1_000_000  # pg_read_all_stats: studio_system sees it
+    assert value(after, "studio_db_table_live_rows", table="public.users") >= 0
+    assert 0 <= value(after, "studio_db_table_dead_ratio", table="public.jobs") <= 1
+    assert value(after, "studio_db_table_scans_total", table="public.jobs", kind="seq") >= 0
+    assert value(after, "studio_db_table_scans_total", table="public.users", kind="index") >= 0
+    assert not any(key[0][1].startswith("pg_catalog.") for key in after["studio_db_table_dead_ratio"])
+
+    # Backups: none yet (ages +Inf, no outcome), then a good backup and a failed drill.
+    assert value(after, "studio_backup_enabled") == 1
+    assert value(after, "studio_backup_last_success_age_seconds") == float("inf")
+    assert "studio_backup_last_succeeded" not in after
+    admin_conn.execute("INSERT INTO backup_runs (kind, backup_type, status, started_at, finished_at)"
+                       " VALUES ('backup', 'full', 'succeeded', now() - interval '1 hour', now() - interval '50 minutes')")
+    admin_conn.execute("INSERT INTO backup_runs (kind, status, error, finished_at)"
+                       " VALUES ('drill', 'failed', 'checksum mismatch in public.users', now())")
+    # A job that ended: in the 5-minute window, with its duration.
+    admin_conn.execute("UPDATE jobs SET status = 'succeeded', created_at = now() - interval '3 seconds'")
+    samples = scrape(anon)
+    assert 2990 <= value(samples, "studio_backup_last_success_age_seconds") <= 3100
+    assert value(samples, "studio_backup_last_succeeded") == 1
+    assert value(samples, "studio_backup_last_drill_succeeded") == 0
+    assert 0 <= value(samples, "studio_backup_last_drill_age_seconds") < 60
+    assert value(samples, "studio_jobs_queue_depth", kind="generation", status="queued") == 0
+    assert value(samples, "studio_jobs_ended_5m", kind="generation", status="succeeded") == 1
+    for quantile in ("0.5", "0.95", "1"):
+        assert 2.5 <= value(samples, "studio_jobs_duration_5m_seconds", kind="generation", status="succeeded",
+                            quantile=quantile) <= 60
+
+    # Aggregates only: nothing of a user's, nor a backup's error.
+    text = anon.get("/metrics").text
+    for private in ("private prompt", alice.email, alice.id, "checksum mismatch"):
+        assert private not in text
+
+
+def test_unknown_paths_share_one_label_and_refused_requests_are_counted(server: Server, anon):
+    for path in ("/nope/1", "/nope/2", "/v1/generations/not-a-route/at/all"):
+        assert anon.get(path).status_code == 404
+    # Refused by RequestGuard before routing: counted, its status says why.
+    refused = anon.post("/v1/auth/login", content=b"email=x", headers={"content-type": "text/plain"})
+    assert refused.status_code == 415
+    assert anon.get("/static/nothing-here.css").status_code == 404
+    samples = scrape(anon)
+    assert value(samples, "studio_http_requests_total", route=UNMATCHED, method="GET", status="404") == 3
+    assert value(samples, "studio_http_requests_total", route=UNMATCHED, method="POST", status="415") == 1
+    assert value(samples, "studio_http_requests_total", route="/static", method="GET", status="404") == 1
+    routes = {dict(key)["route"] for key in samples["studio_http_requests_total"]}
+    assert not any(route.startswith("/nope") for route in routes), routes
+
+
+@pytest.fixture
+def guarded(pg, db, tmp_path) -> Iterator[Server]:
+    settings = make_settings(home=tmp_path, metrics_token=SecretStr("metrics-" + "t" * 24))
+    yield from serve(settings, pg.conninfo(API_ROLE, db))
+
+
+def test_a_metrics_token_is_required_when_set(guarded: Server):
+    with guarded.client() as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic metrics-" + "t" * 24},
+                        {"Authorization": "Bearer metrics-" + "t" * 23}):
+            r = client.get("/metrics", headers=headers)
+            assert r.status_code == 401, (headers, r.text)
+            assert r.json()["error"]["code"] == "unauthenticated"
+            assert r.headers["www-authenticate"] == "Bearer"
+            assert "studio_" not in r.text
+        samples = scrape(client, Authorization="Bearer metrics-" + "t" * 24)
+        assert value(samples, "studio_database_up") == 1
+        assert value(samples, "studio_http_requests_total", route="/metrics", method="GET", status="401") == 4
+
+
+# --------------------------------------------------------------------------- statements
+
+
+def test_statements_are_for_admins_only(server: Server, alice: Account, bob: Account, anon, admin_conn):
+    for _ in range(3):
+        assert alice.client.get("/v1/conversations").status_code == 200
+
+    for params in ({}, {"order": "calls"}, {"order": "bogus"}, {"limit": 1000}):
+        r = alice.client.get("/v1/admin/statements", params=params)
+        assert r.status_code == 404, (params, r.text)
+        assert r.json()["error"]["code"] == "not_found"
+    assert anon.get("/v1/admin/statements").status_code == 401
+
+    # The role is read from the database at every request: no new login needed.
+    admin_conn.execute("UPDATE public.users SET role = 'admin' WHERE id = %s", (alice.id,))
+    r = alice.client.get("/v1/admin/statements", params={"order": "calls", "limit": 50})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["order"] == "calls" and body["limit"] == 50
+    items = body["items"]
+    assert 0 < len(items) <= 50
+    assert set(items[0]) == {"query", "calls", "total_ms", "mean_ms", "max_ms", "rows", "shared_blks_hit",
+                             "shared_blks_read"}
+    calls = [item["calls"] for item in items]
+    assert calls == sorted(calls, reverse=True)
+    assert any("conversations" in item["query"] for item in items), [item["query"] for item in items]
+    for item in items:
+        assert item["calls"] >= 1 and item["total_ms"] >= 0 and item["max_ms"] >= item["mean_ms"] - 1e-6
+        # Normalized, parameterized statements: no user's values in them.
+        assert alice.email not in item["query"] and alice.id not in item["query"]
+
+    for order, key in (("total_time", "total_ms"), ("mean_time", "mean_ms")):
+        r = alice.client.get("/v1/admin/statements", params={"order": order, "limit": 5})
+        assert r.status_code == 200, r.text
+        values = [item[key] for item in r.json()["items"]]
+        assert 0 < len(values) <= 5 and values == sorted(values, reverse=True)
+
+    for params in ({"order": "bogus"}, {"limit": 0}, {"limit": 101}):
+        r = alice.client.get("/v1/admin/statements", params=params)
+        assert r.status_code == 422, (params, r.text)
+        assert r.json()["error"]["code"] == "validation_error"
+
+    # Bob is still no admin.
+    assert bob.client.get("/v1/admin/statements").status_code == 404
+
+    # Without the extension (an external cluster nobody set up): 503, said plainly.
+    admin_conn.execute("DROP EXTENSION pg_stat_statements")
+    r = alice.client.get("/v1/admin/statements")
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "unavailable" and "pg_stat_statements" in r.json()["error"]["message"]
+
+
+def test_the_statements_function_answers_admins_only(server: Server, alice: Account, pg, db, admin_conn):
+    """The database keeps the rule by itself: as authenticated, a non-admin's call
+    returns nothing, and an unknown order raises."""
+    def call(role: str, order: str = "calls") -> list:
+        with psycopg.connect(pg.conninfo(API_ROLE, db)) as conn:
+            conn.execute("SELECT set_config('role', 'authenticated', true), set_config('studio.user_id', %s, true),"
+                         " set_config('studio.user_role', %s, true)", (alice.id, role))
+            return conn.execute("SELECT * FROM public.top_statements(%s, 10)", (order,)).fetchall()
+
+    assert alice.client.get("/v1/conversations").status_code == 200
+    assert call("user") == []
+    assert call("admin")
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        call("admin", "rows")

@@ -1,0 +1,44 @@
+"""`studio db top` on the embedded default: pg_stat_statements is created by the
+bootstrap, read with the cluster's superuser, and shown as a table."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.db.embedded import PostgresNotFound, find_pg_bindir
+
+from .support import Lab, child_env, one_line
+
+try:
+    find_pg_bindir()
+    _NO_PG = None
+except PostgresNotFound as exc:  # pragma: no cover - depends on the machine
+    _NO_PG = str(exc)
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(_NO_PG is not None, reason=_NO_PG or "")]
+
+
+def test_db_top_prints_the_heaviest_statements(lab: Lab) -> None:
+    home = lab.home()
+    env = child_env(home)
+    # Migrations run a few hundred statements as studio_owner in Studio's database.
+    upgraded = lab.run(["db", "upgrade"], env)
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+
+    top = lab.run(["db", "top", "--order", "calls", "--limit", "5"], env)
+    output = top.stdout + top.stderr
+    assert top.returncode == 0, output
+    assert "Traceback" not in output
+    said = one_line(top.stdout)
+    assert "Statements in studio, by calls" in said
+    for column in ("calls", "total ms", "mean ms", "rows", "role", "query"):
+        assert column in said, said
+    assert "studio_owner" in said or "postgres" in said, said
+    assert "no statements recorded" not in output
+    # Rich draws one line per row between the header rule and the bottom rule.
+    rows = [line for line in top.stdout.splitlines() if line.startswith("│")]
+    assert rows, top.stdout
+
+    unknown = lab.run(["db", "top", "--order", "rows"], env)
+    assert unknown.returncode == 2, unknown.stdout + unknown.stderr
+    assert "Traceback" not in unknown.stderr
