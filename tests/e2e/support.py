@@ -27,7 +27,12 @@ import httpx
 import psycopg
 import pytest
 
-from studio.db.embedded import RELOCATED_ROOT, EmbeddedCluster
+from studio.db.embedded import (
+    RELOCATED_ROOT,
+    EmbeddedCluster,
+    PostgresNotFound,
+    find_pg_bindir,
+)
 
 STUDIO = (sys.executable, "-m", "studio")
 IS_ROOT = os.geteuid() == 0
@@ -36,6 +41,20 @@ STOP_GRACE = 30.0  # SIGTERM -> exit; then SIGKILL
 COMMAND_TIMEOUT = 120.0  # a one-shot `studio db ...` / `studio user ...` command
 PASSWORD = "correct horse battery staple"
 
+
+
+def _postgres_missing() -> str | None:
+    try:
+        find_pg_bindir()
+    except PostgresNotFound as exc:  # pragma: no cover - depends on the machine
+        return str(exc)
+    return None
+
+
+# Every e2e test runs real `studio` processes on a real PostgreSQL; on a machine
+# without the server the message says which package to install.
+NO_POSTGRES = _postgres_missing()
+needs_postgres = pytest.mark.skipif(NO_POSTGRES is not None, reason=NO_POSTGRES or "")
 
 def free_port() -> int:
     with socket.socket() as sock:

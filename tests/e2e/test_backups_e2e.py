@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from studio.db.embedded import EmbeddedCluster, PostgresNotFound, find_pg_bindir
+from studio.db.embedded import EmbeddedCluster
 
 from .support import (
     PASSWORD,
@@ -25,21 +25,17 @@ from .support import (
     create_generation,
     free_port,
     model_id,
+    needs_postgres,
     sign_up_and_log_in,
     superuser_sql,
     wait_generation,
 )
 
-try:
-    find_pg_bindir()
-    _NO_PG = None
-except PostgresNotFound as exc:  # pragma: no cover - depends on the machine
-    _NO_PG = str(exc)
 _MISSING = [tool for tool in ("pgbackrest", "espeak-ng") if shutil.which(tool) is None]
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(_NO_PG is not None, reason=_NO_PG or ""),
+    needs_postgres,
     pytest.mark.skipif(bool(_MISSING), reason=f"not installed: {', '.join(_MISSING)}"),
 ]
 

@@ -32,7 +32,7 @@ import httpx
 import psycopg
 import pytest
 
-from studio.db.embedded import EmbeddedCluster, PostgresNotFound, find_pg_bindir
+from studio.db.embedded import EmbeddedCluster
 from studio.jobs.worker import WorkerOptions
 
 from .support import (
@@ -42,6 +42,7 @@ from .support import (
     child_env,
     descendants,
     free_port,
+    needs_postgres,
     port_answers,
     postmaster_pid,
 )
@@ -70,17 +71,11 @@ from .support import (
     wait_generation as _wait_generation,
 )
 
-try:
-    find_pg_bindir()
-    _NO_PG = None
-except PostgresNotFound as exc:  # pragma: no cover - depends on the machine
-    _NO_PG = str(exc)
-
 _MISSING_TOOLS = [tool for tool in ("espeak-ng", "ffmpeg", "ffprobe") if shutil.which(tool) is None]
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(_NO_PG is not None, reason=_NO_PG or ""),
+    needs_postgres,
     pytest.mark.skipif(bool(_MISSING_TOOLS), reason=f"not installed: {', '.join(_MISSING_TOOLS)}"),
 ]
 

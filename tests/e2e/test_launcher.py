@@ -17,8 +17,6 @@ from studio.db import migrate
 from studio.db.embedded import (
     RELOCATED_ROOT,
     EmbeddedCluster,
-    PostgresNotFound,
-    find_pg_bindir,
 )
 
 from .support import (
@@ -29,18 +27,13 @@ from .support import (
     alive,
     child_env,
     free_port,
+    needs_postgres,
     one_line,
     port_answers,
     postmaster_pid,
 )
 
-try:
-    find_pg_bindir()
-    _NO_PG = None
-except PostgresNotFound as exc:  # pragma: no cover - depends on the machine
-    _NO_PG = str(exc)
-
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(_NO_PG is not None, reason=_NO_PG or "")]
+pytestmark = [pytest.mark.slow, needs_postgres]
 as_root = pytest.mark.skipif(not IS_ROOT, reason="exercises the root code path (server run as `postgres`)")
 
 

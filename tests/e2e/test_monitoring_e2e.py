@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from studio.db.embedded import PostgresNotFound, find_pg_bindir
+from .support import Lab, child_env, needs_postgres, one_line
 
-from .support import Lab, child_env, one_line
-
-try:
-    find_pg_bindir()
-    _NO_PG = None
-except PostgresNotFound as exc:  # pragma: no cover - depends on the machine
-    _NO_PG = str(exc)
-
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(_NO_PG is not None, reason=_NO_PG or "")]
+pytestmark = [pytest.mark.slow, needs_postgres]
 
 
 def test_db_top_prints_the_heaviest_statements(lab: Lab) -> None:

@@ -5,8 +5,8 @@ Nothing is started or initialised on the way."""
 
 from __future__ import annotations
 
-import os
 import json
+import os
 import re
 import secrets
 import shutil
@@ -21,15 +21,17 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from studio.config import API_ROLE
-from studio.db.embedded import EmbeddedCluster, PostgresNotFound, find_pg_bindir
+from studio.db.embedded import EmbeddedCluster
 
 from .support import (
     IS_ROOT,
+    NO_POSTGRES,
     STUDIO,
     Lab,
     child_env,
     force_stop,
     free_port,
+    needs_postgres,
     one_line,
     port_answers,
 )
@@ -39,14 +41,6 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTION_SECRETS = ("STUDIO_SECRET_KEY", "STUDIO_API_PASSWORD", "STUDIO_OWNER_PASSWORD", "STUDIO_WORKER_PASSWORD")
 REFUSAL_TIMEOUT = 30.0  # a refusal needs no database; anything slower is a hang
-
-try:
-    find_pg_bindir()
-    _NO_PG = None
-except PostgresNotFound as exc:  # pragma: no cover - depends on the machine
-    _NO_PG = str(exc)
-needs_pg = pytest.mark.skipif(_NO_PG is not None, reason=_NO_PG or "")
-
 
 def _good_secret() -> str:
     return secrets.token_urlsafe(32)
@@ -122,7 +116,7 @@ def test_production_with_the_values_of_env_example_is_refused(lab: Lab, command:
     _assert_nothing_started(home)
 
 
-@needs_pg
+@needs_postgres
 def test_production_embedded_with_every_secret_set_starts_or_names_only_what_is_missing(lab: Lab) -> None:
     home = lab.home()
     port = free_port()
@@ -150,8 +144,8 @@ def rogue_cluster() -> Iterator[tuple[EmbeddedCluster, str]]:
     STUDIO_DATABASE_URL), so an unsafe API role means an unsafe *studio_api*. That is
     not done to the shared test cluster (`pg` fixture): roles are cluster-wide, and
     other tests, or an external cluster given by STUDIO_TEST_ADMIN_URL, rely on it."""
-    if _NO_PG is not None:
-        pytest.skip(_NO_PG)
+    if NO_POSTGRES is not None:
+        pytest.skip(NO_POSTGRES)
     base = Path(tempfile.mkdtemp(prefix="studio-e2e-rogue-"))
     base.chmod(0o755)
     cluster = EmbeddedCluster(base / "home", settings={"fsync": "off"})
