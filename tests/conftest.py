@@ -148,7 +148,8 @@ class MotoServer:
                 "s3_secret_access_key": S3_SECRET_KEY, "s3_bucket_prefix": f"t{uuid.uuid4().hex[:12]}-"}
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port nobody listens on right now, on 127.0.0.1."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -161,7 +162,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     command = str(executable) if executable.exists() else shutil.which("moto_server")
     if command is None:
         pytest.fail("moto_server not found; install the test extra: pip install -e '.[test]'")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
     with log_path.open("wb") as log:  # a file, not a pipe: moto logs every request

@@ -3,7 +3,6 @@ against a fresh database per test, logged in as studio_api like in production.""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -18,14 +17,10 @@ from pydantic import SecretStr
 
 from studio.app import create_app
 from studio.config import API_ROLE, Settings
+from tests.conftest import free_port
 
 PASSWORD = "correct horse battery"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

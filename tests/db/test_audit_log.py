@@ -30,7 +30,14 @@ import pytest
 from studio.auth import repository as auth_repo
 from studio.config import API_ROLE, WORKER_ROLE
 from tests.db.test_query_plans import assert_ordered_index_scan, explain
-from tests.db.test_rls_matrix import PERMISSION_DENIED, Outcome, _become, actors_for, attempt, snapshot
+from tests.db.test_rls_matrix import (
+    PERMISSION_DENIED,
+    Outcome,
+    _become,
+    actors_for,
+    attempt,
+    snapshot,
+)
 
 AUDIT_LOG = "public.audit_log"
 RUNTIME_ROLES = ("studio_api", "studio_worker", "anon", "authenticated", "studio_auth", "studio_system")

@@ -14,7 +14,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.db.sample_data import APP_SCHEMAS, catalog_tables, ident, primary_key_columns, rls_problems
+from tests.db.sample_data import (
+    APP_SCHEMAS,
+    catalog_tables,
+    ident,
+    primary_key_columns,
+    rls_problems,
+)
 
 CLIENT_ROLES = ("anon", "authenticated")
 RUNTIME_ROLES = ("studio_api", "studio_worker", "anon", "authenticated", "studio_auth", "studio_system")

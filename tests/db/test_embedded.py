@@ -13,7 +13,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import stat
 import tempfile
 import time
@@ -30,6 +29,7 @@ from studio.db.embedded import (
     PostgresNotFound,
     find_pg_bindir,
 )
+from tests.conftest import free_port
 
 PASSWORD = "correct horse 'battery' staple"
 IS_ROOT = os.geteuid() == 0
@@ -87,11 +87,6 @@ def _show(cluster: EmbeddedCluster, name: str) -> str:
     with _connect(cluster) as conn:
         return conn.execute(f"show {name}").fetchone()[0]
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Lab:
@@ -258,7 +253,7 @@ def test_long_home_uses_a_short_socket_dir(lab: Lab) -> None:
 
 
 def test_reconfigure_without_reinit(lab: Lab) -> None:
-    port = _free_port()
+    port = free_port()
     cluster = lab.cluster(lab.home(), port=port)
     cluster.init(PASSWORD)
     cluster.start()

@@ -33,6 +33,7 @@ from studio.db.embedded import (
     PostgresNotFound,
     find_pg_bindir,
 )
+from tests.conftest import free_port  # noqa: F401 - e2e tests import it from here
 
 STUDIO = (sys.executable, "-m", "studio")
 IS_ROOT = os.geteuid() == 0
@@ -55,11 +56,6 @@ def _postgres_missing() -> str | None:
 # without the server the message says which package to install.
 NO_POSTGRES = _postgres_missing()
 needs_postgres = pytest.mark.skipif(NO_POSTGRES is not None, reason=NO_POSTGRES or "")
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_answers(port: int) -> bool:

@@ -21,7 +21,7 @@ import pytest
 from studio.config import Settings
 from studio.db.embedded import SUPERUSER, EmbeddedCluster
 from studio.ops.backup import PgBackRest, pgbackrest_binary
-from tests.conftest import _free_port
+from tests.conftest import free_port
 from tests.tls_s3 import TLS_HOST_NAME, TlsS3, tls_s3  # noqa: F401 - the fixture, for this directory
 
 # A row of public.t holds this marker; it must never show up in an encrypted repository.
@@ -46,8 +46,9 @@ class BackedUpCluster:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else []
 
-    def count(self, table: str = "public.t") -> int:
-        return int(self.execute(f"SELECT count(*) FROM {table}")[0][0])
+    def count(self) -> int:
+        """Rows of public.t, the test table."""
+        return int(self.execute("SELECT count(*) FROM public.t")[0][0])
 
     def insert(self, rows: int, payload: str = "") -> None:
         """Rows of (mostly) incompressible text, so relation files have a real size."""
@@ -76,7 +77,7 @@ def backed_up_cluster(home: Path, *, rows: int = 1000, **overrides: Any) -> Iter
     password = secrets.token_urlsafe(24)
     settings = Settings(env="test", home=home, **overrides)
     # fsync off: a crashed test cluster is thrown away anyway.
-    cluster = EmbeddedCluster(home, port=_free_port(), settings={"fsync": "off"})
+    cluster = EmbeddedCluster(home, port=free_port(), settings={"fsync": "off"})
     backrest = PgBackRest(settings, cluster, password)
     cluster.settings.update(backrest.server_settings())
     try:

@@ -16,7 +16,7 @@ import pytest
 from studio.db.embedded import SUPERUSER, EmbeddedCluster
 from studio.ops.backup import STANZA, BackupError
 from studio.ops.drill import DrillFailed, run_drill, wait_promoted
-from tests.conftest import _free_port
+from tests.conftest import free_port
 from tests.ops.conftest import (
     PLAINTEXT_MARKER,
     BackedUpCluster,
@@ -132,7 +132,7 @@ def test_s3_repository_encrypted_and_restorable(tmp_path: Path, tls_s3: TlsS3) -
                  "backup_s3_secret_access_key": "testing", "backup_s3_ca_file": tls_s3.ca_file,
                  "backup_cipher_pass": "x" * 40, "backup_s3_region": "us-east-1"}
     restored_home = tmp_path / "restored"
-    restored = EmbeddedCluster(restored_home, port=_free_port(), settings={"archive_mode": "off"})
+    restored = EmbeddedCluster(restored_home, port=free_port(), settings={"archive_mode": "off"})
     try:
         with backed_up_cluster(tmp_path / "home", rows=500, **overrides) as source:
             br = source.backrest

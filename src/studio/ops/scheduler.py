@@ -81,6 +81,7 @@ class Scheduler:
         self.clock = clock
         self.stopping = threading.Event()
         self.active = threading.Event()  # set while this instance holds the lock
+        self._repos_with_full: set[int] = set()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -113,12 +114,19 @@ class Scheduler:
                 log.warning("scheduler lost its database connection (%s); retrying", type(exc).__name__)
                 self.stopping.wait(min(self.tick_seconds, 10))
 
+    def _has_full(self, repo: int) -> bool:
+        """`pgbackrest info` (an S3 request for repository 2) only until a full backup
+        is seen: retention always keeps at least one, so the answer stays yes."""
+        if repo not in self._repos_with_full:
+            backrest = service.backrest_of(self.deployment)
+            if any(b.type == "full" for b in backrest.backups(repo)):
+                self._repos_with_full.add(repo)
+        return repo in self._repos_with_full
+
     def run_due(self) -> list[Task]:
         deployment = self.deployment
-        backrest = service.backrest_of(deployment)
         runs = service.recent_runs(deployment, limit=50)
-        tasks = due_tasks(self.clock(), deployment.settings, runs,
-                          has_full=lambda repo: any(b.type == "full" for b in backrest.backups(repo)))
+        tasks = due_tasks(self.clock(), deployment.settings, runs, has_full=self._has_full)
         for task in tasks:
             if self.stopping.is_set():
                 break
