@@ -77,7 +77,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = ApiDatabase(conninfo, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
-                         timeout=settings.pool_timeout)
+                         timeout=settings.pool_timeout, prepared_statements=settings.prepared_statements)
         await db.open()
         providers = build_providers(settings)
         chat_providers = build_chat_providers(settings)

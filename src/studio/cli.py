@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -50,6 +51,7 @@ from studio.launcher import (
     api_conninfo,
     bootstrap_external,
     database,
+    embedded_pgbouncer,
     worker_conninfo,
 )
 from studio.monitoring import repository as monitoring
@@ -128,16 +130,27 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 
 @app.command()
 @_operator_errors
-def up() -> None:
+def up(
+    pgbouncer: Annotated[bool, typer.Option("--pgbouncer", help="Run PgBouncer (transaction pooling) in front of "
+                                                                "the embedded database; same as STUDIO_PGBOUNCER=true.")]
+        = False,
+) -> None:
     """Start Studio: the database (embedded unless STUDIO_DATABASE_URL is set), migrations,
-    and the API, until Ctrl-C or SIGTERM."""
+    the API, a worker and the backup scheduler, until Ctrl-C or SIGTERM."""
     settings = _settings()
+    if pgbouncer and not settings.pgbouncer:
+        if not settings.embedded:
+            _fail("--pgbouncer runs PgBouncer for the embedded database; with your own PgBouncer set "
+                  "STUDIO_PGBOUNCER=true and STUDIO_DIRECT_DATABASE_URL instead")
+        settings = settings.model_copy(update={"pgbouncer": True})
+    _raise_open_files_limit()
     settings.require_secrets("secret_key", "owner_password", "api_password", "worker_password",
                              *(("superuser_password",) if settings.embedded else ()))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with database(settings, migrate_to_head=True) as deployment, _pid_file(ops.up_pid_file(settings)):
+    with database(settings, migrate_to_head=True) as deployment, _pid_file(ops.up_pid_file(settings)), \
+            embedded_pgbouncer(deployment) as bouncer:
         if stop.is_set():
             console.print("Studio stopped.")
             return
@@ -151,7 +164,9 @@ def up() -> None:
         try:
             ready = _wait_ready(url, api, stop)
             if ready:
-                where = deployment.cluster.data_dir if deployment.cluster else "the configured cluster"
+                where = str(deployment.cluster.data_dir) if deployment.cluster else "the configured cluster"
+                if bouncer is not None:
+                    where += f", through PgBouncer with {bouncer.pool_size} server connections"
                 console.print(f"[bold green]Studio is ready[/] at {url}  (database: {where})", highlight=False)
                 console.print(f"Sign in: create an account with `studio user create you@example.org` "
                               f"or POST {url}/v1/auth/signup, then POST {url}/v1/auth/login. "
@@ -177,6 +192,15 @@ def up() -> None:
     console.print("Studio stopped.")
     if not stop.is_set() and any(p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT) for p in (api, worker)):
         raise typer.Exit(1)
+
+
+def _raise_open_files_limit() -> None:
+    """Every client connection is a file descriptor, in the API and in PgBouncer: 1,000
+    of them exceed the usual soft limit of 1,024. The children inherit the raised one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 @contextlib.contextmanager

@@ -67,9 +67,20 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
 
     # Pools (F2): bounded per process; a request waits at most pool_timeout for a connection.
+    # Sizing: docs/operations/connection-pooling.md.
     pool_min_size: int = Field(1, ge=0)
     pool_max_size: int = Field(10, ge=1)
     pool_timeout: float = Field(5.0, gt=0)
+
+    # PgBouncer in transaction pooling mode (F2). Embedded: Studio runs one in front of
+    # its cluster (`studio up --pgbouncer` sets this). External: set it when
+    # STUDIO_DATABASE_URL leads to a PgBouncer, and give STUDIO_DIRECT_DATABASE_URL (the
+    # PostgreSQL server itself) for what a transaction pooler cannot carry: LISTEN.
+    pgbouncer: bool = False
+    direct_database_url: str | None = None
+    pgbouncer_port: int = Field(6432, ge=1, le=65535)       # embedded: its socket (and TCP port)
+    pgbouncer_pool_size: int = Field(20, ge=1)              # embedded: server connections, at most
+    pgbouncer_max_client_conn: int = Field(2000, ge=10)     # embedded: client connections, at most
 
     # HTTP
     max_body_bytes: int = Field(1_048_576, ge=1024)
@@ -167,6 +178,15 @@ class Settings(BaseSettings):
     backup_drill_weekday: int = Field(6, ge=0, le=6)
 
     @model_validator(mode="after")
+    def _listen_has_a_direct_route(self) -> Settings:
+        if self.pgbouncer and self.database_url and not self.direct_database_url:
+            raise SettingsError(
+                "STUDIO_PGBOUNCER needs STUDIO_DIRECT_DATABASE_URL (host, port and database of the "
+                "PostgreSQL server itself): LISTEN, behind event streams and worker wake-ups, "
+                "cannot go through transaction pooling")
+        return self
+
+    @model_validator(mode="after")
     def _production_secrets_are_real(self) -> Settings:
         """Every secret given in production must be a real one. Which secrets must be
         present depends on the process (the API is never given the owner's password),
@@ -227,6 +247,23 @@ class Settings(BaseSettings):
             params["password"] = password.get_secret_value() if isinstance(password, SecretStr) else password
         params["dbname"] = dbname or params.get("dbname") or self.db_name
         params.setdefault("application_name", f"studio:{role}")
+        return make_conninfo(**params)
+
+
+    @property
+    def prepared_statements(self) -> bool:
+        """Server-side prepared statements (psycopg prepares a query after its 5th run):
+        not through PgBouncer 1.18 in transaction mode, which does not track them."""
+        return not self.pgbouncer
+
+    def direct_conninfo(self, conninfo: str) -> str:
+        """The same login as `conninfo`, but straight to the PostgreSQL server: for LISTEN
+        and session-level locks. Without a pooler in between that is `conninfo` itself."""
+        if not self.direct_database_url:
+            return conninfo
+        params = conninfo_to_dict(conninfo)
+        params.update({k: v for k, v in conninfo_to_dict(self.direct_database_url).items()
+                       if k not in ("user", "password")})
         return make_conninfo(**params)
 
 

@@ -22,13 +22,15 @@ from pydantic import SecretStr
 from studio.config import API_ROLE, OWNER_ROLE, WORKER_ROLE, Settings
 from studio.db import migrate, roles
 from studio.db.embedded import SUPERUSER, EmbeddedCluster
+from studio.db.pgbouncer import PgBouncer
 from studio.ops.backup import PgBackRest
 
 log = logging.getLogger("studio.launcher")
 
 # Secrets that give a database role; a child process gets at most its own.
 _ROLE_SECRETS = frozenset({"STUDIO_SUPERUSER_PASSWORD", "STUDIO_OWNER_PASSWORD", "STUDIO_API_PASSWORD",
-                           "STUDIO_WORKER_PASSWORD", "STUDIO_ADMIN_DATABASE_URL", "STUDIO_DATABASE_URL"})
+                           "STUDIO_WORKER_PASSWORD", "STUDIO_ADMIN_DATABASE_URL", "STUDIO_DATABASE_URL",
+                           "STUDIO_DIRECT_DATABASE_URL"})
 SECRET_NAMES = ("STUDIO_SUPERUSER_PASSWORD", "STUDIO_OWNER_PASSWORD", "STUDIO_API_PASSWORD",
                 "STUDIO_WORKER_PASSWORD", "STUDIO_SECRET_KEY")
 
@@ -77,12 +79,15 @@ class Deployment:
     """Connection details for each role of one installation."""
 
     settings: Settings
-    base_conninfo: str  # host/port/dbname without credentials
+    base_conninfo: str  # host/port/dbname without credentials, of the server itself
     passwords: dict[str, str | None]
     secret_key: str | None
     cluster: EmbeddedCluster | None = None
     backrest: PgBackRest | None = None        # embedded cluster with backups enabled
     superuser_password: str | None = None     # embedded: for backups and drills (CLI, scheduler)
+    # PgBouncer, when the API's and workers' pools go through one (settings.pgbouncer).
+    # Migrations, the CLI and the scheduler always use the server directly.
+    pooler_conninfo: str | None = None
 
     def conninfo(self, role: str) -> str:
         return self.settings.role_conninfo(role, self.passwords.get(role), base=self.base_conninfo)
@@ -92,7 +97,13 @@ class Deployment:
         # Settings pass through (storage, providers, pools); libpq's PG* variables and
         # every other role's credentials do not.
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k not in _ROLE_SECRETS}
-        env["STUDIO_DATABASE_URL"] = self.base_conninfo
+        if self.pooler_conninfo:
+            env["STUDIO_DATABASE_URL"] = self.pooler_conninfo
+            env["STUDIO_DIRECT_DATABASE_URL"] = self.base_conninfo
+            env["STUDIO_PGBOUNCER"] = "true"
+        else:
+            env["STUDIO_DATABASE_URL"] = self.base_conninfo
+            env["STUDIO_PGBOUNCER"] = "false"
         if self.passwords.get(API_ROLE):
             env["STUDIO_API_PASSWORD"] = self.passwords[API_ROLE]  # type: ignore[assignment]
         if self.secret_key:
@@ -144,11 +155,16 @@ def database(settings: Settings, *, migrate_to_head: bool = False) -> Iterator[D
     stops it again afterwards only in that case), and (re)asserts roles. External: uses
     STUDIO_DATABASE_URL with the per-role passwords from the settings."""
     if not settings.embedded:
+        # Behind an operator's PgBouncer, STUDIO_DATABASE_URL leads to it and
+        # STUDIO_DIRECT_DATABASE_URL to the server, which migrations and the CLI use.
+        pooled = settings.pgbouncer and settings.direct_database_url
         deployment = Deployment(
-            settings, make_conninfo(settings.database_url or "", dbname=settings.db_name),
+            settings, make_conninfo((settings.direct_database_url if pooled else settings.database_url) or "",
+                                    dbname=settings.db_name),
             {OWNER_ROLE: _secret(settings.owner_password), API_ROLE: _secret(settings.api_password),
              WORKER_ROLE: _secret(settings.worker_password)},
-            _secret(settings.secret_key))
+            _secret(settings.secret_key),
+            pooler_conninfo=make_conninfo(settings.database_url or "", dbname=settings.db_name) if pooled else None)
         if migrate_to_head:
             migrate.upgrade(deployment.conninfo(OWNER_ROLE))
         yield deployment
@@ -179,6 +195,27 @@ def database(settings: Settings, *, migrate_to_head: bool = False) -> Iterator[D
     finally:
         if started_here:
             cluster.stop()
+
+
+@contextmanager
+def embedded_pgbouncer(deployment: Deployment) -> Iterator[PgBouncer | None]:
+    """With settings.pgbouncer on the embedded cluster: a PgBouncer in front of it for the
+    block, which the API's and workers' pools then use (deployment.pooler_conninfo)."""
+    settings = deployment.settings
+    if not settings.pgbouncer or deployment.cluster is None:
+        yield None
+        return
+    assert deployment.superuser_password is not None
+    bouncer = PgBouncer(deployment.cluster, port=settings.pgbouncer_port, db_name=settings.db_name,
+                        pool_size=settings.pgbouncer_pool_size, max_client_conn=settings.pgbouncer_max_client_conn,
+                        roles=(API_ROLE, WORKER_ROLE))
+    bouncer.start(deployment.cluster.conninfo(SUPERUSER, deployment.superuser_password, settings.db_name))
+    deployment.pooler_conninfo = bouncer.base_conninfo()
+    try:
+        yield bouncer
+    finally:
+        deployment.pooler_conninfo = None
+        bouncer.stop()
 
 
 def bootstrap_external(settings: Settings, admin_url: str) -> None:

@@ -222,6 +222,19 @@ def force_stop(cluster: EmbeddedCluster) -> None:
                 pass
 
 
+def stop_pgbouncer(cluster: EmbeddedCluster) -> None:
+    """A PgBouncer that `studio up --pgbouncer` started outlives a killed `studio up`."""
+    try:
+        pid = int((cluster.pg_dir / "pgbouncer" / "pgbouncer.pid").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return
+    try:
+        if b"pgbouncer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGKILL)
+    except (OSError, ProcessLookupError):
+        pass
+
+
 class Lab:
     """Hands out homes, runs `studio` and cleans up after both, whatever happened."""
 
@@ -270,6 +283,7 @@ class Lab:
         for home in self.homes:
             cluster = EmbeddedCluster(home)
             force_stop(cluster)
+            stop_pgbouncer(cluster)
             link = home / "pg"
             if link.is_symlink():
                 extra.add(link.resolve())

@@ -281,26 +281,39 @@ class EmbeddedCluster:
         """Atomically written, mode 0600, owned by the server user."""
         self._write_file(path, text)
 
-    def _run(self, args: Sequence[str | os.PathLike[str]], *, timeout: float,
-             cwd: str | os.PathLike[str] | None = None,
-             extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        """Run a command as the server user (PostgreSQL refuses root)."""
+    def spawn_as_server(self, args: Sequence[str | os.PathLike[str]], *,
+                        cwd: str | os.PathLike[str] | None = None) -> subprocess.Popen[bytes]:
+        """Start a long-running process as the server user (PgBouncer refuses root too);
+        its output goes to its own log file, so none is captured here."""
+        return subprocess.Popen([os.fspath(a) for a in args], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                cwd=cwd or "/", **self._server_process_options())
+
+    def _server_process_options(self, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+        """Environment and identity of a process run as the server user."""
         # PG* variables (PGDATA, PGPORT, ...) from the caller's shell would silently
         # override what we pass; English messages keep our error texts readable.
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("PG") and k not in ("LC_ALL", "LANGUAGE")}
         env["LC_MESSAGES"] = "C"
         env.update(extra_env or {})
-        kwargs: dict[str, Any] = {}
+        options: dict[str, Any] = {"env": env}
         if self._as_root:
             uid, gid, groups = self._server_ids()
             # extra_groups drops root's supplementary groups (group 0) from the server.
-            kwargs = {"user": uid, "group": gid, "extra_groups": groups}
+            options.update(user=uid, group=gid, extra_groups=groups)
             env["HOME"] = pwd.getpwuid(uid).pw_dir
             env["USER"] = env["LOGNAME"] = self.server_user
+        return options
+
+    def _run(self, args: Sequence[str | os.PathLike[str]], *, timeout: float,
+             cwd: str | os.PathLike[str] | None = None,
+             extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run a command as the server user (PostgreSQL refuses root)."""
         try:
             return subprocess.run([os.fspath(a) for a in args], capture_output=True, text=True,
-                                  env=env, cwd=cwd or "/", timeout=timeout, check=False, **kwargs)
+                                  cwd=cwd or "/", timeout=timeout, check=False,
+                                  **self._server_process_options(extra_env))
         except subprocess.TimeoutExpired as exc:
             raise EmbeddedError(f"{Path(os.fspath(args[0])).name} did not finish within "
                                 f"{timeout:.0f}s") from exc

@@ -105,14 +105,18 @@ class _Pool:
     # A round trip ("" query) at every checkout; the worker does without (see WorkerDatabase).
     _check_on_checkout = True
 
-    def __init__(self, conninfo: str, *, min_size: int, max_size: int, timeout: float) -> None:
+    def __init__(self, conninfo: str, *, min_size: int, max_size: int, timeout: float,
+                 prepared_statements: bool = True) -> None:
+        kwargs: dict[str, object] = {"autocommit": True, "row_factory": dict_row}
+        if not prepared_statements:
+            kwargs["prepare_threshold"] = None  # behind PgBouncer (config.Settings.prepared_statements)
         self.pool = AsyncConnectionPool(
             conninfo,
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
             open=False,
-            kwargs={"autocommit": True, "row_factory": dict_row},
+            kwargs=kwargs,
             check=AsyncConnectionPool.check_connection if self._check_on_checkout else None,
             name=type(self).__name__,
         )

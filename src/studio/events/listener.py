@@ -174,12 +174,12 @@ class EventListener:
 
 
 def listener_for(app: Any) -> EventListener:
-    """The process's listener, created on first use with the API pool's conninfo
-    (studio_api: LISTEN needs no privilege). `app.state.event_listener` may be set
-    beforehand to configure it."""
+    """The process's listener, created on first use with the API's login (studio_api:
+    LISTEN needs no privilege), straight to the server even when the pool goes through
+    PgBouncer. `app.state.event_listener` may be set beforehand to configure it."""
     listener: EventListener | None = getattr(app.state, "event_listener", None)
     if listener is None:
-        listener = EventListener(app.state.db.pool.conninfo)
+        listener = EventListener(app.state.settings.direct_conninfo(app.state.db.pool.conninfo))
         app.state.event_listener = listener
     return listener
 

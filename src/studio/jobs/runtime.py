@@ -15,7 +15,8 @@ from studio.storage.factory import create_storage
 
 @asynccontextmanager
 async def assembled_worker(settings: Settings, conninfo: str, options: WorkerOptions) -> AsyncIterator[Worker]:
-    db = WorkerDatabase(conninfo, min_size=1, max_size=options.concurrency + 3, timeout=settings.pool_timeout)
+    db = WorkerDatabase(conninfo, min_size=1, max_size=options.concurrency + 3, timeout=settings.pool_timeout,
+                        prepared_statements=settings.prepared_statements)
     storage = create_storage(settings)
     providers = build_providers(settings)
     handlers = {"generation": make_generation_handler(providers, max_result_bytes=settings.max_result_bytes,
@@ -23,7 +24,8 @@ async def assembled_worker(settings: Settings, conninfo: str, options: WorkerOpt
     await db.open()
     try:
         await storage.ensure_buckets()
-        yield Worker(db, conninfo, storage, handlers, options)
+        # LISTEN goes straight to the server, never through a transaction pooler.
+        yield Worker(db, settings.direct_conninfo(conninfo), storage, handlers, options)
     finally:
         for provider in providers.values():
             await provider.aclose()
