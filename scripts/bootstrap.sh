@@ -51,7 +51,18 @@ if ! command -v pgbackrest >/dev/null 2>&1; then
         || say "pgBackRest is missing (Debian/Ubuntu: apt-get install pgbackrest); Studio's backups need it (or set STUDIO_BACKUP_ENABLED=false)"
 fi
 
-# 4. The local providers' tools: espeak-ng (speech) and ffmpeg/ffprobe (video, audio
+# 4. PgBouncer: `studio up --pgbouncer` runs it in front of the embedded cluster (F2),
+#    and the test suite checks Studio through a real one.
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+    apt_install pgbouncer \
+        || say "PgBouncer is missing (Debian/Ubuntu: apt-get install pgbouncer); \`studio up --pgbouncer\` and its tests need it"
+    # The Debian package starts its own system-wide instance; Studio runs its own.
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet pgbouncer 2>/dev/null; then
+        systemctl disable --now pgbouncer >/dev/null 2>&1 || true
+    fi
+fi
+
+# 5. The local providers' tools: espeak-ng (speech) and ffmpeg/ffprobe (video, audio
 #    conversion). Studio runs without them (those models show as unavailable), but the
 #    test suite exercises them for real.
 missing_tools=()
@@ -62,7 +73,7 @@ if [ ${#missing_tools[@]} -gt 0 ]; then
         || say "optional tools missing: ${missing_tools[*]} (Debian/Ubuntu: apt-get install ${missing_tools[*]}); the espeak/ffmpeg models will be unavailable and their tests will fail"
 fi
 
-# 5. The virtualenv.
+# 6. The virtualenv.
 if [ ! -x .venv/bin/python ]; then
     if ! "$PYTHON" -m venv .venv 2>/dev/null; then
         rm -rf .venv

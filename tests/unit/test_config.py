@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from psycopg.conninfo import conninfo_to_dict
+
 from studio.config import Settings, SettingsError
 
 STRONG = {"secret_key": "S" * 8 + "q9Lr2vXw7TzK4mNp8bYc3dFh6jGs5aQe",
@@ -55,3 +57,38 @@ def test_env_example_holds_placeholders_only():
         field = name.removeprefix("STUDIO_").lower()
         with pytest.raises(SettingsError):
             Settings(env="production", **(STRONG | {field: value}))
+
+
+def test_behind_your_own_pgbouncer_listen_needs_a_direct_route():
+    with pytest.raises(SettingsError, match="STUDIO_DIRECT_DATABASE_URL"):
+        Settings(pgbouncer=True, database_url="postgresql://bouncer.internal:6432/studio")
+
+
+def test_the_direct_route_keeps_the_login_and_replaces_the_address():
+    settings = Settings(pgbouncer=True, database_url="postgresql://bouncer.internal:6432/studio",
+                        direct_database_url="postgresql://db.internal:5433/studio")
+    assert settings.prepared_statements is False
+    pooled = settings.role_conninfo("studio_api", "pw-of-api")
+    direct = conninfo_to_dict(settings.direct_conninfo(pooled))
+    assert (direct["host"], direct["port"], direct["dbname"]) == ("db.internal", "5433", "studio")
+    assert (direct["user"], direct["password"]) == ("studio_api", "pw-of-api")
+    # Without a pooler there is one route, and statements may be prepared.
+    plain = Settings(database_url="postgresql://db.internal:5433/studio")
+    assert plain.prepared_statements is True
+    assert plain.direct_conninfo(pooled) == pooled
+
+
+def test_children_behind_the_embedded_pgbouncer_get_both_routes_and_one_password():
+    from studio.launcher import Deployment
+
+    deployment = Deployment(Settings(), "host=/run/studio port=5432 dbname=studio",
+                            {"studio_api": "api-pw", "studio_worker": "worker-pw", "studio_owner": "owner-pw"},
+                            "key", pooler_conninfo="host=/run/studio port=6432 dbname=studio")
+    env = deployment.api_environment()
+    assert env["STUDIO_DATABASE_URL"].endswith("port=6432 dbname=studio")
+    assert env["STUDIO_DIRECT_DATABASE_URL"].endswith("port=5432 dbname=studio")
+    assert env["STUDIO_PGBOUNCER"] == "true"
+    assert env["STUDIO_API_PASSWORD"] == "api-pw" and "STUDIO_OWNER_PASSWORD" not in env
+    worker = deployment.worker_environment()
+    assert worker["STUDIO_WORKER_PASSWORD"] == "worker-pw" and "STUDIO_API_PASSWORD" not in worker
+    assert worker["STUDIO_DIRECT_DATABASE_URL"] == env["STUDIO_DIRECT_DATABASE_URL"]
