@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import os
 import resource
@@ -417,6 +418,48 @@ def user_create(
             with psycopg.connect(deployment.conninfo(OWNER_ROLE)) as conn:
                 conn.execute("SELECT auth.set_user_role(%s, 'admin')", (request.email,))
     console.print(f"created {'admin ' if admin else ''}account {request.email}", highlight=False)
+
+
+# --------------------------------------------------------------------------- audit
+
+
+class AuditFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+@_operator_errors
+def audit(
+    url: Annotated[Optional[str], typer.Option(help="The running API (default: http://STUDIO_HOST:STUDIO_PORT).")]
+        = None,
+    output: Annotated[AuditFormat, typer.Option("--format", help="The executive summary, or JSON.")]
+        = AuditFormat.text,
+    min_score: Annotated[float, typer.Option(min=0, max=10, help="Exit 1 below this score.")] = 8.0,
+) -> None:
+    """Is this installation production-ready? Live checks of every audit finding (the
+    database catalog, roles, backups, settings, and the running API over HTTP), a score
+    out of 10 and the security scorecard. Exits 1 below --min-score or when a critical
+    finding (F1-F5) fails."""
+    from studio.audit import configured_secrets, report
+    from studio.audit.checks import AuditTarget, run_checks
+
+    settings = _owner_settings()
+    # Roles as they are: any other command would first repair them.
+    with database(settings, repair_roles=False) as deployment:
+        secrets = configured_secrets(settings, {
+            "STUDIO_SUPERUSER_PASSWORD": deployment.superuser_password,
+            "STUDIO_SECRET_KEY": deployment.secret_key,
+            **{f"STUDIO_{role.removeprefix('studio_').upper()}_PASSWORD": password
+               for role, password in deployment.passwords.items()}})
+        target = AuditTarget(settings, deployment.conninfo(OWNER_ROLE),
+                             url or f"http://{settings.host}:{settings.port}", secrets)
+        result = report.build(run_checks(target))
+    if output is AuditFormat.json:
+        print(json.dumps(result.as_json(), indent=2))
+    else:
+        print(report.markdown(result, title=f"Studio at {target.api_url}"), end="")
+    raise typer.Exit(result.exit_code(min_score))
 
 
 # --------------------------------------------------------------------------- backups

@@ -148,11 +148,12 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 @contextmanager
-def database(settings: Settings, *, migrate_to_head: bool = False) -> Iterator[Deployment]:
+def database(settings: Settings, *, migrate_to_head: bool = False, repair_roles: bool = True) -> Iterator[Deployment]:
     """The installation's database, ready to use for the duration of the block.
 
     Embedded: initialises the cluster on first use, starts it if it is not running (and
-    stops it again afterwards only in that case), and (re)asserts roles. External: uses
+    stops it again afterwards only in that case), and (re)asserts roles unless
+    `repair_roles` is off (the audit must see them as they are). External: uses
     STUDIO_DATABASE_URL with the per-role passwords from the settings."""
     if not settings.embedded:
         # Behind an operator's PgBouncer, STUDIO_DATABASE_URL leads to it and
@@ -184,8 +185,9 @@ def database(settings: Settings, *, migrate_to_head: bool = False) -> Iterator[D
         passwords: dict[str, str | None] = {OWNER_ROLE: values["STUDIO_OWNER_PASSWORD"],
                                             API_ROLE: values["STUDIO_API_PASSWORD"],
                                             WORKER_ROLE: values["STUDIO_WORKER_PASSWORD"]}
-        roles.bootstrap(cluster.conninfo(SUPERUSER, values["STUDIO_SUPERUSER_PASSWORD"]),
-                        db_name=settings.db_name, passwords=passwords)  # type: ignore[arg-type]
+        if repair_roles:
+            roles.bootstrap(cluster.conninfo(SUPERUSER, values["STUDIO_SUPERUSER_PASSWORD"]),
+                            db_name=settings.db_name, passwords=passwords)  # type: ignore[arg-type]
         base = _socket_conninfo(cluster, settings.db_name)
         deployment = Deployment(settings, base, passwords, values["STUDIO_SECRET_KEY"], cluster, backrest,
                                 values["STUDIO_SUPERUSER_PASSWORD"])

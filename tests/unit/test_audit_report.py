@@ -1,0 +1,50 @@
+"""The audit's score and verdict are computed from the checks (F24): change a check and
+they change."""
+
+from __future__ import annotations
+
+from studio.audit import report
+from studio.audit.checks import Check
+
+
+def check(id_: str, status: str, severity: str = "medium", area: str = "Area") -> Check:
+    return Check(id_, area, f"check {id_}", severity, status, "detail")  # type: ignore[arg-type]
+
+
+def test_all_passing_scores_ten_and_is_ready():
+    result = report.build([check("K1", "pass", "high"), check("F1", "pass", "critical"), check("F6", "pass")])
+    assert result.score == 10 and result.verdict == "PRODUCTION READY"
+    assert result.exit_code(threshold=8) == 0
+
+
+def test_the_score_weighs_by_severity_and_a_warning_earns_half():
+    checks = [check("F1", "pass", "critical"), check("F6", "fail", "medium"), check("F7", "warn", "high")]
+    result = report.build(checks)
+    # (4 + 0 + 1.5) / (4 + 2 + 3) * 10
+    assert abs(result.score - 10 * 5.5 / 9) < 1e-9
+    assert result.verdict == "NOT PRODUCTION READY"  # below 7
+
+
+def test_a_failing_critical_finding_blocks_whatever_the_score():
+    checks = [check("F3", "fail", "critical")] + [check(f"F{n}", "pass", "high") for n in range(6, 20)]
+    result = report.build(checks)
+    assert result.score > 9
+    assert [c.id for c in result.blocking] == ["F3"]
+    assert result.verdict == "NOT PRODUCTION READY" and result.exit_code(threshold=0) == 1
+
+
+def test_an_unchecked_item_counts_as_failed_not_as_fine():
+    result = report.build([check("F2", "error", "critical"), check("F6", "pass")])
+    assert result.score == 10 * 2 / 6 and [c.id for c in result.blocking] == ["F2"]
+
+
+def test_the_summary_and_json_carry_the_computed_figures():
+    result = report.build([check("K1", "pass", "high", "RLS Policies"), check("F14", "warn", "high", "Secrets")])
+    text = report.markdown(result)
+    assert f"Production Readiness Score: {result.score:.1f}/10" in text
+    assert "| RLS Policies | 100% |" in text and "| Secrets | 50% |" in text
+    assert "NEARLY PRODUCTION READY" in text  # a warning on a high finding
+    data = result.as_json()
+    assert data["score"] == round(result.score, 1)
+    assert {c["id"]: c["status"] for c in data["checks"]} == {"K1": "pass", "F14": "warn"}
+    assert set(data["checks"][0]) >= {"id", "area", "status", "detail"}
