@@ -31,10 +31,12 @@ import psycopg.rows
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from studio.audit.lints import APP_SCHEMAS
+from studio.audit.lints import rls_not_forced as rls_problems  # noqa: F401 - the RLS matrix uses it
+
 # The catalog query shared by the RLS matrix and the catalog tests: every ordinary or
 # partitioned table of the application schemas. Alembic's own bookkeeping table is not
 # application data and is left out.
-APP_SCHEMAS = ("public", "auth")
 EXCLUDED_TABLES = frozenset({"public.alembic_version"})
 
 CATALOG_TABLES_SQL = """
@@ -54,21 +56,6 @@ def catalog_tables(conn: psycopg.Connection, *, include_excluded: bool = False) 
     excluded = [] if include_excluded else sorted(EXCLUDED_TABLES)
     rows = conn.execute(CATALOG_TABLES_SQL, {"schemas": list(APP_SCHEMAS), "excluded": excluded}).fetchall()
     return [r[0] for r in rows]
-
-
-def rls_problems(conn: psycopg.Connection) -> list[str]:
-    """Every table of the application schemas whose row-level security is not both
-    enabled and forced (F5, K1), described for a failure message."""
-    rows = conn.execute(
-        """
-        SELECT n.nspname || '.' || c.relname, c.relrowsecurity, c.relforcerowsecurity
-          FROM pg_catalog.pg_class c
-          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%s)
-           AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
-         ORDER BY 1
-        """, (list(APP_SCHEMAS),)).fetchall()
-    return [f"{t}: ENABLE ROW LEVEL SECURITY={enabled}, FORCE={forced}" for t, enabled, forced in rows]
 
 
 @dataclass(frozen=True)

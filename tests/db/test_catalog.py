@@ -7,24 +7,16 @@ Each failure message names the offending objects.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from tests.db.sample_data import (
-    APP_SCHEMAS,
-    catalog_tables,
-    ident,
-    primary_key_columns,
-    rls_problems,
-)
+from studio.audit import lints
+from studio.audit.lints import CLIENT_ROLES, DEFINER_ALLOW_LIST, RUNTIME_ROLES
+from tests.db.sample_data import catalog_tables, ident, primary_key_columns
 
-CLIENT_ROLES = ("anon", "authenticated")
-RUNTIME_ROLES = ("studio_api", "studio_worker", "anon", "authenticated", "studio_auth", "studio_system")
-COMMANDS = {"SELECT": "r", "INSERT": "a", "UPDATE": "w", "DELETE": "d"}
 # Documented exceptions (migrations 0002 and 0006).
 APPEND_ONLY = frozenset({"public.audit_log", "public.api_usage"})  # created_at only
 NATURAL_KEYS = {"public.rate_limit_counters": ["bucket", "window_start"]}
@@ -33,16 +25,6 @@ ORDERED_KEYS = {"public.generation_events": "id"}
 KEYED_BY_USER = {"auth.credentials": "user_id"}
 # Alembic's bookkeeping table is RLS-protected like every table, but its shape is Alembic's.
 ALEMBIC = "public.alembic_version"
-# Who may call which SECURITY DEFINER function (0002_accounts.py, 0010_webhooks_shares_limits.py,
-# 0012_backup_runs.py, 0014_privacy.py, 0015_retention.py).
-DEFINER_ALLOW_LIST = {
-    "anon": {"auth.signup", "auth.login_retry_after", "auth.login_credentials", "auth.login_failed",
-             "auth.create_session", "auth.authenticate", "auth.rate_limit_hit", "public.record_webhook",
-             "public.backup_status", "public.metrics_snapshot"},
-    "authenticated": {"auth.authenticate", "auth.delete_account", "auth.rate_limit_hit", "auth.audit_export",
-                      "auth.change_password", "public.top_statements"},
-    "studio_worker": {"public.backup_status", "public.notify_admins", "public.apply_retention"},
-}
 
 
 @pytest.fixture
@@ -64,111 +46,62 @@ def _tables(cat, include_alembic: bool = True) -> list[str]:
 
 def test_every_table_has_rls_enabled_and_forced(cat):
     assert _tables(cat)
-    problems = rls_problems(cat)
+    problems = lints.rls_not_forced(cat) + lints.policies_without_rls(cat)
     assert not problems, "tables without ENABLE + FORCE ROW LEVEL SECURITY:\n" + "\n".join(problems)
-
-
-def _privilege_without_policy(cat, roles: tuple[str, ...]) -> tuple[list[str], int]:
-    problems, checked = [], 0
-    for table in _tables(cat):
-        for command, polcmd in COMMANDS.items():
-            for role in roles:
-                checked += 1
-                has_privilege = cat.execute(
-                    "SELECT pg_catalog.has_table_privilege(%(r)s, %(t)s, %(c)s) "
-                    "    OR (%(c)s <> 'DELETE' AND pg_catalog.has_any_column_privilege(%(r)s, %(t)s, %(c)s))",
-                    {"r": role, "t": table, "c": command}).fetchone()[0]
-                has_policy = cat.execute(
-                    """
-                    SELECT EXISTS (
-                        SELECT 1 FROM pg_catalog.pg_policy p
-                         WHERE p.polrelid = %(t)s::regclass AND p.polcmd IN (%(c)s, '*')
-                           AND (0::oid = ANY(p.polroles) OR %(r)s::regrole = ANY(p.polroles)))
-                    """, {"r": role, "t": table, "c": polcmd}).fetchone()[0]
-                if has_privilege and not has_policy:
-                    problems.append(f"{table}: {role} has {command} privilege but no {command} policy applies")
-    return problems, checked
 
 
 def test_every_command_has_a_policy_or_no_grant(cat):
     """F5: for anon and authenticated, each command on each table is either governed
     by a policy or not granted at all (explicit absence)."""
-    problems, checked = _privilege_without_policy(cat, CLIENT_ROLES)
-    assert checked >= 4 * 2 * 20
+    assert len(_tables(cat)) >= 20
+    problems = lints.privileges_without_policy(cat, CLIENT_ROLES)
     assert not problems, "\n".join(problems)
 
 
 def test_worker_and_auth_roles_also_have_policies_for_their_grants(cat):
-    problems, _ = _privilege_without_policy(cat, ("studio_worker", "studio_auth", "studio_system"))
+    problems = lints.privileges_without_policy(cat, lints.SERVICE_ROLES)
     assert not problems, "\n".join(problems)
 
 
+def test_the_grant_lint_sees_a_grant_without_policy(pg, db, admin_conn):
+    """The lint is not vacuous: a grant nobody wrote a policy for is reported."""
+    admin_conn.execute("GRANT TRUNCATE, DELETE ON public.backup_runs TO authenticated")
+    problems = lints.privileges_without_policy(admin_conn, CLIENT_ROLES)
+    assert problems == ["public.backup_runs: authenticated has DELETE privilege but no DELETE policy applies"]
+
+
 def test_no_always_true_write_policy_for_clients(cat):
-    rows = cat.execute(
-        """
-        SELECT schemaname || '.' || tablename, policyname, cmd, roles::text[], qual, with_check
-          FROM pg_catalog.pg_policies
-         WHERE schemaname = ANY(%s) AND cmd IN ('INSERT', 'UPDATE', 'DELETE', 'ALL')
-           AND roles && ARRAY['anon', 'authenticated', 'public']::name[]
-        """, (list(APP_SCHEMAS),)).fetchall()
-    assert rows, "no write policies for anon/authenticated found at all"
-    bad = [f"{t}: policy {name} ({cmd} TO {', '.join(roles)}) has USING {qual!r} / WITH CHECK {check!r}"
-           for t, name, cmd, roles, qual, check in rows
-           if (qual or "").strip() == "true" or (check or "").strip() == "true"]
+    assert lints.write_policy_count(cat) > 10, "no write policies for anon/authenticated found at all"
+    bad = lints.always_true_write_policies(cat)
     assert not bad, "always-true write policies:\n" + "\n".join(bad)
 
 
 # --------------------------------------------------------------------------- policy shape (F18)
 
-_AUTH_CALL = re.compile(r"auth\.(uid|is_admin|user_role)\(\)")
-
 
 def test_policies_wrap_auth_functions_in_a_subselect(cat):
-    rows = cat.execute(
-        """
-        SELECT schemaname || '.' || tablename, policyname, 'USING', qual FROM pg_catalog.pg_policies
-         WHERE schemaname = ANY(%(s)s) AND qual IS NOT NULL
-        UNION ALL
-        SELECT schemaname || '.' || tablename, policyname, 'WITH CHECK', with_check FROM pg_catalog.pg_policies
-         WHERE schemaname = ANY(%(s)s) AND with_check IS NOT NULL
-        """, {"s": list(APP_SCHEMAS)}).fetchall()
-    calls, bare = 0, []
-    for table, policy, clause, expr in rows:
-        for match in _AUTH_CALL.finditer(expr):
-            calls += 1
-            # Deparsed as "( SELECT auth.uid() AS uid)" when wrapped.
-            if not (expr[:match.start()].endswith("SELECT ")
-                    and expr[match.end():].startswith(f" AS {match.group(1)})")):
-                bare.append(f"{table}: policy {policy} {clause} calls {match.group(0)} unwrapped: {expr}")
+    bare, calls = lints.unwrapped_auth_calls(cat)
     assert calls > 20, f"only {calls} auth.* calls found in policies; the check would be vacuous"
     assert not bare, "\n".join(bare)
+
+
+def test_no_role_has_several_permissive_policies_for_one_command(cat):
+    problems = lints.multiple_permissive_policies(cat)
+    assert not problems, "\n".join(problems)
 
 
 # --------------------------------------------------------------------------- indexes (F6)
 
 
 def test_every_foreign_key_is_indexed(cat):
-    fks = cat.execute(
-        """
-        SELECT k.conrelid, n.nspname || '.' || c.relname, k.conname, k.conkey::int[],
-               (SELECT pg_catalog.array_agg(a.attname ORDER BY u.ord)
-                  FROM pg_catalog.unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord)
-                  JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum)
-          FROM pg_catalog.pg_constraint k
-          JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
-          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-         WHERE k.contype = 'f' AND n.nspname = ANY(%s)
-         ORDER BY 2, 3
-        """, (list(APP_SCHEMAS),)).fetchall()
-    assert len(fks) > 20, f"only {len(fks)} foreign keys found"
-    unindexed = []
-    for relid, table, name, conkey, columns in fks:
-        indexes = cat.execute(
-            "SELECT i.indkey::int2[]::int[] FROM pg_catalog.pg_index i "
-            "WHERE i.indrelid = %s AND i.indpred IS NULL AND i.indisvalid", (relid,)).fetchall()
-        if not any(set(indkey[:len(conkey)]) == set(conkey) for (indkey,) in indexes):
-            unindexed.append(f"{table}: foreign key {name} ({', '.join(columns)}) has no index leading with it")
+    unindexed, fks = lints.unindexed_foreign_keys(cat)
+    assert fks > 20, f"only {fks} foreign keys found"
     assert not unindexed, "\n".join(unindexed)
+
+
+def test_no_duplicate_indexes(cat):
+    duplicates = lints.duplicate_indexes(cat)
+    assert not duplicates, "\n".join(duplicates)
 
 
 # --------------------------------------------------------------------------- roles (F3, F4)
@@ -180,8 +113,7 @@ def test_runtime_roles_cannot_bypass_rls(cat):
                        (list(RUNTIME_ROLES) + ["studio_owner"],)).fetchall()
     roles = {r[0]: r[1:] for r in rows}
     assert set(roles) == set(RUNTIME_ROLES) | {"studio_owner"}, f"missing roles: {roles}"
-    bad = [f"{name}: superuser={s} bypassrls={b}" for name, (s, b, _, _) in roles.items()
-           if name in RUNTIME_ROLES and (s or b)]
+    bad = lints.runtime_roles_bypassing_rls(cat)
     assert not bad, "runtime roles that bypass RLS:\n" + "\n".join(bad)
     assert roles["studio_owner"][0] is False, "studio_owner is a superuser"
     _, _, inherit, login = roles["studio_api"]
@@ -189,6 +121,8 @@ def test_runtime_roles_cannot_bypass_rls(cat):
 
 
 def test_studio_api_is_member_of_exactly_anon_and_authenticated(cat):
+    assert lints.api_role_problems(cat) == []
+
     def memberships(role: str) -> set[str]:
         return {r[0] for r in cat.execute(
             "SELECT m.roleid::regrole::text FROM pg_catalog.pg_auth_members m "
@@ -218,21 +152,9 @@ def test_worker_cannot_reassign_ownership(cat):
 # --------------------------------------------------------------------------- functions
 
 
-def _definer_functions(cat) -> list[tuple[int, str, list[str] | None]]:
-    return cat.execute(
-        """
-        SELECT p.oid, n.nspname || '.' || p.proname, p.proconfig
-          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-         WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-         ORDER BY 2
-        """).fetchall()
-
-
 def test_security_definer_functions_pin_search_path(cat):
-    functions = _definer_functions(cat)
-    assert len(functions) >= 8, functions
-    unpinned = [f"{name} (proconfig={config})" for _, name, config in functions
-                if not any(c.startswith("search_path=") for c in (config or []))]
+    assert len(lints.definer_functions(cat)) >= 8
+    unpinned = lints.definer_without_search_path(cat)
     assert not unpinned, "SECURITY DEFINER functions without SET search_path:\n" + "\n".join(unpinned)
 
 
@@ -246,36 +168,22 @@ def test_claim_functions_stay_inlinable(cat, function):
         f"{function}: language={row[0]} volatility={row[1]} security_definer={row[2]} proconfig={row[3]}"
 
 
-def _callers(cat) -> dict[str, set[str]]:
-    callers: dict[str, set[str]] = {}
-    for role in DEFINER_ALLOW_LIST:
-        callers[role] = {name for oid, name, _ in _definer_functions(cat)
-                         if cat.execute("SELECT pg_catalog.has_function_privilege(%s, %s::oid, 'EXECUTE')",
-                                        (role, oid)).fetchone()[0]}
-    return callers
-
-
 def test_security_definer_functions_follow_the_allow_list(cat):
-    callers = _callers(cat)
-    wrong = [f"{role} may also execute {sorted(callers[role] - allowed)}" for role, allowed in
-             DEFINER_ALLOW_LIST.items() if callers[role] - allowed]
+    """Neither PUBLIC nor any role beyond the allow-list may call a definer function."""
+    wrong = lints.definer_callable_without_need(cat)
     assert not wrong, "\n".join(wrong)
-
-
-def test_public_cannot_execute_security_definer_functions(cat):
-    public = [name for oid, name, _ in _definer_functions(cat)
-              if cat.execute(
-                  "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p, "
-                  "pg_catalog.aclexplode(COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner))) a "
-                  "WHERE p.oid = %s AND a.grantee = 0 AND a.privilege_type = 'EXECUTE')", (oid,)).fetchone()[0]]
-    assert public == [], f"PUBLIC may execute: {', '.join(public)}"
 
 
 def test_allow_listed_functions_are_callable(cat):
     """The positive half of the allow-list, which must keep holding once PUBLIC is revoked."""
-    callers = _callers(cat)
     for role, allowed in DEFINER_ALLOW_LIST.items():
-        assert allowed <= callers[role], f"{role} cannot execute {sorted(allowed - callers[role])}"
+        callers = lints.definer_callers(cat, role)
+        assert allowed <= callers, f"{role} cannot execute {sorted(allowed - callers)}"
+
+
+def test_dynamic_sql_in_functions_quotes_what_it_splices(cat):
+    problems = lints.dynamic_sql_built_from_strings(cat)
+    assert not problems, "\n".join(problems)
 
 
 # --------------------------------------------------------------------------- table shape (K3)
