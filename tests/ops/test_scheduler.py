@@ -46,6 +46,10 @@ def has_full(*repos: int):
     return lambda repo: repo in repos
 
 
+# An installation that has been drilled before: only the weekly drill is due.
+DRILLED = run("drill", datetime(2025, 1, 12, 3, 30, tzinfo=UTC))
+
+
 # --------------------------------------------------------------------------- night_start
 
 
@@ -101,7 +105,7 @@ def test_empty_repository_gets_a_full_backup_retried_hourly(tmp_path: Path) -> N
     # Tonight's scheduled backup failed: a repository holding a full backup waits for
     # the next night, an empty one gets a full backup now...
     failed_tonight = [run("backup", WEDNESDAY.replace(hour=3, second=5), status="failed", backup_type="diff")]
-    assert due_tasks(now, s, failed_tonight, has_full=has_full(1)) == []
+    assert due_tasks(now, s, failed_tonight + [DRILLED], has_full=has_full(1)) == []
     assert due_tasks(now, s, failed_tonight, has_full=has_full()) == [Task("backup", 1, "full")]
     # ...but not again within the hour after an attempt, manual ones included.
     for started_at, trigger in ((now - timedelta(minutes=30), "manual"), (now - timedelta(hours=1), "scheduled")):
@@ -121,12 +125,13 @@ def test_nothing_when_tonights_scheduled_backup_already_started(tmp_path: Path) 
     now = WEDNESDAY.replace(hour=9)
     tonight = WEDNESDAY.replace(hour=3, minute=0, second=5)
     for status in ("succeeded", "failed", "running"):  # a failed one is not retried before the next night
-        runs = [run("backup", tonight, status=status, backup_type="diff")]
+        runs = [run("backup", tonight, status=status, backup_type="diff"), DRILLED]
         assert due_tasks(now, s, runs, has_full=has_full(1)) == [], status
     # Exactly at the night's start counts as tonight.
-    assert due_tasks(now, s, [run("backup", WEDNESDAY.replace(hour=3))], has_full=has_full(1)) == []
+    assert due_tasks(now, s, [run("backup", WEDNESDAY.replace(hour=3)), DRILLED], has_full=has_full(1)) == []
     # Recorded in another time zone: the same instant.
-    assert due_tasks(now, s, [run("backup", datetime(2025, 1, 22, 5, 1, tzinfo=CEST))], has_full=has_full(1)) == []
+    assert due_tasks(now, s, [run("backup", datetime(2025, 1, 22, 5, 1, tzinfo=CEST)), DRILLED],
+                     has_full=has_full(1)) == []
 
 
 def test_backup_due_when_only_older_or_manual_runs_exist(tmp_path: Path) -> None:
@@ -159,8 +164,8 @@ def test_both_repositories_when_a_bucket_is_set(tmp_path: Path) -> None:
     # Each repository on its own: the bucket holds no full backup yet.
     assert due_tasks(now, s, [], has_full=has_full(1)) == [Task("backup", 1, "diff"), Task("backup", 2, "full")]
     # Repository 1 done tonight: only repository 2 is due.
-    assert due_tasks(now, s, [run("backup", WEDNESDAY.replace(hour=3, minute=1))], has_full=has_full(1, 2)) == \
-        [Task("backup", 2, "diff")]
+    assert due_tasks(now, s, [run("backup", WEDNESDAY.replace(hour=3, minute=1)), DRILLED],
+                     has_full=has_full(1, 2)) == [Task("backup", 2, "diff")]
     assert due_tasks(SUNDAY.replace(hour=4), s, [], has_full=has_full(1, 2)) == \
         [Task("backup", 1, "full"), Task("backup", 2, "full")]
     # Without a bucket, only the local repository.
@@ -312,3 +317,20 @@ def test_scheduler_survives_a_failing_tick(deployment: Deployment, started) -> N
     while not scheduler.called.wait(0.05) and thread.is_alive():
         pass
     assert scheduler.called.is_set(), f"run_due called {scheduler.calls} time(s); thread alive: {thread.is_alive()}"
+
+
+def test_a_never_drilled_installation_is_drilled_after_its_first_full_backup(tmp_path: Path) -> None:
+    s = settings(tmp_path, backup_drill_weekday=3)
+    now = WEDNESDAY.replace(hour=9)
+    # No full backup yet: the backup first, no drill of nothing.
+    assert due_tasks(now, s, [], has_full=has_full()) == [Task("backup", 1, "full")]
+    # The first full backup exists: the drill now, not on the next drill weekday.
+    first = [run("backup", now - timedelta(minutes=2))]
+    assert due_tasks(now, s, first, has_full=has_full(1)) == [Task("drill", 1)]
+    # A first drill that failed was reported (an admin is notified, the audit fails F1);
+    # the next try is the weekly one, not one per tick.
+    failed = first + [run("drill", now - timedelta(minutes=5), status="failed", trigger="manual")]
+    assert due_tasks(now, s, failed, has_full=has_full(1)) == []
+    assert due_tasks(now + timedelta(hours=2), s, failed, has_full=has_full(1)) == []
+    # Drilled once, whenever: back to the weekly rhythm.
+    assert due_tasks(now, s, first + [DRILLED], has_full=has_full(1)) == []

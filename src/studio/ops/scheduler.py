@@ -8,7 +8,9 @@ backup twice, and a night missed while Studio was down is caught up at the next 
 
 - Every night at backup_hour_utc: a full backup on backup_full_weekday (or when the
   repository holds none), a differential one otherwise; into each repository.
-- After that night's backup on backup_drill_weekday: the restore drill.
+- After that night's backup on backup_drill_weekday: the restore drill; and on an
+  installation that has never been drilled, as soon as its first full backup exists,
+  so that a new installation's backups are proven restorable on its first day.
 """
 
 from __future__ import annotations
@@ -68,7 +70,11 @@ def due_tasks(now: datetime, settings: Settings, runs: list[dict[str, Any]], *,
         elif not empty and ("backup", repo) not in tried:
             full = since.weekday() == settings.backup_full_weekday
             tasks.append(Task("backup", repo, "full" if full else "diff"))
+    never_drilled = not any(r["kind"] == "drill" for r in runs)
     if since.weekday() == settings.backup_drill_weekday and ("drill", 1) not in tried:
+        tasks.append(Task("drill", 1))
+    elif never_drilled and ("drill", 1) not in tried_lately and not any(t.repo == 1 for t in tasks) \
+            and has_full(1):
         tasks.append(Task("drill", 1))
     return tasks
 
@@ -102,12 +108,16 @@ class Scheduler:
                         while not self.stopping.is_set():
                             lock_conn.execute("SELECT 1")  # the lock lives as long as this session
                             try:
-                                self.run_due()
+                                ran = self.run_due()
                             except psycopg.OperationalError:
                                 raise  # reconnect, and compete for the lock again
                             except Exception as exc:  # pgBackRest or the store unreachable: next tick
                                 log.error("scheduler tick failed: %s", " ".join(str(exc).split()))
-                            self.stopping.wait(self.tick_seconds)
+                                ran = []
+                            # What ran may make more due at once (the first drill after the
+                            # first full backup); otherwise wait for the next tick.
+                            if not ran:
+                                self.stopping.wait(self.tick_seconds)
                     finally:
                         self.active.clear()
             except psycopg.OperationalError as exc:
