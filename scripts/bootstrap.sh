@@ -62,7 +62,17 @@ if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
     fi
 fi
 
-# 5. The local providers' tools: espeak-ng (speech) and ffmpeg/ffprobe (video, audio
+# 5. promtool (Debian's prometheus package): the test suite validates and unit-tests the
+#    alert rules in deploy/prometheus with it. Studio itself does not need it.
+if ! command -v promtool >/dev/null 2>&1; then
+    apt_install prometheus \
+        || say "promtool is missing (Debian/Ubuntu: apt-get install prometheus); the alert rule tests need it"
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+        systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
+fi
+
+# 6. The local providers' tools: espeak-ng (speech) and ffmpeg/ffprobe (video, audio
 #    conversion). Studio runs without them (those models show as unavailable), but the
 #    test suite exercises them for real.
 missing_tools=()
@@ -73,7 +83,7 @@ if [ ${#missing_tools[@]} -gt 0 ]; then
         || say "optional tools missing: ${missing_tools[*]} (Debian/Ubuntu: apt-get install ${missing_tools[*]}); the espeak/ffmpeg models will be unavailable and their tests will fail"
 fi
 
-# 6. The virtualenv.
+# 7. The virtualenv.
 if [ ! -x .venv/bin/python ]; then
     if ! "$PYTHON" -m venv .venv 2>/dev/null; then
         rm -rf .venv
