@@ -66,9 +66,11 @@ app = typer.Typer(help="Studio: a self-hostable multi-modal generation studio.",
 db_app = typer.Typer(help="Database: bootstrap roles, migrate, show status.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts, for operators.", no_args_is_help=True)
 backup_app = typer.Typer(help="Backups with pgBackRest: create, list, verify, restore, drill.", no_args_is_help=True)
+dev_app = typer.Typer(help="Development tools: seed data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(backup_app, name="backup")
+app.add_typer(dev_app, name="dev")
 
 # soft_wrap: a one-line message stays one line in logs, whatever the terminal width.
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -682,6 +684,54 @@ def backup_restore(
                                    progress=step)
     console.print(f"restored into {cluster.data_dir}. Run Studio on it with: STUDIO_HOME={target} studio up",
                   highlight=False)
+
+
+@dev_app.command("seed")
+@_operator_errors
+def dev_seed(
+    users: Annotated[int, typer.Option(min=1, help="Users to create (user 1 is the heaviest).")],
+    rows: Annotated[int, typer.Option(min=0, help="Rows to write in all, users included.")],
+    seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, help="The same seed writes the same data.")] = 1,
+    admin_url: Annotated[Optional[str], typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
+                                                     help="A superuser login (external cluster only).")] = None,
+) -> None:
+    """Fill the database with made-up users and data at scale (refused in production).
+
+    Conversations, generations, datasets... skewed like real data; docs/development.md."""
+    from studio.dev import seed as seeding
+
+    settings = _settings()
+    try:
+        seeding.refuse_production(settings.env)
+        if not settings.embedded and not admin_url:
+            _fail("an external cluster needs --admin-url (or STUDIO_ADMIN_DATABASE_URL): a superuser login, "
+                  "since row-level security is forced on every table")
+        with _steps() as step:
+            if settings.embedded:
+                with database(settings, migrate_to_head=True) as deployment:
+                    assert deployment.cluster is not None and deployment.superuser_password is not None
+                    report = seeding.seed(
+                        deployment.cluster.conninfo(SUPERUSER, deployment.superuser_password, settings.db_name),
+                        users=users, rows=rows, seed=seed, progress=step)
+            else:
+                assert admin_url is not None
+                report = seeding.seed(make_conninfo(admin_url, dbname=settings.db_name),
+                                      users=users, rows=rows, seed=seed, progress=step)
+    except seeding.SeedError as exc:
+        _fail(str(exc))
+    table = Table(title=f"Seed {report.seed} in {settings.db_name}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in report.rows.items():
+        table.add_row(name, f"{count:,}")
+    table.add_row("[bold]total[/]", f"[bold]{report.total:,}[/]")
+    out = Console()
+    out.print(table)
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    out.print(f"{report.users:,} users @{seeding.SEED_EMAIL_DOMAIN} (no password works); the heaviest is "
+              f"{report.heavy_user_email} ({report.heavy_user_id}). Inserted in {report.seconds['insert']:.1f} s, "
+              f"VACUUM (ANALYZE) {report.seconds['vacuum']:.1f} s.", highlight=False)
 
 
 def main() -> None:
