@@ -29,8 +29,7 @@ from tests.api.test_sharing_and_uploads import png
 
 OWNER_COLUMNS = ("user_id", "owner_id", "requester_id")
 # Tables whose rows belong to a user through a parent row (the RLS policies' EXISTS).
-PARENT_LINKS = {"public.messages": ("conversation_id", "public.conversations", "user_id"),
-                "public.dataset_images": ("dataset_id", "public.datasets", "user_id")}
+PARENT_LINKS = {"public.dataset_images": ("dataset_id", "public.datasets", "user_id")}
 SECRET_COLUMNS = {"token_hash", "key_hash", "password_hash"}
 
 

@@ -39,8 +39,8 @@ def populated(pg, db, admin_conn):
     long_conversation = admin_conn.execute(
         "SELECT id FROM conversations WHERE user_id = %s ORDER BY created_at DESC LIMIT 1", (heavy,)).fetchone()[0]
     admin_conn.execute(
-        "INSERT INTO messages (conversation_id, role, content, created_at)"
-        " SELECT c.id, 'user', 'm' || i, now() - i * interval '1 second'"
+        "INSERT INTO messages (conversation_id, user_id, role, content, created_at)"
+        " SELECT c.id, c.user_id, 'user', 'm' || i, now() - i * interval '1 second'"
         "   FROM conversations c, generate_series(1, CASE WHEN c.id = %s THEN 3000 ELSE 2 END) i",
         (long_conversation,))
     admin_conn.execute("ANALYZE")
@@ -88,7 +88,7 @@ def test_a_conversations_messages_are_an_index_lookup(populated):
     message_scans = [n for n in nodes if n.get("Relation Name") == "messages" or
                      (n.get("Index Name") or "").startswith("messages_")]
     assert message_scans and all(n["Node Type"] != "Seq Scan" for n in message_scans), nodes
-    assert any((n.get("Index Name") or "").startswith("messages_conversation_id") for n in nodes), nodes
+    assert any((n.get("Index Name") or "").startswith("messages_conversation_user_") for n in nodes), nodes
 
 
 def test_rls_policies_use_the_wrapped_uid(populated):

@@ -175,13 +175,13 @@ HOT = [
     # plans; what must not happen is a scan of everybody's messages.
     HotQuery("a conversation's messages", "user",
              lambda c, s: chat_repo.list_messages(user_scope(c, s), conversation_id=s.long_conversation, leaf_id=None),
-             "messages_conversation_id_created_idx", also=("messages_conversation_id_parent_id_idx",), sorts=True),
+             "messages_conversation_user_created_idx", also=("messages_conversation_user_parent_idx",), sorts=True),
     # The branch from the conversation's newest message up to its root: one lookup per
     # message on the way (the thread is a chain of parent links), then sorted by depth.
     HotQuery("a branch of a conversation", "user",
              lambda c, s: chat_repo.list_messages(user_scope(c, s), conversation_id=s.long_conversation,
                                                   leaf_id=s.long_conversation_leaf),
-             "messages_conversation_id_id_key", also=("messages_pkey",), sorts=True),
+             "messages_conversation_user_id_key", also=("messages_pkey",), sorts=True),
     HotQuery("generations, first page", "user",
              lambda c, s: generation_repo.list_generations(user_scope(c, s), type_=None, status=None, after=None,
                                                            limit=20),
@@ -344,22 +344,7 @@ def test_hot_query_walks_its_index(scale: ScaleDb, hot: HotQuery) -> None:
     assert not problems(plan, scale, hot), (hot.name, problems(plan, scale, hot), plan)
 
 
-# Found by this test, not fixed yet (see the reason).
-RLS_COSTS_MORE = {
-    "a conversation's messages": (
-        "F18: the messages_select_own policy's EXISTS on conversations cannot become a join (RLS quals are "
-        "security barriers), so it is planned as a hashed SubPlan over ALL of the caller's conversations, "
-        "on every read of one conversation: for the heaviest user's 1,110 conversations 18 to 530 pages more "
-        "(index-only or bitmap heap scan) than the ~650 of the messages themselves. A user_id column on "
-        "messages with a plain user_id = (SELECT auth.uid()) policy would make it free."),
-    "a branch of a conversation": (
-        "F18: the same policy, evaluated for every message the recursive walk visits: a conversations_pkey "
-        "lookup per step, about 75% more pages than the walk itself."),
-}
-
-
-@pytest.mark.parametrize("hot", [pytest.param(h, marks=pytest.mark.xfail(reason=RLS_COSTS_MORE[h.name], strict=True))
-                                 if h.name in RLS_COSTS_MORE else h for h in HOT], ids=[h.name for h in HOT])
+@pytest.mark.parametrize("hot", HOT, ids=[h.name for h in HOT])
 def test_rls_adds_little(scale: ScaleDb, hot: HotQuery) -> None:
     """The same statement with the same parameters, once under the application's RLS
     identity and once as the superuser (no RLS; the statements filter by owner

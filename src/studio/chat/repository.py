@@ -136,8 +136,9 @@ async def list_messages(tx: UserScope, *, conversation_id: UUID,
                 SELECT m.id, m.conversation_id, m.parent_id, m.role, m.content, m.model, m.created_at, 0 AS depth
                   FROM public.messages m WHERE m.conversation_id = %s AND m.id = %s
                 UNION ALL
+                -- By primary key: the foreign key keeps a parent in its child's conversation.
                 SELECT p.id, p.conversation_id, p.parent_id, p.role, p.content, p.model, p.created_at, b.depth + 1
-                  FROM public.messages p JOIN branch b ON p.conversation_id = b.conversation_id AND p.id = b.parent_id
+                  FROM public.messages p JOIN branch b ON p.id = b.parent_id
             )
             SELECT id, conversation_id, parent_id, role, content, model, created_at
               FROM branch ORDER BY depth DESC

@@ -683,8 +683,8 @@ SELECT t.id, t.user_id,
 # as a live installation writes them: a conversation's messages end up spread over the
 # table's pages among everybody else's (the inner ORDER BY sorts only the narrow keys).
 _INSERT_MESSAGES = """
-INSERT INTO public.messages (id, conversation_id, parent_id, role, content, model, created_at, updated_at)
-SELECT pg_temp.seed_uuid(%(seed)s, 25, m.key), m.conversation_id,
+INSERT INTO public.messages (id, conversation_id, user_id, parent_id, role, content, model, created_at, updated_at)
+SELECT pg_temp.seed_uuid(%(seed)s, 25, m.key), m.conversation_id, m.user_id,
        CASE WHEN m.k > 1 THEN pg_temp.seed_uuid(%(seed)s, 25, m.key - 1) END,
        x.role,
        pg_catalog.left(pg_catalog.repeat(
@@ -693,7 +693,7 @@ SELECT pg_temp.seed_uuid(%(seed)s, 25, m.key), m.conversation_id,
            1 + x.length / 60), x.length),
        CASE WHEN x.role = 'assistant' THEN %(chat_model_name)s END,
        m.at, m.at
-  FROM (SELECT t.id AS conversation_id, k, t.n << 24 | k AS key,
+  FROM (SELECT t.id AS conversation_id, t.user_id, k, t.n << 24 | k AS key,
                t.created_at + t.span * (k - 1) / GREATEST(t.messages, 1) AS at
           FROM seed_threads t
          CROSS JOIN LATERAL pg_catalog.generate_series(1, t.messages) AS k

@@ -38,7 +38,7 @@ EXPORTED: tuple[Owned, ...] = (
     Owned("public.audit_log", "user_id"),
     Owned("public.quotas", "user_id"),
     Owned("public.conversations", "user_id"),
-    Owned("public.messages", "conversation_id", parent="public.conversations", parent_owner="user_id"),
+    Owned("public.messages", "user_id"),
     Owned("public.batch_queue", "user_id"),
     Owned("public.generations", "user_id"),
     Owned("public.generation_events", "user_id"),
