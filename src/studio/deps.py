@@ -13,16 +13,19 @@ from studio.http import ApiError, request_context
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
+# Every dependency is `async def`: FastAPI runs a plain `def` one in its thread pool, a
+# thread hand-off per request for work that takes microseconds (bench/results/load.md).
 
-def get_db(request: Request) -> ApiDatabase:
+
+async def get_db(request: Request) -> ApiDatabase:
     return request.app.state.db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def credential(request: Request) -> Credential:
+async def credential(request: Request) -> Credential:
     """The caller's credential: `Authorization: Bearer <api key>` (no CSRF needed: a
     browser never adds it by itself), or the session cookie, which on unsafe methods
     must come with the session's CSRF token in X-CSRF-Token (F12)."""

@@ -61,12 +61,18 @@ def error_response(status: int, code: str, message: str, *, details: Any = None,
     return json_response({"error": body}, status, headers)
 
 
-def request_context(request: Request) -> RequestContext:
+def context_of(request: Request) -> RequestContext:
     return RequestContext(
         request_id=request.state.request_id,
         client_ip=request.client.host if request.client else None,
         user_agent=(request.headers.get("user-agent") or "")[:512] or None,
     )
+
+
+async def request_context(request: Request) -> RequestContext:
+    """The dependency. async: FastAPI runs a plain `def` dependency in its thread pool,
+    a thread hand-off per request for work that takes microseconds."""
+    return context_of(request)
 
 
 # --- keyset pagination -------------------------------------------------------------

@@ -53,7 +53,7 @@ from studio.db.scopes import (
     RequestContext,
     UserScope,
 )
-from studio.http import ApiError, request_context
+from studio.http import ApiError, context_of
 
 if TYPE_CHECKING:
     from studio.config import Settings
@@ -168,5 +168,5 @@ async def check(request: Request, limit: Limit, cred: Credential | None = None) 
     settings: Settings = request.app.state.settings
     if not enabled(settings):
         return
-    await enforce(request.app.state.db, request_context(request), limit.configured(settings), cred=cred,
+    await enforce(request.app.state.db, context_of(request), limit.configured(settings), cred=cred,
                   fail_closed=fails_closed(settings))
