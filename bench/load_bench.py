@@ -24,9 +24,8 @@ at the end, also on failure or Ctrl-C:
    round trip per statement (5), and pipelined in 2 round trips (BEGIN with the switch
    to anon, then the authentication, the query and COMMIT: -M prepared prepares a
    pipeline's statements when it starts, and studio_api itself may not parse a call of
-   auth.authenticate()). The API needs 4: its pool's check query, BEGIN with the
-   scope's two statements (psycopg's pipeline, which waits for the authentication row),
-   the query, COMMIT. Before measuring, the script is checked: psycopg runs the same
+   auth.authenticate()). The API needs 3: one message with BEGIN and the scope's two
+   statements (db/scopes.py), the query, COMMIT. Before measuring, the script is checked: psycopg runs the same
    statements as studio_api, pgbench runs the script once printing what it got, and the
    API's answer is compared: all three must return the user's newest conversations.
    The ratio's reference is the faster pgbench variant.
@@ -406,7 +405,7 @@ def scope_begin(kind: str) -> list[tuple[str, Any]]:
     opening = [(scopes._BEGIN_ANON, {"request_id": S_REQUEST_ID, "client_ip": S_CLIENT_IP,
                                      "user_agent": S_USER_AGENT})]
     if kind == "user":
-        opening.append((scopes._AUTHENTICATE, (S_KIND, S_TOKEN_HASH)))
+        opening.append((scopes._AUTHENTICATE, {"kind": S_KIND, "token_hash": S_TOKEN_HASH}))
     return opening
 
 
@@ -858,7 +857,7 @@ class Bench:
         with psycopg.connect(self.conninfo(API_ROLE)) as conn, conn.transaction():
             conn.execute(scopes._BEGIN_ANON, {"request_id": "load-bench-check", "client_ip": "127.0.0.1",
                                               "user_agent": "load_bench"})
-            me = conn.execute(scopes._AUTHENTICATE, ("session", token_hash)).fetchone()
+            me = conn.execute(scopes._AUTHENTICATE, {"kind": "session", "token_hash": token_hash}).fetchone()
             rows = conn.execute(chat_repo._LIST_FIRST, (user["user_id"], S_LIMIT)).fetchall()
         psycopg_ids = [str(r[0]) for r in rows]
         if me is None or str(me[0]) != user["user_id"] or psycopg_ids != expected:
@@ -1375,8 +1374,8 @@ def write_reports(report: dict[str, Any]) -> None:
         b = read["best"]
         lines += [
             "", f"Ratio (best of each): API / pgbench per statement {b['ratio_vs_statements']:.0%}, API / pgbench "
-            f"pipelined {b['ratio_vs_pipelined']:.0%}. The API makes 4 round trips per request (its pool's check "
-            "query at checkout, then BEGIN + the scope's two statements pipelined, the query, COMMIT); pgbench makes "
+            f"pipelined {b['ratio_vs_pipelined']:.0%}. The API makes 3 round trips per request (one message with "
+            "BEGIN and the scope's two statements, the query, COMMIT); pgbench makes "
             "5 (per statement) or 2 (pipelined: BEGIN + the switch to anon, then the rest; -M prepared prepares a "
             "pipeline's statements as it starts, and studio_api may not parse auth.authenticate() before the switch). "
             "The API is one uvicorn process: one core at most for all of its Python work (*API process* above).",

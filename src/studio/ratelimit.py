@@ -25,8 +25,8 @@ Were the hit made inside the endpoint's own transaction, then
 So `enforce` opens a short transaction of its own (`as_user` / `as_anon`: the same
 pool, no extra connection held at once) containing nothing but the hit, lets it commit,
 and only then decides: allow, 429 or, when the check itself failed, 503 or allow. The
-hit is pipelined with the scope's opening statements; the cost is the limiter's COMMIT
-plus, for users, the authentication it shares with every scope. Endpoints call it first,
+cost is three round trips (the scope's opening, which authenticates users as every
+scope does, the hit, the COMMIT). Endpoints call it first,
 before any work (before hashing a password, before the main transaction), e.g.
 
     await ratelimit.check(request, ratelimit.GENERATIONS, cred)

@@ -156,3 +156,30 @@ def test_worker_scope_sees_the_queue_not_private_content(pg, db, admin_conn):
             await worker.close()
 
     assert run(jobs_only())["n"] == 1
+
+
+def test_a_connection_that_died_while_idle_costs_the_request_nothing(pg, db, admin_conn):
+    """No check query at checkout: the dead connection fails at the scope's opening
+    statement, before anything of the request ran, and the opening is retried once on a
+    fresh connection."""
+    alice, token = make_user(admin_conn, "alice@example.org")
+
+    async def scenario():
+        api = ApiDatabase(pg.conninfo(API_ROLE, db), min_size=1, max_size=1, timeout=5)
+        await api.open()
+        try:
+            async with api.as_user(session(token), CTX) as tx:
+                first = (await (await tx.conn.execute("SELECT pg_backend_pid() AS pid")).fetchone())["pid"]
+            # The server ends the idle connection (a restart, an idle timeout, a pooler).
+            admin_conn.execute("SELECT pg_terminate_backend(%s)", (first,))
+            async with api.as_user(session(token), CTX) as tx:
+                cur = await tx.conn.execute("SELECT pg_backend_pid() AS pid, auth.uid() AS uid")
+                second = await cur.fetchone()
+            stats = api.pool.get_stats()
+            return first, second, stats
+        finally:
+            await api.close()
+
+    first, second, stats = run(scenario())
+    assert second["uid"] == alice and second["pid"] != first
+    assert stats.get("connections_lost", 0) + stats.get("returns_bad", 0) >= 1, stats

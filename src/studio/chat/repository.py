@@ -119,6 +119,12 @@ async def list_messages(tx: UserScope, *, conversation_id: UUID,
     """The whole tree, or the branch from the root down to `leaf_id`, oldest first.
     None when the conversation is not the caller's. Both statements go out in one
     round trip (pipeline mode)."""
+    async with tx.conn.pipeline():
+        return await _list_messages(tx, conversation_id=conversation_id, leaf_id=leaf_id)
+
+
+async def _list_messages(tx: UserScope, *, conversation_id: UUID,
+                         leaf_id: UUID | None) -> list[dict[str, Any]] | None:
     exists = await tx.conn.execute("SELECT 1 FROM public.conversations WHERE id = %s", (conversation_id,))
     if leaf_id is None:
         messages = await tx.conn.execute(

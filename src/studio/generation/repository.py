@@ -73,23 +73,24 @@ async def create_generation(tx: UserScope, *, type_: str, model_id: UUID, provid
     generation, which a sibling CTE would not), pipelined into one round trip.
     fair_rank = how many of the user's jobs are queued ahead of this one."""
     generation_id = uuid4()
-    cur = await tx.conn.execute(
-        """
-        INSERT INTO public.generations (id, user_id, model_id, type, provider, prompt, params)
-        VALUES (%(id)s, %(user)s, %(model)s, %(type)s, %(provider)s, %(prompt)s, %(params)s)
-        RETURNING id, type, status, model_id, provider, prompt, params, progress, error, attempts, result,
-                  created_at, updated_at, started_at, finished_at
-        """,
-        {"id": generation_id, "user": tx.user.id, "model": model_id, "type": type_, "provider": provider,
-         "prompt": prompt, "params": Jsonb(params)})
-    await tx.conn.execute(
-        """
-        INSERT INTO public.jobs (kind, user_id, generation_id, fair_rank)
-        VALUES ('generation', %(user)s, %(id)s,
-                (SELECT count(*) FROM public.jobs q WHERE q.user_id = %(user)s AND q.status = 'queued'))
-        """,
-        {"id": generation_id, "user": tx.user.id})
-    row = await cur.fetchone()
+    async with tx.conn.pipeline():
+        cur = await tx.conn.execute(
+            """
+            INSERT INTO public.generations (id, user_id, model_id, type, provider, prompt, params)
+            VALUES (%(id)s, %(user)s, %(model)s, %(type)s, %(provider)s, %(prompt)s, %(params)s)
+            RETURNING id, type, status, model_id, provider, prompt, params, progress, error, attempts, result,
+                      created_at, updated_at, started_at, finished_at
+            """,
+            {"id": generation_id, "user": tx.user.id, "model": model_id, "type": type_, "provider": provider,
+             "prompt": prompt, "params": Jsonb(params)})
+        await tx.conn.execute(
+            """
+            INSERT INTO public.jobs (kind, user_id, generation_id, fair_rank)
+            VALUES ('generation', %(user)s, %(id)s,
+                    (SELECT count(*) FROM public.jobs q WHERE q.user_id = %(user)s AND q.status = 'queued'))
+            """,
+            {"id": generation_id, "user": tx.user.id})
+        row = await cur.fetchone()
     assert row is not None
     return row
 
