@@ -80,7 +80,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -327,6 +327,11 @@ class RecordingConnection:
     async def execute(self, query: str, params: Any = None) -> _RecordedCursor:
         self.calls.append((query, params))
         return _RecordedCursor()
+
+    @contextlib.asynccontextmanager
+    async def pipeline(self) -> AsyncIterator[None]:
+        """A pipeline changes when statements travel, not which: the same ones are recorded."""
+        yield
 
 
 def recorded(call: Callable[[RecordingConnection], Any]) -> list[tuple[str, Any]]:
