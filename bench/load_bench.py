@@ -950,7 +950,7 @@ class Bench:
 
     def open_loop(self, token: str, rate: float, mode: str) -> dict[str, Any]:
         a = self.args
-        out_path = self.tmp / f"openloop-{mode}.json"
+        out_path = self.tmp / f"openloop-{mode}-{rate:.0f}.json"
         cmd = [sys.executable, str(OPENLOOP), "--url", f"{self.url}/v1/conversations",
                "--connections", str(a.open_connections), "--rate", f"{rate:.1f}", "--duration", str(a.open_seconds),
                "--warmup", str(a.open_warmup), "--timeout", str(a.open_timeout), "--json-out", str(out_path)]
@@ -1281,6 +1281,12 @@ def command_line(argv: list[str]) -> str:
     return ".venv/bin/python bench/load_bench.py" + ("" if not argv else " " + shlex.join(argv))
 
 
+MODE_NAMES = {"direct": "direct", "pgbouncer": "through PgBouncer, same rate",
+              "pgbouncer_own": "through PgBouncer at 70% of its own maximum"}
+MODE_LABELS = {"direct": "direct", "pgbouncer": "PgBouncer (pool 20), the direct rate",
+               "pgbouncer_own": "PgBouncer (pool 20), 70% of its maximum"}
+
+
 def _met(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
@@ -1302,7 +1308,7 @@ def summary_rows(report: dict[str, Any]) -> list[str]:
         rows.append(f"| API / pgbench ({b['reference']}, the faster) | {b['ratio']:.0%} | >= 50% | "
                     f"{_met(b['ratio'] >= GOAL_RATIO)} |")
     for mode, run in (report.get("open_loop") or {}).items():
-        name = "direct" if mode == "direct" else "through PgBouncer"
+        name = MODE_NAMES[mode]
         conns = run["server_connections"]["peak_total"]
         rows.append(f"| 1,000 connections {name} at {run['rate_requested']:,.0f} req/s: errors | "
                     f"{run['errors_total']:,} of {run['requests_measured']:,} | 0 | {_met(run['errors_total'] == 0)} |")
@@ -1391,7 +1397,8 @@ def write_reports(report: dict[str, Any]) -> None:
         lines += [
             "## 2. 1,000 concurrent connections, open loop", "",
             f"`bench/openloop.py`: {s['open_connections']:,} keep-alive connections to `GET /v1/conversations`, "
-            f"requests at a fixed rate ({s['open_fraction']:.0%} of the API's best wrk figure above) whatever the "
+            f"requests at a fixed rate ({s['open_fraction']:.0%} of the API's best wrk figure above; through "
+            f"PgBouncer also {s['open_fraction']:.0%} of its own wrk maximum there) whatever the "
             f"answers, {s['open_seconds']} s measured after {s['open_warmup']} s of warm-up; latency from each "
             f"request's scheduled time; timeout {s['open_timeout']} s. Server connections: pg_stat_activity every "
             "50 ms (client backends of the studio database: the API's pool, or PgBouncer's server connections, and "
@@ -1403,7 +1410,7 @@ def write_reports(report: dict[str, Any]) -> None:
         for mode, run in report["open_loop"].items():
             lat, sc = run["latency_ms"], run["server_connections"]
             errors = ", ".join(f"{k} {v}" for k, v in run["errors"].items()) or "0"
-            lines.append(f"| {'direct' if mode == 'direct' else 'PgBouncer (pool 20)'} | {run['rate_requested']:,.0f} | "
+            lines.append(f"| {MODE_LABELS[mode]} | {run['rate_requested']:,.0f} | "
                          f"{run['throughput_2xx_per_s']:,.0f} | {_fmt_ms(lat['p50'])} | {_fmt_ms(lat['p90'])} | "
                          f"{_fmt_ms(lat['p99'])} | {_fmt_ms(lat['max'])} | {errors} | {sc['peak_total']} "
                          f"({sc['peak_busy']}) | " + ", ".join(f"{k} {v}" for k, v in sc["peak_by_role"].items())
@@ -1412,7 +1419,7 @@ def write_reports(report: dict[str, Any]) -> None:
         bouncer = report["open_loop"].get("pgbouncer", {})
         if bouncer.get("wrk_max") and read:
             w = bouncer["wrk_max"]
-            lines += [f"For context, the API's maximum through PgBouncer, measured after its open-loop run as in part 1 "
+            lines += [f"The API's maximum through PgBouncer, measured before its open-loop runs as in part 1 "
                       f"(wrk, {s['wrk_connections']} connections, {s['seconds']} s): {w['requests_per_s']:,.0f} req/s, "
                       f"p50 {_fmt_ms(w['latency_ms'].get('p50'))}, p99 {_fmt_ms(w['latency_ms'].get('p99'))} (direct: "
                       f"{read['best']['api_rps']:,.0f} req/s). Behind PgBouncer the API prepares no statements "
@@ -1592,13 +1599,20 @@ def main(argv: list[str]) -> int:
         bench.stop_up()
         if 2 in args.parts and not args.no_pgbouncer:
             bench.start_up(pgbouncer=True)
-            report["open_loop"]["pgbouncer"] = bench.open_loop(user["token"], rate, "pgbouncer")
+            wrk = None
             if 1 in args.parts:
-                # For context: the API's own maximum through PgBouncer, as part 1 measured it direct.
+                # The API's own maximum through PgBouncer, as part 1 measured it direct.
                 wrk = bench.wrk(user["token"], args.seconds, args.wrk_connections, args.wrk_threads)
-                report["open_loop"]["pgbouncer"]["wrk_max"] = wrk
                 log.info("wrk through PgBouncer: %.0f req/s (p50 %s ms, p99 %s ms)", wrk["requests_per_s"],
                          wrk["latency_ms"].get("p50"), wrk["latency_ms"].get("p99"))
+            # The same rate as direct (a comparison), then 70% of this configuration's own
+            # maximum (the goal's reading: a configuration is loaded to 70% of what it serves).
+            report["open_loop"]["pgbouncer"] = bench.open_loop(user["token"], rate, "pgbouncer")
+            if wrk is not None:
+                report["open_loop"]["pgbouncer"]["wrk_max"] = wrk
+                if not args.open_rate:
+                    own = wrk["requests_per_s"] * args.open_fraction
+                    report["open_loop"]["pgbouncer_own"] = bench.open_loop(user["token"], own, "pgbouncer")
             bench.stop_up()
         if 3 in args.parts:
             report["audit"] = bench.audit_table()
