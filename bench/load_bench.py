@@ -65,7 +65,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import math
 import os
 import platform
 import re
@@ -91,6 +90,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 sys.path.insert(0, str(SRC))
 
+from benchlib import cpu_busy_ticks, percentile, write_readme_section  # noqa: E402
+
 import httpx
 import psycopg
 from psycopg import sql
@@ -109,7 +110,6 @@ from studio.webhooks import repository as webhooks_repo
 
 DB_NAME = "studio"
 RESULTS_DIR = ROOT / "bench" / "results"
-README = ROOT / "bench" / "README.md"
 OPENLOOP = ROOT / "bench" / "openloop.py"
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -127,14 +127,6 @@ log = logging.getLogger("load_bench")
 # ============================================================================ small helpers
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0..100)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -147,12 +139,6 @@ def raise_nofile() -> int:
     if soft != resource.RLIM_INFINITY and soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def cpu_busy_ticks() -> int:
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
-    return user + nice + system + irq + softirq + steal
 
 
 def _proc_table() -> dict[int, tuple[int, int]]:
@@ -1491,8 +1477,7 @@ def _is_operation_command(command: str) -> bool:
 
 def update_readme(report: dict[str, Any]) -> None:
     start, end = "<!-- load-bench:start -->", "<!-- load-bench:end -->"
-    section = "\n".join([
-        start,
+    write_readme_section(start, end, [
         "## Load (`load_bench.py`)", "",
         "The API (uvicorn) under wrk next to pgbench running the very SQL the API sends for the same request "
         "(a user's conversations, first page, RLS-scoped), 1,000 concurrent connections in an open loop "
@@ -1510,14 +1495,7 @@ def update_readme(report: dict[str, Any]) -> None:
         "Details: [results/load.md](results/load.md), raw: [results/load.json](results/load.json). "
         "`openloop.py` also works alone: `.venv/bin/python bench/openloop.py --url http://127.0.0.1:8000/v1/... "
         "--connections 1000 --rate 500 --duration 30` (headers with `--header` or `OPENLOOP_HEADERS`).",
-        end,
     ])
-    text = README.read_text() if README.exists() else "# Benchmarks\n"
-    if start in text and end in text:
-        text = text[:text.index(start)] + section + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    README.write_text(text)
 
 
 # ============================================================================ main

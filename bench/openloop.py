@@ -48,16 +48,10 @@ from array import array
 from typing import Any
 from urllib.parse import urlsplit
 
+from benchlib import percentile
+
 # Not loop.time(): uvloop's clock ticks in whole milliseconds.
 clock = time.perf_counter
-
-
-def percentile(ordered: list[float] | array, q: float) -> float | None:
-    """Nearest-rank percentile of an already sorted sequence (q in 0..100)."""
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def raise_nofile() -> int:

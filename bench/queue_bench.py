@@ -46,7 +46,6 @@ import datetime as dt
 import inspect
 import json
 import logging
-import math
 import os
 import platform
 import random
@@ -71,6 +70,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = Path(os.environ.get("QUEUE_BENCH_SRC") or ROOT / "src").resolve()
 sys.path.insert(0, str(SRC))
 
+from benchlib import cpu_busy_ticks, percentile, write_readme_section  # noqa: E402
+
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
@@ -88,7 +89,6 @@ COMPLETION = ("Worker.complete (the worker's batched completion)" if hasattr(Wor
 
 DB_NAME = "studio"
 RESULTS_DIR = ROOT / "bench" / "results"
-README = ROOT / "bench" / "README.md"
 GOAL_JOBS_PER_S = 10_000
 GOAL_RATIO = 0.60
 GOAL_P95_MS = 5.0
@@ -138,19 +138,6 @@ def _worker_child(args: argparse.Namespace) -> None:
 
 
 # ============================================================================ helpers
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def cpu_busy_ticks() -> int:
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
-    return user + nice + system + irq + softirq + steal
 
 
 def proc_cpu_ticks(pid: int) -> int:
@@ -881,8 +868,7 @@ def update_readme(report: dict[str, Any]) -> None:
         rows.append(f"| {r['batch']} | {studio['jobs_per_s']:,.0f}{capped} | "
                     f"{mirror['jobs_per_s']:,.0f} ({r['ratio']:.0%}) | {batched_cell} |")
     lat = report["latency"]
-    section = "\n".join([
-        start,
+    write_readme_section(start, end, [
         "## Queue (`queue_bench.py`)", "",
         "No-op job throughput of the real worker (`studio.jobs.worker.Worker`, claim + complete, 2 worker "
         "processes on 2 cores) next to pgbench running the same claim and completion SQL on the same database "
@@ -903,15 +889,7 @@ def update_readme(report: dict[str, Any]) -> None:
         "`experiments/queue_variants.py` measures variants of the worker written as a subclass "
         "(measured before batched completion was in src/; asynchronous commit): "
         "[results/queue_variants.md](results/queue_variants.md).",
-        end,
     ])
-    text = README.read_text() if README.exists() else (
-        "# Benchmarks\n\nBenchmarks are not tests: each one writes its figures to `bench/results/`.\n")
-    if start in text and end in text:
-        text = text[:text.index(start)] + section + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    README.write_text(text)
 
 
 # ============================================================================ main

@@ -173,12 +173,30 @@ def _list_item(path: Path) -> str:
     return '"' + text.replace('"', '""') + '"' if ("," in text or '"' in text) else text
 
 
-def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
+def log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
+    """The last lines of a server's log, for an error message."""
     try:
         text = path.read_text(errors="replace")
     except OSError as exc:
         return f"(no log: {exc})"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def log_since(path: Path, offset: int) -> str:
+    """What a server wrote to its log after `offset` (a log_size() taken before)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 # --------------------------------------------------------------------------- cluster
@@ -350,7 +368,7 @@ class EmbeddedCluster:
         if output:
             message += ":\n" + "\n".join(output.splitlines()[-_LOG_TAIL_LINES:])
         if log_file is not None:
-            message += f"\n--- last lines of {log_file} ---\n{_tail(log_file)}"
+            message += f"\n--- last lines of {log_file} ---\n{log_tail(log_file)}"
         return message
 
     # ------------------------------------------------------------------ files
@@ -565,7 +583,7 @@ class EmbeddedCluster:
         ])
         deadline = time.monotonic() + timeout
         while True:
-            log_offset = self._log_size()
+            log_offset = log_size(self.log_file)
             seconds = max(1, math.ceil(deadline - time.monotonic()))
             result = self._run([self._tool("pg_ctl"), "start", "-D", self.data_dir,
                                 "-l", self.log_file, "-w", "-t", str(seconds), "-o", options],
@@ -576,26 +594,12 @@ class EmbeddedCluster:
                 # pg_ctl gave up after -t but left a slow postmaster running: don't orphan it.
                 self._run([self._tool("pg_ctl"), "stop", "-D", self.data_dir, "-m", "immediate", "-w"],
                           timeout=60)
-            elif _SHMEM_IN_USE in self._log_since(log_offset) and time.monotonic() < deadline:
+            elif _SHMEM_IN_USE in log_since(self.log_file, log_offset) and time.monotonic() < deadline:
                 # Right after a crash, the dead postmaster's backends may still be
                 # exiting; the new one refuses to start until they are gone.
                 time.sleep(0.5)
                 continue
             raise EmbeddedError(self._failure("pg_ctl start", result, self.log_file))
-
-    def _log_size(self) -> int:
-        try:
-            return self.log_file.stat().st_size
-        except OSError:
-            return 0
-
-    def _log_since(self, offset: int) -> str:
-        try:
-            with self.log_file.open("rb") as handle:
-                handle.seek(offset)
-                return handle.read().decode(errors="replace")
-        except OSError:
-            return ""
 
     def stop(self, mode: str = "fast", timeout: float = 60) -> None:
         if mode not in _STOP_MODES:

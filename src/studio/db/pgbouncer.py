@@ -30,7 +30,7 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from studio.db.embedded import EmbeddedCluster, EmbeddedError, _tail
+from studio.db.embedded import EmbeddedCluster, EmbeddedError, log_since, log_size, log_tail
 
 log = logging.getLogger("studio.pgbouncer")
 
@@ -149,27 +149,19 @@ class PgBouncer:
         self.cluster.write_private_file(self.directory / "userlist.txt", self._auth_file(superuser_conninfo))
         self.cluster.write_private_file(self.directory / "pgbouncer.ini", self._ini())
         socket = self.socket_dir / f".s.PGSQL.{self.port}"
-        offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+        offset = log_size(self.log_file)
         self._process = self.cluster.spawn_as_server([binary, self.directory / "pgbouncer.ini"],
                                                      cwd=self.directory)
         deadline = time.monotonic() + _START_SECONDS
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 break
-            if socket.exists() and "process up" in self._log_since(offset):
+            if socket.exists() and "process up" in log_since(self.log_file, offset):
                 log.info("PgBouncer is up on %s (pool of %d server connections)", socket, self.pool_size)
                 return
             time.sleep(0.05)
         self.stop()
-        raise EmbeddedError(f"PgBouncer did not start\n--- last lines of {self.log_file} ---\n{_tail(self.log_file)}")
-
-    def _log_since(self, offset: int) -> str:
-        try:
-            with self.log_file.open("rb") as handle:
-                handle.seek(offset)
-                return handle.read().decode(errors="replace")
-        except OSError:
-            return ""
+        raise EmbeddedError(f"PgBouncer did not start\n--- last lines of {self.log_file} ---\n{log_tail(self.log_file)}")
 
     def _stop_stale(self) -> None:
         """A PgBouncer left running by a `studio up` that was killed holds the port."""
