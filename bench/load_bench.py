@@ -10,7 +10,8 @@ Everything runs in a temporary STUDIO_HOME, on free ports, and is stopped and re
 at the end, also on failure or Ctrl-C:
 
 0. `studio dev seed --users N --rows M` fills a new embedded cluster. Then `studio up`
-   (STUDIO_BACKUP_ENABLED=false, STUDIO_RATE_LIMITS_ENABLED=false) serves it; the
+   (STUDIO_BACKUP_ENABLED=false, STUDIO_RATE_LIMITS_ENABLED=false, STUDIO_API_WORKERS
+   --api-workers: one per core by default) serves it; the
    benchmark user signs up and logs in through the API (POST /v1/auth/signup, /login)
    and creates --conversations conversations through it (POST /v1/conversations).
 
@@ -164,9 +165,11 @@ class CpuSampler:
 
     def __init__(self, roots: list[int], named: dict[str, int] | None = None) -> None:
         self.roots = set(roots)
-        self.named = {name: pid for name, pid in (named or {}).items() if pid > 0}  # reported on their own
+        # Reported on their own, each with the processes under it (the API's workers).
+        self.named = {name: pid for name, pid in (named or {}).items() if pid > 0}
         self.first: dict[int, int] = {}
         self.last: dict[int, int] = {}
+        self.parent: dict[int, int] = {}
         self._stop = threading.Event()
         self.t0 = time.monotonic()
         self.busy0 = cpu_busy_ticks()
@@ -191,6 +194,7 @@ class CpuSampler:
             ticks = table[pid][1]
             self.first.setdefault(pid, ticks if initial else 0)
             self.last[pid] = ticks
+            self.parent[pid] = table[pid][0]
 
     def _loop(self) -> None:
         while not self._stop.wait(0.25):
@@ -207,8 +211,16 @@ class CpuSampler:
                "other_cores": round(max(0, machine - ours) / HZ / wall, 2)}
         for name, pid in self.named.items():
             if pid in self.last:
-                out[f"{name}_cores"] = round((self.last[pid] - self.first[pid]) / HZ / wall, 2)
+                tree = [p for p in self.last if self._under(p, pid)]
+                out[f"{name}_cores"] = round(sum(self.last[p] - self.first[p] for p in tree) / HZ / wall, 2)
         return out
+
+    def _under(self, pid: int, ancestor: int) -> bool:
+        while pid > 1:
+            if pid == ancestor:
+                return True
+            pid = self.parent.get(pid, 0)
+        return False
 
 
 class ConnectionSampler:
@@ -582,6 +594,7 @@ class Bench:
             "STUDIO_PG_PORT": str(self.ports["pg"]), "STUDIO_PGBOUNCER_PORT": str(self.ports["pgbouncer"]),
             "STUDIO_BACKUP_ENABLED": "false", "STUDIO_RATE_LIMITS_ENABLED": "false",
             "STUDIO_PGBOUNCER_POOL_SIZE": str(self.args.pgbouncer_pool_size), "STUDIO_LOG_FORMAT": "json",
+            "STUDIO_API_WORKERS": str(self.args.api_workers), "STUDIO_POOL_MAX_SIZE": str(self.args.api_pool_max),
             "PYTHONPATH": str(SRC) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
         })
         env.update(extra)
@@ -629,7 +642,7 @@ class Bench:
         return CpuSampler([os.getpid(), self.postmaster_pid()], named={"api_process": self.api_pid()})
 
     def api_pid(self) -> int:
-        """The `studio api` process that `studio up` started (uvicorn, one process)."""
+        """The `studio api` process that `studio up` started (uvicorn; its workers run under it)."""
         if self.up is None or self.up.poll() is not None:
             return -1
         for pid, (ppid, _) in _proc_table().items():
@@ -1337,8 +1350,9 @@ def write_reports(report: dict[str, Any]) -> None:
         f"benchmark user with {data['bench_user_conversations']} conversations created through the API. "
         f"PostgreSQL {report['pg_settings'].get('server_version')}, max_connections "
         f"{report['pg_settings'].get('max_connections')}, shared_buffers {report['pg_settings'].get('shared_buffers')}, "
-        f"fsync {report['pg_settings'].get('fsync')}; Studio's API: uvicorn (uvloop, httptools), pool max "
-        f"{s['api_pool_max']} connections; rate limits off, backups off.", "",
+        f"fsync {report['pg_settings'].get('fsync')}; Studio's API: uvicorn (uvloop, httptools), "
+        f"{s.get('api_workers', 1)} process{'es' if s.get('api_workers', 1) > 1 else ''} "
+        f"(`STUDIO_API_WORKERS`), pool max {s['api_pool_max']} connections each; rate limits off, backups off.", "",
         "## Summary", "",
         "| measure | figure | goal | |", "|:---|---:|:---|:---|",
         *summary_rows(report), "",
@@ -1375,7 +1389,8 @@ def write_reports(report: dict[str, Any]) -> None:
             "BEGIN and the scope's two statements, the query, COMMIT); pgbench makes "
             "5 (per statement) or 2 (pipelined: BEGIN + the switch to anon, then the rest; -M prepared prepares a "
             "pipeline's statements as it starts, and studio_api may not parse auth.authenticate() before the switch). "
-            "The API is one uvicorn process: one core at most for all of its Python work (*API process* above).",
+            f"The API is {s.get('api_workers', 1)} uvicorn process{'es' if s.get('api_workers', 1) > 1 else ''}, "
+            "each using one core at most for its Python work (*API process* above: all of them together).",
             "",
             "The pgbench script (per statement):", "", "```", read["script"].rstrip(), "```", "",
         ]
@@ -1511,6 +1526,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--warmup-seconds", type=int, default=3, help="part 1: a wrk run first, not counted")
     p.add_argument("--wrk-connections", type=int, default=50)
     p.add_argument("--wrk-threads", type=int, default=2)
+    p.add_argument("--api-workers", type=int, default=len(os.sched_getaffinity(0)),
+                   help="STUDIO_API_WORKERS (default: the cores this process may use)")
+    p.add_argument("--api-pool-max", type=int,
+                   help="STUDIO_POOL_MAX_SIZE per API process (default: 16 / workers, at least 2: the API's "
+                        "connections in all stay within the goal's 20 with the worker's)")
     p.add_argument("--open-connections", type=int, default=1000)
     p.add_argument("--open-fraction", type=float, default=0.70, help="of the API's maximum from part 1")
     p.add_argument("--open-rate", type=float, help="requests/s of part 2 (default: from part 1)")
@@ -1526,7 +1546,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--parts", type=int, nargs="+", default=[1, 2, 3], choices=[1, 2, 3])
     p.add_argument("--no-write", action="store_true", help="print the report, do not write bench/results")
     p.add_argument("--from-json", help="only write load.md and the README section again from this load.json")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.api_pool_max is None:
+        args.api_pool_max = max(2, 16 // args.api_workers)
+    return args
 
 
 def main(argv: list[str]) -> int:
@@ -1610,7 +1633,7 @@ def main(argv: list[str]) -> int:
         "open_warmup": args.open_warmup, "open_timeout": args.open_timeout,
         "pgbouncer_pool_size": args.pgbouncer_pool_size, "audit_seconds": args.audit_seconds,
         "audit_rate": args.audit_rate, "audit_clients": args.audit_clients, "audit_users": args.audit_users,
-        "api_pool_max": Settings.model_fields["pool_max_size"].default,
+        "api_workers": args.api_workers, "api_pool_max": args.api_pool_max,
     }
     report["total_seconds"] = round(time.monotonic() - started, 1)
     if args.no_write:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -11,6 +13,7 @@ from pathlib import Path
 import psycopg
 from fastapi import FastAPI
 from psycopg.rows import dict_row
+from pydantic import SecretStr
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
@@ -26,7 +29,7 @@ from studio.generation import endpoints as generation_endpoints
 from studio.http import RequestGuard, install_error_handlers
 from studio.media import endpoints as media_endpoints
 from studio.monitoring import endpoints as monitoring_endpoints
-from studio.monitoring.metrics import HttpMetrics, Metrics, PoolCollector
+from studio.monitoring.metrics import HttpMetrics, Metrics
 from studio.privacy import endpoints as privacy_endpoints
 from studio.providers.registry import build_chat_providers, build_providers
 from studio.sharing import endpoints as sharing_endpoints
@@ -82,6 +85,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
         providers = build_providers(settings)
         chat_providers = build_chat_providers(settings)
         storage = create_storage(settings)
+        sampler = None
         try:
             await check_role(db)
             await storage.ensure_buckets()
@@ -89,8 +93,15 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
             app.state.providers = providers
             app.state.chat_providers = chat_providers
             app.state.storage = storage
+            if metrics.multiprocess:  # a scrape reaches one process; the others report by themselves
+                sampler = asyncio.create_task(_sample_pool_every_second(metrics, db))
             yield
         finally:
+            if sampler is not None:
+                sampler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampler
+            metrics.process_exited()
             await events_listener.shutdown(app)
             for closable in (*providers.values(), *chat_providers.values(), storage):
                 await closable.aclose()
@@ -110,8 +121,6 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
 
     app.state.webhook_secrets = webhook_endpoints.secrets_from_settings(settings)
     metrics = app.state.metrics = Metrics()
-    # The pool exists from start-up (lifespan) on; a scrape before that has no pool to report.
-    metrics.add_collector(PoolCollector(lambda: app.state.db.pool if hasattr(app.state, "db") else None))
     if settings.env == "production" and not (settings.metrics_token and settings.metrics_token.get_secret_value()):
         log.warning("STUDIO_METRICS_TOKEN is not set: /metrics answers whoever reaches this port "
                     "(aggregates only); set it, or firewall the port")
@@ -138,6 +147,28 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     # Outermost: requests RequestGuard refuses are timed and counted too.
     app.add_middleware(HttpMetrics, metrics=metrics)
     return app
+
+
+def serve() -> FastAPI:
+    """The app of one `studio api` process, built from the environment. Uvicorn calls
+    this in each of its STUDIO_API_WORKERS processes; `studio api` has checked the
+    settings and the database before starting them."""
+    from studio import observability
+    from studio.launcher import api_conninfo
+
+    settings = Settings()
+    observability.configure_logging(settings)  # a worker process starts without the CLI's set-up
+    observability.init_error_reporting(settings)
+    conninfo, secret_key = api_conninfo(settings)
+    if secret_key and settings.secret_key is None:
+        settings = settings.model_copy(update={"secret_key": SecretStr(secret_key)})
+    return create_app(settings, conninfo=conninfo)
+
+
+async def _sample_pool_every_second(metrics: Metrics, db: ApiDatabase) -> None:
+    while True:
+        metrics.sample_pool(db.pool)
+        await asyncio.sleep(1)
 
 
 _INDEX = """<!doctype html>

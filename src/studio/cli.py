@@ -9,9 +9,11 @@ import json
 import logging
 import os
 import resource
+import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -41,7 +43,7 @@ from rich.progress import (
 from rich.table import Table
 
 from studio import observability
-from studio.app import UnsafeDatabaseRole, create_app, preflight
+from studio.app import UnsafeDatabaseRole, preflight
 from studio.auth import service
 from studio.auth.schemas import SignupRequest
 from studio.config import API_ROLE, OWNER_ROLE, Settings, SettingsError
@@ -241,21 +243,34 @@ def _terminate(process: subprocess.Popen, grace: float = 20) -> None:
 @app.command()
 @_operator_errors
 def api() -> None:
-    """Serve the HTTP API only (as studio_api). `studio up` runs this for you."""
+    """Serve the HTTP API only (as studio_api), in STUDIO_API_WORKERS processes.
+    `studio up` runs this for you."""
     import uvicorn
 
     settings = _settings()
     settings.require_secrets("secret_key", "api_password")
     conninfo, secret_key = api_conninfo(settings)
     preflight(conninfo, timeout=settings.pool_timeout)
-    if secret_key and settings.secret_key is None:
-        settings = settings.model_copy(update={"secret_key": SecretStr(secret_key)})
-    uvicorn.run(create_app(settings, conninfo=conninfo), host=settings.host, port=settings.port,
-                # Our logging (JSON lines with the request id): uvicorn's own config would
-                # replace it; its access log is ours (studio.access), with the route and timing.
-                log_config=None, log_level="info", server_header=False, proxy_headers=False, access_log=False,
-                # Open event streams must not keep a stopping server alive.
-                timeout_graceful_shutdown=5)
+    workers = settings.api_workers
+    with contextlib.ExitStack() as cleanup:
+        if workers > 1:
+            if not (secret_key or settings.secret_key):
+                # Every process must sign and check CSRF tokens with the same key.
+                os.environ["STUDIO_SECRET_KEY"] = secrets.token_urlsafe(32)
+                log.warning("STUDIO_SECRET_KEY is not set; using a random key for this run")
+            # Each process writes its metrics here and a scrape adds them up (monitoring/metrics.py);
+            # a fresh directory per run, so nothing of an earlier run is counted.
+            metrics_dir = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="studio-api-metrics-"))
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        else:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        uvicorn.run("studio.app:serve", factory=True, workers=workers, host=settings.host, port=settings.port,
+                    # Our logging (JSON lines with the request id): uvicorn's own config would
+                    # replace it; its access log is ours (studio.access), with the route and timing.
+                    log_config=None, log_level="info", server_header=False, proxy_headers=False,
+                    access_log=False,
+                    # Open event streams must not keep a stopping server alive.
+                    timeout_graceful_shutdown=5)
 
 
 @app.command()

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # Signs CSRF tokens; sessions and API keys are random and stored hashed.
     secret_key: SecretStr | None = None
 
+    # API processes (`studio api`, `studio up`): one per core the API may use is a good
+    # start. Each has its own pool, so the API opens up to api_workers x pool_max_size.
+    api_workers: int = Field(1, ge=1, le=64)
+
     # Pools (F2): bounded per process; a request waits at most pool_timeout for a connection.
     # Sizing: docs/operations/connection-pooling.md.
     pool_min_size: int = Field(1, ge=0)

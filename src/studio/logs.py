@@ -50,6 +50,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # several API processes (STUDIO_API_WORKERS) share one stream
         }
         for name, var in (("request_id", request_id_var), ("job_id", job_id_var)):
             value = getattr(record, name, None) or getattr(record, f"ctx_{name}", None) or var.get()

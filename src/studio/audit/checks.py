@@ -368,9 +368,11 @@ def pooling(ctx: _Context) -> Check:
     in_use = ctx.conn.execute("SELECT count(*) FROM pg_catalog.pg_stat_activity"
                               " WHERE backend_type = 'client backend'").fetchone()[0]
     problems = []
-    if settings.pool_max_size > max_connections // 4:
-        problems.append(f"STUDIO_POOL_MAX_SIZE={settings.pool_max_size} takes more than a quarter of the "
-                        f"server's {max_connections} connections: few processes exhaust it")
+    api_total = settings.api_workers * settings.pool_max_size
+    if api_total > max_connections // 4:
+        problems.append(f"the API may open {api_total} connections (STUDIO_API_WORKERS={settings.api_workers} x "
+                        f"STUDIO_POOL_MAX_SIZE={settings.pool_max_size}), more than a quarter of the "
+                        f"server's {max_connections}: few instances exhaust it")
     if settings.pool_timeout > 30:
         problems.append(f"STUDIO_POOL_TIMEOUT={settings.pool_timeout:g} s: requests hang instead of getting 503")
     if in_use > 0.8 * max_connections:
@@ -378,7 +380,8 @@ def pooling(ctx: _Context) -> Check:
     how = ("through PgBouncer (transaction mode, no prepared statements, LISTEN direct)" if settings.pgbouncer
            else "direct (add PgBouncer with `studio up --pgbouncer` for many processes)")
     return ctx.verdict(problems,
-                    f"pools of at most {settings.pool_max_size} per API process, {settings.pool_timeout:g} s wait "
+                    f"pools of at most {settings.pool_max_size} per API process ({settings.api_workers} "
+                    f"process{'es' if settings.api_workers > 1 else ''}), {settings.pool_timeout:g} s wait "
                     f"then 503; {in_use}/{max_connections} server connections in use; {how}",
                     action="lower STUDIO_POOL_MAX_SIZE, or run PgBouncer (docs/operations/connection-pooling.md)",
                     risk="the database refuses connections under load and the API fails")

@@ -47,6 +47,7 @@ async def metrics(request: Request, db: Db, ctx: Ctx) -> Response:
     except Exception:  # a scrape reports the database as down; it does not fail
         log.warning("metrics snapshot failed", exc_info=True)
     registry: Metrics = request.app.state.metrics
+    registry.sample_pool(db.pool)
     body = registry.render(database_families(snapshot, backup_enabled=request.app.state.settings.backup_enabled))
     return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 

@@ -8,18 +8,25 @@ Three sources, one exposition:
   must not create a series per URL, and ids are nobody's business), the method and the
   status. Streamed bodies (event streams, downloads, exports) are not included: their
   length is the client's, not the server's latency.
-* `PoolCollector` reads the API pool's `get_stats()` when Prometheus scrapes.
+* `Metrics.sample_pool()` copies the API pool's `get_stats()` into gauges and counters:
+  at every scrape, and every second in each process when several serve the API.
 * `database_families()` turns `public.metrics_snapshot()` (one SECURITY DEFINER call,
-  aggregates only) into metric families, also at scrape time.
+  aggregates only) into metric families, at scrape time.
 
-Each app has its own registry (tests run many apps in one process). The names and
-what to alert on are in docs/operations/monitoring.md.
+Each app has its own registry (tests run many apps in one process). With several API
+processes (STUDIO_API_WORKERS > 1) a scrape reaches one of them, so every process writes
+its values to files in PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode,
+which `studio api` turns on) and the scrape adds them up: request counts and latencies,
+requests in progress, the pools. Per-process CPU and memory (process_*) are then left
+out, since they would describe whichever process answered. The names and what to alert
+on are in docs/operations/monitoring.md.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -28,6 +35,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     disable_created_metrics,
+    multiprocess,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
@@ -47,10 +55,16 @@ UNMATCHED = "<unmatched>"
 CONNECTION_STATES = ("active", "idle", "idle in transaction", "idle in transaction (aborted)")
 
 
+def multiprocess_dir() -> str | None:
+    """Where the API's processes share their metrics, when there are several."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
 class Metrics:
-    """The app's registry and the request metrics the middleware updates."""
+    """The app's registry, the request metrics the middleware updates and the pool's."""
 
     def __init__(self) -> None:
+        self.multiprocess = multiprocess_dir() is not None
         self.registry = CollectorRegistry(auto_describe=True)
         self.latency = Histogram("studio_http_request_duration_seconds",
                                  "Time from a request's arrival until its response headers were sent.",
@@ -58,8 +72,14 @@ class Metrics:
         self.requests = Counter("studio_http_requests", "HTTP requests answered.",
                                 ("route", "method", "status"), registry=self.registry)
         self.in_progress = Gauge("studio_http_requests_in_progress",
-                                 "Requests being handled now (open event streams included).", registry=self.registry)
-        ProcessCollector(registry=self.registry)
+                                 "Requests being handled now (open event streams included).", registry=self.registry,
+                                 multiprocess_mode="livesum")
+        self.processes = Gauge("studio_api_processes", "API processes serving (STUDIO_API_WORKERS).",
+                               registry=self.registry, multiprocess_mode="livesum")
+        self.processes.set(1)
+        self.pool = _PoolMetrics(self.registry)
+        if not self.multiprocess:
+            ProcessCollector(registry=self.registry)
         # (route, method, status) -> (histogram child, counter child): labels() takes a
         # lock and builds a key every time; the cache makes a request one dict lookup.
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
@@ -72,12 +92,22 @@ class Metrics:
         children[0].observe(seconds)
         children[1].inc()
 
-    def add_collector(self, collector: Any) -> None:
-        self.registry.register(collector)
+    def sample_pool(self, pool: AsyncConnectionPool) -> None:
+        self.pool.sample(pool.get_stats())
+
+    def process_exited(self) -> None:
+        """This process stops serving: its live gauges leave the sums (its counts stay)."""
+        if self.multiprocess:
+            multiprocess.mark_process_dead(os.getpid())
 
     def render(self, extra: Iterable[Metric] = ()) -> bytes:
-        """The registry's metrics plus `extra` (this scrape's database families)."""
-        return generate_latest(_Scrape(self.registry, list(extra)))  # type: ignore[arg-type]
+        """The metrics of every API process plus `extra` (this scrape's database families)."""
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        else:
+            registry = self.registry
+        return generate_latest(_Scrape(registry, list(extra)))  # type: ignore[arg-type]
 
 
 class _Scrape:
@@ -146,44 +176,45 @@ def _route(scope: Scope, root_path: str) -> str:
 # --------------------------------------------------------------------------- pool
 
 
-class PoolCollector:
-    """The API pool's state at scrape time (psycopg_pool's get_stats()). Its counters
-    count since the process started."""
+class _PoolMetrics:
+    """The API pool's state (psycopg_pool's get_stats()), as instruments that add up
+    across processes. Its counters count since the process started; each sample adds
+    what they grew by since the previous one."""
 
-    def __init__(self, pool: Callable[[], AsyncConnectionPool | None]) -> None:
-        self._pool = pool
+    _GAUGES = (  # metric, help, stats key ("in_use" is derived)
+        ("studio_db_pool_size", "Connections the pools hold now (in use and idle).", "pool_size"),
+        ("studio_db_pool_max", "The most connections the pools may open (STUDIO_POOL_MAX_SIZE per API process).",
+         "pool_max"),
+        ("studio_db_pool_in_use", "Connections lent out to requests now.", "in_use"),
+        ("studio_db_pool_waiting", "Requests waiting for a connection now.", "requests_waiting"),
+    )
+    _COUNTERS = (  # metric, help, stats keys summed, scale
+        ("studio_db_pool_requests", "Connections requested from the pool.", ("requests_num",), 1),
+        ("studio_db_pool_requests_queued", "Requests that had to wait for a connection.", ("requests_queued",), 1),
+        ("studio_db_pool_wait_seconds", "Time requests spent waiting for a connection.", ("requests_wait_ms",),
+         1 / 1000),
+        ("studio_db_pool_timeouts", "Requests that gave up waiting (answered 503).", ("requests_errors",), 1),
+        ("studio_db_pool_connections_lost", "Connections found broken and discarded.",
+         ("connections_lost", "returns_bad"), 1),
+    )
 
-    def describe(self) -> list[Metric]:
-        return []  # names are known only once the pool exists; nothing else registers them
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.gauges = {key: Gauge(name, doc, registry=registry, multiprocess_mode="livesum")
+                       for name, doc, key in self._GAUGES}
+        self.counters = [(Counter(name, doc, registry=registry), keys, scale)
+                         for name, doc, keys, scale in self._COUNTERS]
+        self._seen: dict[str, float] = {}
 
-    def collect(self) -> Iterator[Metric]:
-        pool = self._pool()
-        if pool is None:
-            return
-        stats = pool.get_stats()
-        size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
-        gauges = (
-            ("studio_db_pool_size", "Connections the pool holds now (in use and idle).", size),
-            ("studio_db_pool_max", "The most connections the pool may open (STUDIO_POOL_MAX_SIZE).",
-             stats.get("pool_max", 0)),
-            ("studio_db_pool_in_use", "Connections lent out to requests now.", size - available),
-            ("studio_db_pool_waiting", "Requests waiting for a connection now.", stats.get("requests_waiting", 0)),
-        )
-        for name, doc, value in gauges:
-            yield GaugeMetricFamily(name, doc, value=value)
-        counters = (
-            ("studio_db_pool_requests", "Connections requested from the pool.", stats.get("requests_num", 0)),
-            ("studio_db_pool_requests_queued", "Requests that had to wait for a connection.",
-             stats.get("requests_queued", 0)),
-            ("studio_db_pool_wait_seconds", "Time requests spent waiting for a connection.",
-             stats.get("requests_wait_ms", 0) / 1000),
-            ("studio_db_pool_timeouts", "Requests that gave up waiting (answered 503).",
-             stats.get("requests_errors", 0)),
-            ("studio_db_pool_connections_lost", "Connections found broken and discarded.",
-             stats.get("connections_lost", 0) + stats.get("returns_bad", 0)),
-        )
-        for name, doc, value in counters:
-            yield CounterMetricFamily(name, doc, value=value)
+    def sample(self, stats: dict[str, int]) -> None:
+        stats = {**stats, "in_use": stats.get("pool_size", 0) - stats.get("pool_available", 0)}
+        for key, gauge in self.gauges.items():
+            gauge.set(stats.get(key, 0))
+        for counter, keys, scale in self.counters:
+            for key in keys:
+                value = stats.get(key, 0)
+                if value > self._seen.get(key, 0):
+                    counter.inc((value - self._seen.get(key, 0)) * scale)
+                self._seen[key] = value
 
 
 # --------------------------------------------------------------------------- database
