@@ -31,11 +31,13 @@ at the end, also on failure or Ctrl-C:
    API's answer is compared: all three must return the user's newest conversations.
    The ratio's reference is the faster pgbench variant.
 
-2. 1,000 connections, open loop (bench/openloop.py) at --open-fraction (70%) of the
-   API's maximum measured by wrk in (1): p50/p99 latency from each request's scheduled
-   time, errors (non-2xx, timeouts, connection errors), and the peak number of server
-   connections (pg_stat_activity sampled every 50 ms by the superuser), with
-   `studio up` and with `studio up --pgbouncer` (STUDIO_PGBOUNCER_POOL_SIZE=20).
+2. 1,000 connections, with `studio up` and with `studio up --pgbouncer`
+   (STUDIO_PGBOUNCER_POOL_SIZE=20): first the maximum at that many connections (wrk,
+   closed loop, --open-connections connections: a connection costs the API CPU too, so
+   this maximum is below part 1's with 50), then an open loop (bench/openloop.py) at
+   --open-fraction (70%) of it: p50/p99 latency from each request's scheduled time,
+   errors (non-2xx, timeouts, connection errors), and the peak number of server
+   connections (pg_stat_activity sampled every 50 ms by the superuser).
 
 3. The audit's latency table, at the database (the cluster alone, Studio stopped):
    pgbench per operation, --audit-clients clients at --audit-rate transactions/s in
@@ -579,6 +581,8 @@ class Bench:
     secrets_: dict[str, str] = field(default_factory=dict)
     pgbench_bin: Path | None = None
     wrk_bin: str | None = None
+    workers: int = 1  # STUDIO_API_WORKERS of the `studio up` running now
+    pgbouncer: bool = False
 
     # ------------------------------------------------------------------ environment
 
@@ -594,7 +598,7 @@ class Bench:
             "STUDIO_PG_PORT": str(self.ports["pg"]), "STUDIO_PGBOUNCER_PORT": str(self.ports["pgbouncer"]),
             "STUDIO_BACKUP_ENABLED": "false", "STUDIO_RATE_LIMITS_ENABLED": "false",
             "STUDIO_PGBOUNCER_POOL_SIZE": str(self.args.pgbouncer_pool_size), "STUDIO_LOG_FORMAT": "json",
-            "STUDIO_API_WORKERS": str(self.args.api_workers), "STUDIO_POOL_MAX_SIZE": str(self.args.api_pool_max),
+            "STUDIO_API_WORKERS": str(self.workers), "STUDIO_POOL_MAX_SIZE": str(pool_max(self.args, self.workers)),
             "PYTHONPATH": str(SRC) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
         })
         env.update(extra)
@@ -674,8 +678,9 @@ class Bench:
             raise Failed(f"`studio {' '.join(argv)}` failed ({proc.returncode}):\n{text[-3000:]}")
         return text
 
-    def start_up(self, pgbouncer: bool) -> None:
+    def start_up(self, pgbouncer: bool, workers: int) -> None:
         assert self.up is None
+        self.workers, self.pgbouncer = workers, pgbouncer
         self.up_log = self.tmp / f"up-{'pgbouncer' if pgbouncer else 'direct'}.log"
         cmd = [sys.executable, "-m", "studio", "up", *(["--pgbouncer"] if pgbouncer else [])]
         with open(self.up_log, "wb") as out:
@@ -687,7 +692,8 @@ class Bench:
                 raise Failed(f"`studio up` exited ({self.up.returncode}):\n{self._up_tail()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    log.info("studio up%s is ready at %s", " --pgbouncer" if pgbouncer else "", self.url)
+                    log.info("studio up%s (%d API process%s) is ready at %s", " --pgbouncer" if pgbouncer else "",
+                             workers, "es" if workers > 1 else "", self.url)
                     return
             time.sleep(0.3)
         raise Failed(f"`studio up` not ready within 180 s:\n{self._up_tail()}")
@@ -907,18 +913,22 @@ class Bench:
                                            render_script(statements, prelude, "", [], pipeline_after=1)),
         }
         a = self.args
-        if a.warmup_seconds:
-            self.wrk(user["token"], a.warmup_seconds, a.wrk_connections, a.wrk_threads)
         rounds = []
         for i in range(a.rounds):
-            row: dict[str, Any] = {"round": i + 1}
-            sampler = ConnectionSampler(self.conninfo(SUPERUSER))
-            with sampler:
-                row["wrk"] = self.wrk(user["token"], a.seconds, a.wrk_connections, a.wrk_threads)
-            row["wrk"]["server_connections"] = sampler.result()
-            log.info("round %d wrk: %.0f req/s (p50 %s ms, p99 %s ms, non-2xx %d, socket errors %s)", i + 1,
-                     row["wrk"]["requests_per_s"], row["wrk"]["latency_ms"].get("p50"),
-                     row["wrk"]["latency_ms"].get("p99"), row["wrk"]["non_2xx_3xx"], row["wrk"]["socket_errors"])
+            row: dict[str, Any] = {"round": i + 1, "wrk_by_workers": {}}
+            for workers in a.api_workers:
+                self.restart_up(pgbouncer=False, workers=workers)
+                if a.warmup_seconds:
+                    self.wrk(user["token"], a.warmup_seconds, a.wrk_connections, a.wrk_threads)
+                sampler = ConnectionSampler(self.conninfo(SUPERUSER))
+                with sampler:
+                    wrk = self.wrk(user["token"], a.seconds, a.wrk_connections, a.wrk_threads)
+                wrk["server_connections"] = sampler.result()
+                row["wrk_by_workers"][str(workers)] = wrk
+                log.info("round %d wrk, %d API process%s: %.0f req/s (p50 %s ms, p99 %s ms, non-2xx %d, socket "
+                         "errors %s)", i + 1, workers, "es" if workers > 1 else "", wrk["requests_per_s"],
+                         wrk["latency_ms"].get("p50"), wrk["latency_ms"].get("p99"), wrk["non_2xx_3xx"],
+                         wrk["socket_errors"])
             for variant, script in scripts.items():
                 cpu = self.cpu()
                 out = self.pgbench([script], role=API_ROLE, clients=a.wrk_connections, threads=a.wrk_threads,
@@ -929,8 +939,10 @@ class Bench:
                 row[f"pgbench_{variant}"] = parsed
                 log.info("round %d pgbench (%s): %.0f tps, %d failed", i + 1, variant, parsed["tps"], parsed["failed"])
             rounds.append(row)
+        by_workers = {n: max(r["wrk_by_workers"][n]["requests_per_s"] for r in rounds) for n in rounds[0]["wrk_by_workers"]}
+        best_workers = max(by_workers, key=lambda n: by_workers[n])
         best = {
-            "api_rps": max(r["wrk"]["requests_per_s"] for r in rounds),
+            "api_rps": by_workers[best_workers], "api_workers": int(best_workers), "api_rps_by_workers": by_workers,
             "pgbench_statements_tps": max(r["pgbench_statements"]["tps"] for r in rounds),
             "pgbench_pipelined_tps": max(r["pgbench_pipelined"]["tps"] for r in rounds),
         }
@@ -946,6 +958,25 @@ class Bench:
                                     for k, v in defines.items()}}
 
     # ------------------------------------------------------------------ 2. open loop
+
+    def restart_up(self, pgbouncer: bool, workers: int) -> None:
+        if self.up is not None and self.workers == workers and self.pgbouncer == pgbouncer:
+            return
+        self.stop_up()
+        self.start_up(pgbouncer=pgbouncer, workers=workers)
+
+    def open_loop_at_fraction(self, token: str, mode: str) -> dict[str, Any]:
+        """The maximum at --open-connections connections (wrk), then the open loop at
+        --open-fraction of it (or at --open-rate, without measuring)."""
+        a = self.args
+        if a.open_rate:
+            return self.open_loop(token, a.open_rate, mode)
+        most = self.wrk(token, a.seconds, a.open_connections, a.wrk_threads)
+        log.info("wrk %s, %d connections: %.0f req/s (p50 %s ms, p99 %s ms)", mode, a.open_connections,
+                 most["requests_per_s"], most["latency_ms"].get("p50"), most["latency_ms"].get("p99"))
+        result = self.open_loop(token, most["requests_per_s"] * a.open_fraction, mode)
+        result["wrk_max"] = most
+        return result
 
     def open_loop(self, token: str, rate: float, mode: str) -> dict[str, Any]:
         a = self.args
@@ -1280,10 +1311,14 @@ def command_line(argv: list[str]) -> str:
     return ".venv/bin/python bench/load_bench.py" + ("" if not argv else " " + shlex.join(argv))
 
 
-MODE_NAMES = {"direct": "direct", "pgbouncer": "through PgBouncer, same rate",
-              "pgbouncer_own": "through PgBouncer at 70% of its own maximum"}
-MODE_LABELS = {"direct": "direct", "pgbouncer": "PgBouncer (pool 20), the direct rate",
-               "pgbouncer_own": "PgBouncer (pool 20), 70% of its maximum"}
+def _processes(n: int | str) -> str:
+    return f"{n} API process{'es' if int(n) > 1 else ''}"
+
+
+def mode_name(key: str) -> str:
+    """An open-loop run's key, `<direct|pgbouncer>/<API processes>`, for people."""
+    mode, _, workers = key.partition("/")
+    return f"{'direct' if mode == 'direct' else 'through PgBouncer'}, {_processes(workers or 1)}"
 
 
 def _met(ok: bool) -> str:
@@ -1299,15 +1334,17 @@ def summary_rows(report: dict[str, Any]) -> list[str]:
     read = report.get("rls_read")
     if read:
         b = read["best"]
-        rows.append(f"| API, GET /v1/conversations (wrk, {report['settings']['wrk_connections']} connections) | "
-                    f"{b['api_rps']:,.0f} req/s | | |")
+        for workers, rps in (b.get("api_rps_by_workers") or {"1": b["api_rps"]}).items():
+            rows.append(f"| API, GET /v1/conversations (wrk, {report['settings']['wrk_connections']} connections), "
+                        f"{_processes(workers)} | {rps:,.0f} req/s | | |")
         rows.append(f"| pgbench, the same SQL, one round trip per statement | {b['pgbench_statements_tps']:,.0f} tps | "
                     "| |")
         rows.append(f"| pgbench, the same SQL, pipelined (2 round trips) | {b['pgbench_pipelined_tps']:,.0f} tps | | |")
-        rows.append(f"| API / pgbench ({b['reference']}, the faster) | {b['ratio']:.0%} | >= 50% | "
+        rows.append(f"| API at best ({_processes(b.get('api_workers', 1))}) / pgbench ({b['reference']}, the faster) | "
+                    f"{b['ratio']:.0%} | >= 50% | "
                     f"{_met(b['ratio'] >= GOAL_RATIO)} |")
     for mode, run in (report.get("open_loop") or {}).items():
-        name = MODE_NAMES[mode]
+        name = mode_name(mode)
         conns = run["server_connections"]["peak_total"]
         rows.append(f"| 1,000 connections {name} at {run['rate_requested']:,.0f} req/s: errors | "
                     f"{run['errors_total']:,} of {run['requests_measured']:,} | 0 | {_met(run['errors_total'] == 0)} |")
@@ -1350,9 +1387,10 @@ def write_reports(report: dict[str, Any]) -> None:
         f"benchmark user with {data['bench_user_conversations']} conversations created through the API. "
         f"PostgreSQL {report['pg_settings'].get('server_version')}, max_connections "
         f"{report['pg_settings'].get('max_connections')}, shared_buffers {report['pg_settings'].get('shared_buffers')}, "
-        f"fsync {report['pg_settings'].get('fsync')}; Studio's API: uvicorn (uvloop, httptools), "
-        f"{s.get('api_workers', 1)} process{'es' if s.get('api_workers', 1) > 1 else ''} "
-        f"(`STUDIO_API_WORKERS`), pool max {s['api_pool_max']} connections each; rate limits off, backups off.", "",
+        f"fsync {report['pg_settings'].get('fsync')}; Studio's API: uvicorn (uvloop, httptools), measured with "
+        + " and with ".join(f"{_processes(n)} (`STUDIO_API_WORKERS`, pool max {m} connections each)"
+                            for n, m in s["api_pool_max"].items())
+        + "; rate limits off, backups off.", "",
         "## Summary", "",
         "| measure | figure | goal | |", "|:---|---:|:---|:---|",
         *summary_rows(report), "",
@@ -1369,19 +1407,21 @@ def write_reports(report: dict[str, Any]) -> None:
             "`_AUTHENTICATE` with the session token's SHA-256; `_LIST_FIRST` with the user's id and limit 21; COMMIT. "
             "Checked before measuring: psycopg (as studio_api), the pgbench script and the API return the same "
             f"{read['verification']['rows_per_query']} rows.", "",
-            "| round | API req/s | p50 | p99 | non-2xx / socket errors | CPU during wrk: machine / API process "
-            "(cores) | pgbench per statement | pgbench pipelined | CPU during pgbench: machine | "
-            "other load (cores) wrk / pgbench |",
-            "|---:|---:|---:|---:|:---|:---|---:|---:|:---|:---|",
+            "| round | | req/s | p50 | p99 | non-2xx / socket errors | CPU: machine / API processes (cores) | "
+            "other load (cores) |",
+            "|---:|:---|---:|---:|---:|:---|:---|---:|",
         ]
         for r in read["rounds"]:
-            w, ps, pp = r["wrk"], r["pgbench_statements"], r["pgbench_pipelined"]
-            errs = sum(w["socket_errors"].values()) if w["socket_errors"] else 0
-            lines.append(f"| {r['round']} | {w['requests_per_s']:,.0f} | {_fmt_ms(w['latency_ms'].get('p50'))} | "
-                         f"{_fmt_ms(w['latency_ms'].get('p99'))} | {w['non_2xx_3xx']} / {errs} | "
-                         f"{w['cpu']['machine_cores']} / {w['cpu'].get('api_process_cores', '?')} | {ps['tps']:,.0f} | "
-                         f"{pp['tps']:,.0f} | {ps['cpu']['machine_cores']}, {pp['cpu']['machine_cores']} | "
-                         f"{w['cpu']['other_cores']} / {ps['cpu']['other_cores']}, {pp['cpu']['other_cores']} |")
+            for workers, w in r["wrk_by_workers"].items():
+                errs = sum(w["socket_errors"].values()) if w["socket_errors"] else 0
+                lines.append(f"| {r['round']} | API, {_processes(workers)} (wrk) | {w['requests_per_s']:,.0f} | "
+                             f"{_fmt_ms(w['latency_ms'].get('p50'))} | {_fmt_ms(w['latency_ms'].get('p99'))} | "
+                             f"{w['non_2xx_3xx']} / {errs} | {w['cpu']['machine_cores']} / "
+                             f"{w['cpu'].get('api_process_cores', '?')} | {w['cpu']['other_cores']} |")
+            for variant, label in (("statements", "per statement"), ("pipelined", "pipelined")):
+                ps = r[f"pgbench_{variant}"]
+                lines.append(f"| {r['round']} | pgbench, {label} | {ps['tps']:,.0f} tps | | | {ps['failed']} failed | "
+                             f"{ps['cpu']['machine_cores']} / - | {ps['cpu']['other_cores']} |")
         b = read["best"]
         lines += [
             "", f"Ratio (best of each): API / pgbench per statement {b['ratio_vs_statements']:.0%}, API / pgbench "
@@ -1389,45 +1429,49 @@ def write_reports(report: dict[str, Any]) -> None:
             "BEGIN and the scope's two statements, the query, COMMIT); pgbench makes "
             "5 (per statement) or 2 (pipelined: BEGIN + the switch to anon, then the rest; -M prepared prepares a "
             "pipeline's statements as it starts, and studio_api may not parse auth.authenticate() before the switch). "
-            f"The API is {s.get('api_workers', 1)} uvicorn process{'es' if s.get('api_workers', 1) > 1 else ''}, "
-            "each using one core at most for its Python work (*API process* above: all of them together).",
+            "Each API process uses one core at most for its Python work (*API processes* above: all of them "
+            "together); PostgreSQL, wrk and the API share the machine's cores.",
             "",
             "The pgbench script (per statement):", "", "```", read["script"].rstrip(), "```", "",
         ]
     if report.get("open_loop"):
         lines += [
             "## 2. 1,000 concurrent connections, open loop", "",
+            f"First the maximum of each configuration at {s['open_connections']:,} connections: `wrk "
+            f"-t{s['wrk_threads']} -c{s['open_connections']} -d{s['seconds']}s` (closed loop). Then "
             f"`bench/openloop.py`: {s['open_connections']:,} keep-alive connections to `GET /v1/conversations`, "
-            f"requests at a fixed rate ({s['open_fraction']:.0%} of the API's best wrk figure above; through "
-            f"PgBouncer also {s['open_fraction']:.0%} of its own wrk maximum there) whatever the "
+            f"requests at a fixed rate ({s['open_fraction']:.0%} of that maximum) whatever the "
             f"answers, {s['open_seconds']} s measured after {s['open_warmup']} s of warm-up; latency from each "
             f"request's scheduled time; timeout {s['open_timeout']} s. Server connections: pg_stat_activity every "
             "50 ms (client backends of the studio database: the API's pool, or PgBouncer's server connections, and "
             "the worker's; LISTEN connections always go to the server directly).", "",
-            "| | rate | 2xx/s | p50 | p90 | p99 | max | errors | peak server connections (busy) | by role | "
-            "API process (cores) | other load (cores) |",
-            "|:---|---:|---:|---:|---:|---:|---:|:---|---:|:---|---:|---:|",
+            "| | maximum (wrk) | rate | 2xx/s | p50 | p90 | p99 | max | errors | peak server connections (busy) | "
+            "by role | API processes (cores) | other load (cores) |",
+            "|:---|---:|---:|---:|---:|---:|---:|---:|:---|---:|:---|---:|---:|",
         ]
         for mode, run in report["open_loop"].items():
             lat, sc = run["latency_ms"], run["server_connections"]
             errors = ", ".join(f"{k} {v}" for k, v in run["errors"].items()) or "0"
-            lines.append(f"| {MODE_LABELS[mode]} | {run['rate_requested']:,.0f} | "
+            most = f"{run['wrk_max']['requests_per_s']:,.0f}" if run.get("wrk_max") else "(given)"
+            lines.append(f"| {mode_name(mode)} | {most} | {run['rate_requested']:,.0f} | "
                          f"{run['throughput_2xx_per_s']:,.0f} | {_fmt_ms(lat['p50'])} | {_fmt_ms(lat['p90'])} | "
                          f"{_fmt_ms(lat['p99'])} | {_fmt_ms(lat['max'])} | {errors} | {sc['peak_total']} "
                          f"({sc['peak_busy']}) | " + ", ".join(f"{k} {v}" for k, v in sc["peak_by_role"].items())
                          + f" | {run['cpu'].get('api_process_cores', '?')} | {run['cpu']['other_cores']} |")
         lines += [""]
-        bouncer = report["open_loop"].get("pgbouncer", {})
-        if bouncer.get("wrk_max") and read:
-            w = bouncer["wrk_max"]
-            lines += [f"The API's maximum through PgBouncer, measured before its open-loop runs as in part 1 "
-                      f"(wrk, {s['wrk_connections']} connections, {s['seconds']} s): {w['requests_per_s']:,.0f} req/s, "
-                      f"p50 {_fmt_ms(w['latency_ms'].get('p50'))}, p99 {_fmt_ms(w['latency_ms'].get('p99'))} (direct: "
-                      f"{read['best']['api_rps']:,.0f} req/s). Behind PgBouncer the API prepares no statements "
-                      "(`prepare_threshold=None`), so PostgreSQL parses and plans each one, and PgBouncer's own "
-                      "process shares the 2 cores.", ""]
         for mode, run in report["open_loop"].items():
-            lines.append(f"- {mode}: {run['connections_opened']:,} connections opened in {run['connect_seconds']} s; "
+            if run.get("wrk_max"):
+                w = run["wrk_max"]
+                errs = sum(w["socket_errors"].values()) if w["socket_errors"] else 0
+                lines.append(f"- {mode_name(mode)}, the maximum at {s['open_connections']:,} connections: "
+                             f"{w['requests_per_s']:,.0f} req/s, p50 {_fmt_ms(w['latency_ms'].get('p50'))}, p99 "
+                             f"{_fmt_ms(w['latency_ms'].get('p99'))}, non-2xx {w['non_2xx_3xx']}, socket errors {errs}; "
+                             f"CPU: machine {w['cpu']['machine_cores']}, API {w['cpu'].get('api_process_cores', '?')} "
+                             "cores")
+        lines += ["", "Behind PgBouncer the API prepares no statements (`prepare_threshold=None`), so PostgreSQL "
+                  "parses and plans each one, and PgBouncer's own process shares the cores.", ""]
+        for mode, run in report["open_loop"].items():
+            lines.append(f"- {mode_name(mode)}: {run['connections_opened']:,} connections opened in {run['connect_seconds']} s; "
                          f"server time (sent to answered) p50 {_fmt_ms(run['service_ms']['p50'])}, p99 "
                          f"{_fmt_ms(run['service_ms']['p99'])}; at most {run['peak_busy_connections']} requests in "
                          f"flight and {run['peak_waiting_requests']} waiting for a free connection; keep-alive "
@@ -1496,13 +1540,14 @@ def update_readme(report: dict[str, Any]) -> None:
         "## Load (`load_bench.py`)", "",
         "The API (uvicorn) under wrk next to pgbench running the very SQL the API sends for the same request "
         "(a user's conversations, first page, RLS-scoped), 1,000 concurrent connections in an open loop "
-        "(`openloop.py`) at 70% of the API's maximum, direct and through PgBouncer, and the audit's latency table "
-        "at the database, on data from `studio dev seed`. Starts `studio up` in a temporary home and removes it. "
-        "About 8-10 minutes at the defaults (1M rows, 10k users); needs wrk, pgbench and pgbouncer "
+        "(`openloop.py`) at 70% of the maximum at 1,000 connections, direct and through PgBouncer, and the "
+        "audit's latency table at the database, on data from `studio dev seed`. The API parts run with 1 API "
+        "process and with one per core (`STUDIO_API_WORKERS`). Starts `studio up` in a temporary home and "
+        "removes it. About 12-14 minutes at the defaults (1M rows, 10k users); needs wrk, pgbench and pgbouncer "
         "(`apt-get install wrk pgbouncer`).", "",
         "```sh",
         ".venv/bin/python bench/load_bench.py [--users 10000] [--rows 1000000] [--seconds 30] [--open-seconds 30] "
-        "[--audit-seconds 20]",
+        "[--audit-seconds 20] [--api-workers 1 2]",
         "```", "",
         f"Last run: {report['date']}, `{report['command']}`.", "",
         "| measure | figure | goal | |", "|:---|---:|:---|:---|",
@@ -1526,14 +1571,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--warmup-seconds", type=int, default=3, help="part 1: a wrk run first, not counted")
     p.add_argument("--wrk-connections", type=int, default=50)
     p.add_argument("--wrk-threads", type=int, default=2)
-    p.add_argument("--api-workers", type=int, default=len(os.sched_getaffinity(0)),
-                   help="STUDIO_API_WORKERS (default: the cores this process may use)")
+    p.add_argument("--api-workers", type=int, nargs="+",
+                   help="STUDIO_API_WORKERS to measure, each in parts 1 and 2 (default: 1 and the cores this "
+                        "process may use)")
     p.add_argument("--api-pool-max", type=int,
-                   help="STUDIO_POOL_MAX_SIZE per API process (default: 16 / workers, at least 2: the API's "
-                        "connections in all stay within the goal's 20 with the worker's)")
+                   help="STUDIO_POOL_MAX_SIZE per API process (default: 16 / processes, at least 2)")
     p.add_argument("--open-connections", type=int, default=1000)
-    p.add_argument("--open-fraction", type=float, default=0.70, help="of the API's maximum from part 1")
-    p.add_argument("--open-rate", type=float, help="requests/s of part 2 (default: from part 1)")
+    p.add_argument("--open-fraction", type=float, default=0.70,
+                   help="of the maximum at --open-connections connections, measured first")
+    p.add_argument("--open-rate", type=float, help="requests/s of part 2 (default: measured, see --open-fraction)")
     p.add_argument("--open-seconds", type=int, default=30)
     p.add_argument("--open-warmup", type=int, default=3)
     p.add_argument("--open-timeout", type=float, default=5.0)
@@ -1547,9 +1593,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-write", action="store_true", help="print the report, do not write bench/results")
     p.add_argument("--from-json", help="only write load.md and the README section again from this load.json")
     args = p.parse_args(argv)
-    if args.api_pool_max is None:
-        args.api_pool_max = max(2, 16 // args.api_workers)
+    args.api_workers = sorted(set(args.api_workers or [1, len(os.sched_getaffinity(0))]))
     return args
+
+
+def pool_max(args: argparse.Namespace, workers: int) -> int:
+    """STUDIO_POOL_MAX_SIZE per API process: the API's connections in all stay within the
+    goal's 20 with the worker's."""
+    return args.api_pool_max or max(2, 16 // workers)
 
 
 def main(argv: list[str]) -> int:
@@ -1559,8 +1610,6 @@ def main(argv: list[str]) -> int:
         write_reports(json.loads(Path(args.from_json).read_text()))
         return 0
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    if 2 in args.parts and 1 not in args.parts and not args.open_rate:
-        raise SystemExit("part 2 without part 1 needs --open-rate")
 
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -1585,36 +1634,23 @@ def main(argv: list[str]) -> int:
                            "pgbench": tool_version([str(bench.pgbench_bin), "--version"]),
                            "pgbouncer": tool_version(["pgbouncer", "--version"]) if not args.no_pgbouncer else None}
         seeded = bench.seed()
-        bench.start_up(pgbouncer=False)
+        bench.start_up(pgbouncer=False, workers=args.api_workers[0])
         report["pg_settings"] = bench.pg_settings()
         user = bench.bench_user()
         report["data"] = {"seed": seeded, "counts": bench.table_counts(),
                           "bench_user_conversations": user["conversations"]}
         if 1 in args.parts:
             report["rls_read"] = bench.rls_read(user)
-        rate = args.open_rate or (report["rls_read"]["best"]["api_rps"] * args.open_fraction
-                                  if "rls_read" in report else None)
-        if 2 in args.parts:
-            assert rate
-            report["open_loop"] = {"direct": bench.open_loop(user["token"], rate, "direct")}
+        report["open_loop"] = {}
+        for mode in ("direct", "pgbouncer"):
+            if 2 not in args.parts or (mode == "pgbouncer" and args.no_pgbouncer):
+                continue
+            for workers in args.api_workers:
+                bench.restart_up(pgbouncer=mode == "pgbouncer", workers=workers)
+                run = bench.open_loop_at_fraction(user["token"], mode)
+                run["api_workers"] = workers
+                report["open_loop"][f"{mode}/{workers}"] = run
         bench.stop_up()
-        if 2 in args.parts and not args.no_pgbouncer:
-            bench.start_up(pgbouncer=True)
-            wrk = None
-            if 1 in args.parts:
-                # The API's own maximum through PgBouncer, as part 1 measured it direct.
-                wrk = bench.wrk(user["token"], args.seconds, args.wrk_connections, args.wrk_threads)
-                log.info("wrk through PgBouncer: %.0f req/s (p50 %s ms, p99 %s ms)", wrk["requests_per_s"],
-                         wrk["latency_ms"].get("p50"), wrk["latency_ms"].get("p99"))
-            # The same rate as direct (a comparison), then 70% of this configuration's own
-            # maximum (the goal's reading: a configuration is loaded to 70% of what it serves).
-            report["open_loop"]["pgbouncer"] = bench.open_loop(user["token"], rate, "pgbouncer")
-            if wrk is not None:
-                report["open_loop"]["pgbouncer"]["wrk_max"] = wrk
-                if not args.open_rate:
-                    own = wrk["requests_per_s"] * args.open_fraction
-                    report["open_loop"]["pgbouncer_own"] = bench.open_loop(user["token"], own, "pgbouncer")
-            bench.stop_up()
         if 3 in args.parts:
             report["audit"] = bench.audit_table()
     except KeyboardInterrupt:
@@ -1629,11 +1665,11 @@ def main(argv: list[str]) -> int:
         "users": args.users, "rows": args.rows, "seconds": args.seconds, "rounds": args.rounds,
         "wrk_connections": args.wrk_connections, "wrk_threads": args.wrk_threads,
         "open_connections": args.open_connections, "open_fraction": args.open_fraction,
-        "open_rate": round(rate, 1) if rate else None, "open_seconds": args.open_seconds,
+        "open_rate": args.open_rate, "open_seconds": args.open_seconds,
         "open_warmup": args.open_warmup, "open_timeout": args.open_timeout,
         "pgbouncer_pool_size": args.pgbouncer_pool_size, "audit_seconds": args.audit_seconds,
         "audit_rate": args.audit_rate, "audit_clients": args.audit_clients, "audit_users": args.audit_users,
-        "api_workers": args.api_workers, "api_pool_max": args.api_pool_max,
+        "api_workers": args.api_workers, "api_pool_max": {str(n): pool_max(args, n) for n in args.api_workers},
     }
     report["total_seconds"] = round(time.monotonic() - started, 1)
     if args.no_write:
