@@ -1,12 +1,15 @@
 """`studio up` with STUDIO_API_WORKERS=2: two API processes serve one port, and /metrics,
 whichever process answers the scrape, reports the sum of both (prometheus-client's
 multiprocess mode): every request counted exactly once, both pools, both processes.
-Stopping Studio stops both and removes the directory their metrics were shared in."""
+A process killed outright is replaced, and the sums stay right. Stopping Studio stops
+them all and removes the directory their metrics were shared in."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -64,6 +67,13 @@ def access_pids(log_text: str, route: str) -> set[int]:
             if entry.get("route") == route:
                 pids.add(entry["pid"])
     return pids
+
+
+def started(log_text: str, pid: int) -> bool:
+    """The process logged that its app is serving (its metrics exist from before that)."""
+    return any(line.startswith("{") and json.loads(line).get("pid") == pid
+               and json.loads(line).get("message") == "Application startup complete."
+               for line in log_text.splitlines())
 
 
 def test_two_api_processes_serve_one_port_and_report_one_sum(lab: Lab) -> None:
@@ -126,7 +136,27 @@ def test_two_api_processes_serve_one_port_and_report_one_sum(lab: Lab) -> None:
     histogram = re.escape(f'studio_http_request_duration_seconds_count{{method="GET",route="{route}",status="200"}}')
     assert [v for k, v in scrape(port).items() if re.fullmatch(histogram, k)] == [sent]
 
+    # A process killed outright is replaced by uvicorn; the scrape forgets its live
+    # figures (it could not say it stopped) and keeps its counts.
+    before = scrape(port)
+    os.kill(servers[0], signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        _, now_serving = api_processes(up.pid)
+        if len(now_serving) == WORKERS and servers[0] not in now_serving or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(now_serving) == WORKERS and servers[0] not in now_serving, now_serving
+    (replacement,) = set(now_serving) - set(servers)
+    while not started(up.stderr + up.stdout, replacement) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert started(up.stderr + up.stdout, replacement), up.describe()
+    samples = wait_for_sample(port, "studio_db_pool_max", WORKERS * POOL_MAX)
+    assert samples["studio_api_processes"] == WORKERS, samples
+    assert samples["studio_db_pool_max"] == WORKERS * POOL_MAX, samples
+    assert samples[key] == before[key]
+
     code = up.terminate()
     assert code == 0, up.describe()
-    assert not any(alive(pid) for pid in (api, *servers))
+    assert not any(alive(pid) for pid in (api, *servers, *now_serving))
     assert not metrics_dir.exists()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -103,11 +104,29 @@ class Metrics:
     def render(self, extra: Iterable[Metric] = ()) -> bytes:
         """The metrics of every API process plus `extra` (this scrape's database families)."""
         if self.multiprocess:
+            _forget_dead_processes()
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
         else:
             registry = self.registry
         return generate_latest(_Scrape(registry, list(extra)))  # type: ignore[arg-type]
+
+
+def _forget_dead_processes() -> None:
+    """A process that was killed (uvicorn starts another in its place) could not say it
+    stopped: its live gauges (requests in progress, its pool, studio_api_processes) would
+    stay in the sums. Each live gauge's file is named after its process id."""
+    directory = multiprocess_dir()
+    assert directory is not None
+    pids = {int(path.stem.rpartition("_")[2]) for path in Path(directory).glob("gauge_live*_*.db")
+            if path.stem.rpartition("_")[2].isdigit()}
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, directory)
+        except PermissionError:
+            pass  # alive, someone else's
 
 
 class _Scrape:
