@@ -76,7 +76,11 @@ def test_metrics_expose_every_family_with_plausible_values(server: Server, alice
     assert value(after, "studio_db_pool_max") == server.settings.pool_max_size
     assert 0 <= value(after, "studio_db_pool_in_use") <= value(after, "studio_db_pool_size")
     assert value(after, "studio_db_pool_waiting") == 0
-    assert value(after, "studio_db_pool_requests_total") > 0
+    # Counted since the process started: each GET borrowed a connection (and each scrape).
+    assert value(after, "studio_db_pool_requests_total") >= value(before, "studio_db_pool_requests_total") + 3
+    # One process: its own figures, with the standard process metrics.
+    assert value(after, "studio_api_processes") == 1
+    assert value(after, "process_resident_memory_bytes") > 0
 
     # The database. Statistics counters reach shared memory up to seconds late, so
     # those only have to be there.
