@@ -172,6 +172,8 @@ def up(
                 where = str(deployment.cluster.data_dir) if deployment.cluster else "the configured cluster"
                 if bouncer is not None:
                     where += f", through PgBouncer with {bouncer.pool_size} server connections"
+                if settings.api_workers > 1:
+                    where += f"; {settings.api_workers} API processes"
                 console.print(f"[bold green]Studio is ready[/] at {url}  (database: {where})", highlight=False)
                 console.print(f"Sign in: create an account with `studio user create you@example.org` "
                               f"or POST {url}/v1/auth/signup, then POST {url}/v1/auth/login. "

@@ -83,6 +83,7 @@ def test_two_api_processes_serve_one_port_and_report_one_sum(lab: Lab) -> None:
                     STUDIO_POOL_MIN_SIZE="1", STUDIO_BACKUP_ENABLED="false", STUDIO_RATE_LIMITS_ENABLED="false")
     up = lab.start(["up"], env)
     up.wait_ready(port)
+    up.wait_output(f"{WORKERS} API processes")  # in the ready line
     api, servers = api_processes(up.pid)
     assert len(servers) == WORKERS, (servers, up.describe())
     metrics_dir = Path(dict(item.split(b"=", 1) for item in Path(f"/proc/{servers[0]}/environ").read_bytes().split(b"\0")
