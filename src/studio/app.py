@@ -157,8 +157,9 @@ def serve() -> FastAPI:
     from studio.launcher import api_conninfo
 
     settings = Settings()
-    observability.configure_logging(settings)  # a worker process starts without the CLI's set-up
-    observability.init_error_reporting(settings)
+    if not logging.getLogger().handlers:  # a worker process of its own, without the CLI's set-up
+        observability.configure_logging(settings)
+        observability.init_error_reporting(settings)
     conninfo, secret_key = api_conninfo(settings)
     if secret_key and settings.secret_key is None:
         settings = settings.model_copy(update={"secret_key": SecretStr(secret_key)})
