@@ -121,6 +121,8 @@ def _one_line(exc: BaseException) -> str:
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    if verbose:  # also for the processes this command starts (the API's, the worker)
+        os.environ["STUDIO_LOG_LEVEL"] = "debug"
     try:
         settings: Settings | None = Settings()
     except (SettingsError, ValidationError):

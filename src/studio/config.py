@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     # is a terminal. Errors go to Sentry (or any Sentry-compatible service, e.g.
     # GlitchTip) when a DSN is set (needs the `sentry` extra: pip install 'studio[sentry]').
     log_format: Literal["json", "text"] | None = None
+    # `studio -v ...` sets debug for that command and every process it starts.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     sentry_dsn: SecretStr | None = None
 
     # Workers: a job is leased for this long after each heartbeat (heartbeats every third).

@@ -10,7 +10,8 @@ from studio.config import Settings, SettingsError
 
 def configure_logging(settings: Settings | None, *, verbose: bool = False) -> None:
     json_format = None if settings is None or settings.log_format is None else settings.log_format == "json"
-    logs.configure(json_format=json_format, level=logging.DEBUG if verbose else logging.INFO)
+    level = "debug" if verbose else settings.log_level if settings is not None else "info"
+    logs.configure(json_format=json_format, level=logging.getLevelNamesMapping()[level.upper()])
 
 
 def init_error_reporting(settings: Settings) -> bool:

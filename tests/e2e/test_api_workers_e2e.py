@@ -59,21 +59,19 @@ def api_processes(up_pid: int) -> tuple[int, list[int]]:
     return api, [pid for pid in descendants(api) if b"multiprocessing.spawn" in cmdline(pid)]
 
 
+def log_entries(log_text: str) -> list[dict]:
+    return [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]
+
+
 def access_pids(log_text: str, route: str) -> set[int]:
-    pids = set()
-    for line in log_text.splitlines():
-        if line.startswith("{") and '"studio.access"' in line:
-            entry = json.loads(line)
-            if entry.get("route") == route:
-                pids.add(entry["pid"])
-    return pids
+    return {entry["pid"] for entry in log_entries(log_text)
+            if entry["logger"] == "studio.access" and entry.get("route") == route}
 
 
 def started(log_text: str, pid: int) -> bool:
     """The process logged that its app is serving (its metrics exist from before that)."""
-    return any(line.startswith("{") and json.loads(line).get("pid") == pid
-               and json.loads(line).get("message") == "Application startup complete."
-               for line in log_text.splitlines())
+    return any(entry["pid"] == pid and entry["message"] == "Application startup complete."
+               for entry in log_entries(log_text))
 
 
 def test_two_api_processes_serve_one_port_and_report_one_sum(lab: Lab) -> None:
@@ -81,7 +79,7 @@ def test_two_api_processes_serve_one_port_and_report_one_sum(lab: Lab) -> None:
     port = free_port()
     env = child_env(home, port, STUDIO_API_WORKERS=str(WORKERS), STUDIO_POOL_MAX_SIZE=str(POOL_MAX),
                     STUDIO_POOL_MIN_SIZE="1", STUDIO_BACKUP_ENABLED="false", STUDIO_RATE_LIMITS_ENABLED="false")
-    up = lab.start(["up"], env)
+    up = lab.start(["-v", "up"], env)  # debug logging, for the API's processes too
     up.wait_ready(port)
     up.wait_output(f"{WORKERS} API processes")  # in the ready line
     api, servers = api_processes(up.pid)
@@ -125,6 +123,10 @@ def test_two_api_processes_serve_one_port_and_report_one_sum(lab: Lab) -> None:
         if served_by == set(servers) or time.monotonic() > deadline:
             break
     assert served_by == set(servers), (served_by, servers)
+    # `-v` reached the processes `studio up` started (through STUDIO_LOG_LEVEL), not only
+    # itself: the worker writes debug lines too.
+    debug_from = {entry["pid"] for entry in log_entries(up.stderr + up.stdout) if entry["level"] == "debug"}
+    assert debug_from - {up.pid} and debug_from <= {up.pid, *descendants(up.pid)}, (debug_from, up.pid)
 
     # Counted once each, whichever process answers the scrape; and a write with the CSRF
     # token one process issued is accepted wherever it lands.
