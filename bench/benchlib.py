@@ -1,9 +1,10 @@
-"""What the benchmarks share: percentiles, the machine's CPU counters, and their
-sections of bench/README.md (each script rewrites its own section between markers)."""
+"""What the benchmarks share: percentiles, the machine's CPU counters, the open-files
+limit, and their sections of bench/README.md (each script rewrites its own section between markers)."""
 
 from __future__ import annotations
 
 import math
+import resource
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +26,16 @@ def cpu_busy_ticks() -> int:
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
     return user + nice + system + irq + softirq + steal
+
+
+def raise_nofile() -> int:
+    """Raise this process's open-files limit to the hard limit (every client connection is a
+    file descriptor; children inherit it); returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def write_readme_section(start: str, end: str, lines: list[str]) -> None:

@@ -71,7 +71,6 @@ import logging
 import os
 import platform
 import re
-import resource
 import secrets
 import shlex
 import shutil
@@ -93,7 +92,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 sys.path.insert(0, str(SRC))
 
-from benchlib import cpu_busy_ticks, percentile, write_readme_section  # noqa: E402
+from benchlib import cpu_busy_ticks, percentile, raise_nofile, write_readme_section  # noqa: E402
 
 import httpx
 import psycopg
@@ -103,7 +102,7 @@ from psycopg.types.json import Jsonb
 
 from studio.auth import service as auth_service
 from studio.chat import repository as chat_repo
-from studio.config import API_ROLE, WORKER_ROLE, Settings
+from studio.config import API_ROLE, WORKER_ROLE
 from studio.db import scopes
 from studio.db.embedded import SUPERUSER, EmbeddedCluster, find_pg_bindir
 from studio.db.pgbouncer import find_pgbouncer
@@ -134,14 +133,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def raise_nofile() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def _proc_table() -> dict[int, tuple[int, int]]:

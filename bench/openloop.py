@@ -48,18 +48,10 @@ from array import array
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchlib import percentile
+from benchlib import percentile, raise_nofile
 
 # Not loop.time(): uvloop's clock ticks in whole milliseconds.
 clock = time.perf_counter
-
-
-def raise_nofile() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 class Stats:

@@ -28,7 +28,7 @@ import psycopg
 import sqlalchemy.exc
 import typer
 from psycopg.conninfo import make_conninfo
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
