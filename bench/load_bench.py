@@ -92,15 +92,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 sys.path.insert(0, str(SRC))
 
-from benchlib import cpu_busy_ticks, percentile, raise_nofile, write_readme_section  # noqa: E402
-
 import httpx
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
-from studio.auth import service as auth_service
+from benchlib import cpu_busy_ticks, percentile, raise_nofile, write_readme_section  # noqa: E402
+from studio.auth import tokens as auth_tokens
 from studio.chat import repository as chat_repo
 from studio.config import API_ROLE, WORKER_ROLE
 from studio.db import scopes
@@ -786,14 +785,14 @@ class Bench:
             r = client.post("/v1/auth/login", json={"email": BENCH_EMAIL, "password": password})
             if r.status_code != 200:
                 raise Failed(f"login: {r.status_code} {r.text}")
-            token = client.cookies.get(auth_service.SESSION_COOKIE)
+            token = client.cookies.get(auth_tokens.SESSION_COOKIE)
             if not token:
                 raise Failed("login set no session cookie")
             body = r.json()
             csrf, user_id = body["csrf_token"], body["user"]["id"]
             for i in range(self.args.conversations):
                 r = client.post("/v1/conversations", json={"title": f"Benchmark conversation {i + 1}"},
-                                headers={auth_service.CSRF_HEADER: csrf})
+                                headers={auth_tokens.CSRF_HEADER: csrf})
                 if r.status_code != 201:
                     raise Failed(f"creating a conversation: {r.status_code} {r.text}")
         log.info("benchmark user %s: %d conversations created through the API", user_id, self.args.conversations)
@@ -854,7 +853,7 @@ class Bench:
                 (user["user_id"], S_LIMIT)).fetchall()]
         if len(expected) < min(S_LIMIT, user["conversations"]):
             raise Failed(f"the benchmark user has {len(expected)} conversations")
-        token_hash = auth_service.token_hash(user["token"])
+        token_hash = auth_tokens.token_hash(user["token"])
         with psycopg.connect(self.conninfo(API_ROLE)) as conn, conn.transaction():
             conn.execute(scopes._BEGIN_ANON, {"request_id": "load-bench-check", "client_ip": "127.0.0.1",
                                               "user_agent": "load_bench"})
@@ -871,7 +870,7 @@ class Bench:
         if not m or m.group(1) != user["user_id"] or m.group(2) != expected[-1]:
             raise Failed(f"the pgbench script authenticated/returned {m.groups() if m else out[-500:]}, expected "
                          f"user {user['user_id']} and last row {expected[-1]}")
-        r = httpx.get(f"{self.url}/v1/conversations", cookies={auth_service.SESSION_COOKIE: user["token"]},
+        r = httpx.get(f"{self.url}/v1/conversations", cookies={auth_tokens.SESSION_COOKIE: user["token"]},
                       timeout=30)
         api_ids = [item["id"] for item in r.json().get("items", [])] if r.status_code == 200 else []
         if api_ids != expected[:PAGE_LIMIT]:
@@ -883,7 +882,7 @@ class Bench:
     def wrk(self, token: str, seconds: float, connections: int, threads: int) -> dict[str, Any]:
         assert self.wrk_bin
         cmd = [self.wrk_bin, f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency",
-               "-H", f"Cookie: {auth_service.SESSION_COOKIE}={token}", f"{self.url}/v1/conversations"]
+               "-H", f"Cookie: {auth_tokens.SESSION_COOKIE}={token}", f"{self.url}/v1/conversations"]
         cpu = self.cpu()
         _, out, err = self.run_child(cmd, timeout=seconds + 60)
         result = parse_wrk(out)
@@ -894,7 +893,7 @@ class Bench:
 
     def rls_read(self, user: dict[str, Any]) -> dict[str, Any]:
         statements = self.read_statements()
-        defines = {**COMMON_DEFINES, "token_hash": "\\x" + auth_service.token_hash(user["token"]).hex(),
+        defines = {**COMMON_DEFINES, "token_hash": "\\x" + auth_tokens.token_hash(user["token"]).hex(),
                    "user_id": user["user_id"]}
         verification = self.verify_read(user, statements, defines)
         prelude = [REQUEST_ID_SET, PAGE_LIMIT_SET]
@@ -975,7 +974,7 @@ class Bench:
         cmd = [sys.executable, str(OPENLOOP), "--url", f"{self.url}/v1/conversations",
                "--connections", str(a.open_connections), "--rate", f"{rate:.1f}", "--duration", str(a.open_seconds),
                "--warmup", str(a.open_warmup), "--timeout", str(a.open_timeout), "--json-out", str(out_path)]
-        env = {**os.environ, "OPENLOOP_HEADERS": f"Cookie: {auth_service.SESSION_COOKIE}={token}"}
+        env = {**os.environ, "OPENLOOP_HEADERS": f"Cookie: {auth_tokens.SESSION_COOKIE}={token}"}
         sampler = ConnectionSampler(self.conninfo(SUPERUSER))
         offset = self._log_offset()
         cpu = self.cpu()

@@ -17,7 +17,6 @@ from pydantic import SecretStr
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
-from studio import health, logs
 from studio.auth import endpoints as auth_endpoints
 from studio.chat import endpoints as chat_endpoints
 from studio.config import API_ROLE, Settings
@@ -26,9 +25,12 @@ from studio.db.scopes import ApiDatabase
 from studio.events import endpoints as events_endpoints
 from studio.events import listener as events_listener
 from studio.generation import endpoints as generation_endpoints
-from studio.http import RequestGuard, install_error_handlers
+from studio.health import endpoints as health
+from studio.http.errors import install_error_handlers
+from studio.http.guard import RequestGuard
 from studio.media import endpoints as media_endpoints
 from studio.monitoring import endpoints as monitoring_endpoints
+from studio.monitoring import logs
 from studio.monitoring.metrics import HttpMetrics, Metrics
 from studio.privacy import endpoints as privacy_endpoints
 from studio.providers.registry import build_chat_providers, build_providers
@@ -153,8 +155,8 @@ def serve() -> FastAPI:
     """The app of one `studio api` process, built from the environment. Uvicorn calls
     this in each of its STUDIO_API_WORKERS processes; `studio api` has checked the
     settings and the database before starting them."""
-    from studio import observability
-    from studio.launcher import api_conninfo
+    from studio.launcher.deployment import api_conninfo
+    from studio.monitoring import observability
 
     settings = Settings()
     if not logging.getLogger().handlers:  # a worker process of its own, without the CLI's set-up

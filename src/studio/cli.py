@@ -42,14 +42,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from studio import observability
 from studio.app import UnsafeDatabaseRole, preflight
-from studio.auth import service
+from studio.auth import tokens
 from studio.auth.schemas import SignupRequest
 from studio.config import API_ROLE, OWNER_ROLE, Settings, SettingsError
 from studio.db import migrate
 from studio.db.embedded import SUPERUSER, EmbeddedError, PostgresNotFound
-from studio.launcher import (
+from studio.launcher.deployment import (
     LauncherError,
     api_conninfo,
     bootstrap_external,
@@ -57,6 +56,7 @@ from studio.launcher import (
     embedded_pgbouncer,
     worker_conninfo,
 )
+from studio.monitoring import observability
 from studio.monitoring import repository as monitoring
 from studio.ops import service as ops
 from studio.ops.backup import BackupError, logical_dump
@@ -426,7 +426,7 @@ def user_create(
         request = SignupRequest(email=email, password=password, display_name=display_name)
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-    password_hash = asyncio.run(service.hash_password(request.password))
+    password_hash = asyncio.run(tokens.hash_password(request.password))
     settings = _settings()
     with database(settings, migrate_to_head=True) as deployment:
         with psycopg.connect(deployment.conninfo(API_ROLE)) as conn:

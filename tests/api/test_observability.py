@@ -16,9 +16,9 @@ from pydantic import SecretStr
 from starlette.responses import Response
 
 from studio.config import API_ROLE
-from studio.deps import Ctx, Db
-from studio.http import json_response
-from studio.observability import init_error_reporting
+from studio.http.deps import Ctx, Db
+from studio.http.responses import json_response
+from studio.monitoring.observability import init_error_reporting
 from tests.api.conftest import Server, free_port, make_settings, serve
 
 router = APIRouter(prefix="/test-only")

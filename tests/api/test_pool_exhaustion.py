@@ -13,8 +13,8 @@ from fastapi import APIRouter, FastAPI
 from starlette.responses import Response
 
 from studio.config import API_ROLE
-from studio.deps import Ctx, Db
-from studio.http import json_response
+from studio.http.deps import Ctx, Db
+from studio.http.responses import json_response
 from tests.api.conftest import Server, make_settings, serve
 
 router = APIRouter(prefix="/test-only")

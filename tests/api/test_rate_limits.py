@@ -20,12 +20,14 @@ import pytest
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from studio import ratelimit
-from studio.auth import service
+from studio.auth import tokens
+from studio.auth.identity import Credential, RequestContext
 from studio.config import API_ROLE, Settings
-from studio.db.scopes import ApiDatabase, Credential, RequestContext
-from studio.deps import Cred
-from studio.http import ApiError, json_response
+from studio.db.scopes import ApiDatabase
+from studio.http.deps import Cred
+from studio.http.errors import ApiError
+from studio.http.responses import json_response
+from studio.ratelimit import service as ratelimit
 from tests.api.conftest import (
     Account,
     Server,
@@ -224,7 +226,7 @@ def test_enforce_allows_then_refuses_with_retry_after(pg, db, admin_conn):
 
 
 def test_enforce_counts_a_signed_in_caller_by_user(limited: Server, alice: Account, pg, db, admin_conn):
-    cred = Credential("session", service.token_hash(alice.client.cookies[service.SESSION_COOKIE]), via_cookie=True)
+    cred = Credential("session", tokens.token_hash(alice.client.cookies[tokens.SESSION_COOKIE]), via_cookie=True)
     outcomes = run_enforce(pg.conninfo(API_ROLE, db), PROBE.limit + 1, cred=cred)
     assert outcomes[:PROBE.limit] == [None] * PROBE.limit and outcomes[-1] is not None
     assert hits(admin_conn, f"probe:user:{alice.id}") == PROBE.limit + 1

@@ -10,9 +10,10 @@ import uuid
 import psycopg
 import pytest
 
+from studio.auth.identity import RequestContext
 from studio.config import API_ROLE, WORKER_ROLE, Settings
 from studio.db.pgbouncer import PgBouncer, find_pgbouncer
-from studio.db.scopes import ApiDatabase, RequestContext, WorkerDatabase
+from studio.db.scopes import ApiDatabase, WorkerDatabase
 from studio.jobs import repository as jobs
 from tests.conftest import free_port
 from tests.db.test_scopes import make_user, session

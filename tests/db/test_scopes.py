@@ -12,14 +12,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from studio.auth.identity import Credential, RequestContext, Unauthenticated
 from studio.config import API_ROLE, WORKER_ROLE
-from studio.db.scopes import (
-    ApiDatabase,
-    Credential,
-    RequestContext,
-    Unauthenticated,
-    WorkerDatabase,
-)
+from studio.db.scopes import ApiDatabase, WorkerDatabase
 
 CTX = RequestContext(request_id="test-request", client_ip="127.0.0.9", user_agent="pytest")
 

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from studio.config import WORKER_ROLE, Settings
-from studio.launcher import Deployment
+from studio.launcher.deployment import Deployment
 from studio.ops.backup import BackupError
 from studio.ops.scheduler import (
     SCHEDULER_LOCK_KEY,

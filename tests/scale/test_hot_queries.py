@@ -33,9 +33,10 @@ import pytest
 from psycopg.rows import dict_row
 
 from studio.auth import repository as auth_repo
+from studio.auth.identity import CurrentUser
 from studio.chat import repository as chat_repo
 from studio.config import API_ROLE, WORKER_ROLE
-from studio.db.scopes import AnonScope, CurrentUser, UserScope, WorkerScope
+from studio.db.scopes import AnonScope, UserScope, WorkerScope
 from studio.events import repository as events_repo
 from studio.generation import repository as generation_repo
 from studio.jobs import repository as jobs_repo

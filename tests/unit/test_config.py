@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from psycopg.conninfo import conninfo_to_dict
 
 from studio.config import Settings, SettingsError
@@ -79,7 +78,7 @@ def test_the_direct_route_keeps_the_login_and_replaces_the_address():
 
 
 def test_children_behind_the_embedded_pgbouncer_get_both_routes_and_one_password():
-    from studio.launcher import Deployment
+    from studio.launcher.deployment import Deployment
 
     deployment = Deployment(Settings(), "host=/run/studio port=5432 dbname=studio",
                             {"studio_api": "api-pw", "studio_worker": "worker-pw", "studio_owner": "owner-pw"},

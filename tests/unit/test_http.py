@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from studio.auth import service
-from studio.http import ApiError, decode_cursor, encode_cursor, page
+from studio.auth import tokens
+from studio.http.errors import ApiError
+from studio.http.responses import decode_cursor, encode_cursor, page
 
 
 def test_cursor_round_trip():
@@ -32,14 +33,14 @@ def test_page_uses_the_extra_row_only_to_signal_more():
 
 def test_csrf_token_is_bound_to_session_and_key():
     key = b"k" * 32
-    token = service.csrf_token(key, "session-a")
-    assert service.csrf_valid(key, "session-a", token)
-    assert not service.csrf_valid(key, "session-b", token)
-    assert not service.csrf_valid(b"other" * 8, "session-a", token)
-    assert not service.csrf_valid(key, "session-a", None)
+    token = tokens.csrf_token(key, "session-a")
+    assert tokens.csrf_valid(key, "session-a", token)
+    assert not tokens.csrf_valid(key, "session-b", token)
+    assert not tokens.csrf_valid(b"other" * 8, "session-a", token)
+    assert not tokens.csrf_valid(key, "session-a", None)
 
 
 def test_secrets_are_random_and_hashed_to_32_bytes():
-    keys = {service.new_api_key() for _ in range(100)}
-    assert len(keys) == 100 and all(k.startswith(service.API_KEY_PREFIX) for k in keys)
-    assert len(service.token_hash(next(iter(keys)))) == 32
+    keys = {tokens.new_api_key() for _ in range(100)}
+    assert len(keys) == 100 and all(k.startswith(tokens.API_KEY_PREFIX) for k in keys)
+    assert len(tokens.token_hash(next(iter(keys)))) == 32

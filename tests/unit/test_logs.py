@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from studio.logs import JsonFormatter, TextFormatter, job_id_var, request_id_var
+from studio.monitoring.logs import JsonFormatter, TextFormatter, job_id_var, request_id_var
 
 
 def _record(message: str, **extra: object) -> logging.LogRecord:

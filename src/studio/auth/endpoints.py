@@ -10,17 +10,27 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from studio import ratelimit
 from studio.auth import repository as repo
-from studio.auth import service
+from studio.auth import tokens
+from studio.auth.identity import RequestContext, Unauthenticated
 from studio.auth.schemas import (
-    ApiKeyCreate, ApiKeyCreated, ApiKeyPage, AuditEventPage, LoginRequest, LoginResponse, MeResponse, PasswordChange,
-    SignupRequest, UserEnvelope,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPage,
+    AuditEventPage,
+    LoginRequest,
+    LoginResponse,
+    MeResponse,
+    PasswordChange,
+    SignupRequest,
+    UserEnvelope,
 )
 from studio.config import Settings
-from studio.db.scopes import ApiDatabase, RequestContext, Unauthenticated
-from studio.deps import Cred, Ctx, Db, SettingsDep
-from studio.http import ApiError, decode_cursor, json_response, not_found, page
+from studio.db.scopes import ApiDatabase
+from studio.http.deps import Cred, Ctx, Db, SettingsDep
+from studio.http.errors import ApiError, not_found
+from studio.http.responses import decode_cursor, json_response, page
+from studio.ratelimit import service as ratelimit
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -30,7 +40,7 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 @router.post("/auth/signup", status_code=201, response_model=UserEnvelope)
 async def signup(body: SignupRequest, request: Request, db: Db, ctx: Ctx) -> Response:
     await ratelimit.check(request, ratelimit.SIGNUP)  # before any argon2 work
-    password_hash = await service.hash_password(body.password)
+    password_hash = await tokens.hash_password(body.password)
     async with db.as_anon(ctx) as tx:
         user_id = await repo.signup(tx, email=body.email, password_hash=password_hash, display_name=body.display_name)
     user = {"id": user_id, "email": body.email, "display_name": body.display_name, "role": "user"}
@@ -49,24 +59,24 @@ async def login(body: LoginRequest, request: Request, db: Db, ctx: Ctx, settings
     if retry_after:
         raise ApiError(429, "rate_limited", "too many failed logins; try again later",
                        headers={"Retry-After": str(retry_after)})
-    verified = await service.verify_password(found[1] if found else None, body.password)
-    token = service.new_session_token()
+    verified = await tokens.verify_password(found[1] if found else None, body.password)
+    token = tokens.new_session_token()
     expires_at = datetime.now(UTC) + timedelta(hours=settings.session_ttl_hours)
     async with db.as_anon(ctx) as tx:
         if not verified or found is None:
             await repo.login_failed(tx, email=body.email, window_seconds=settings.login_window_seconds)
             user = None
         else:
-            user = await repo.create_session(tx, user_id=found[0], token_hash=service.token_hash(token),
+            user = await repo.create_session(tx, user_id=found[0], token_hash=tokens.token_hash(token),
                                              expires_at=expires_at)
     if user is None:
         raise ApiError(401, "invalid_credentials", "email or password is wrong")
     response = json_response({
         "user": user,
-        "csrf_token": service.csrf_token(request.app.state.secret_key, token),
+        "csrf_token": tokens.csrf_token(request.app.state.secret_key, token),
         "expires_at": expires_at,
     })
-    response.set_cookie(service.SESSION_COOKIE, token, max_age=settings.session_ttl_hours * 3600,
+    response.set_cookie(tokens.SESSION_COOKIE, token, max_age=settings.session_ttl_hours * 3600,
                         httponly=True, samesite="lax", secure=settings.secure_cookies, path="/")
     return response
 
@@ -79,7 +89,7 @@ async def logout(db: Db, ctx: Ctx, cred: Cred) -> Response:
         assert tx.user.session_id is not None
         await repo.end_session(tx, session_id=tx.user.session_id)
     response = Response(status_code=204)
-    response.delete_cookie(service.SESSION_COOKIE, path="/")
+    response.delete_cookie(tokens.SESSION_COOKIE, path="/")
     return response
 
 
@@ -87,8 +97,8 @@ async def logout(db: Db, ctx: Ctx, cred: Cred) -> Response:
 async def me(request: Request, db: Db, ctx: Ctx, cred: Cred) -> Response:
     async with db.as_user(cred, ctx) as tx:
         user = await repo.get_me(tx)
-    token = request.cookies.get(service.SESSION_COOKIE) if cred.via_cookie else None
-    csrf = service.csrf_token(request.app.state.secret_key, token) if token else None
+    token = request.cookies.get(tokens.SESSION_COOKIE) if cred.via_cookie else None
+    csrf = tokens.csrf_token(request.app.state.secret_key, token) if token else None
     return json_response({"user": user, "csrf_token": csrf})
 
 
@@ -106,7 +116,7 @@ async def reauthenticate(db: ApiDatabase, ctx: RequestContext, settings: Setting
         raise ApiError(429, "rate_limited", "too many wrong passwords; try again later",
                        headers={"Retry-After": str(retry_after)})
     stored_hash = found[1] if found is not None and found[0] == user_id else None
-    if await service.verify_password(stored_hash, password):
+    if await tokens.verify_password(stored_hash, password):
         return
     async with db.as_anon(ctx) as tx:
         await repo.login_failed(tx, email=email, window_seconds=settings.login_window_seconds)
@@ -122,7 +132,7 @@ async def change_password(body: PasswordChange, db: Db, ctx: Ctx, cred: Cred, se
     async with db.as_user(cred, ctx) as tx:
         user_id, email = tx.user.id, tx.user.email
     await reauthenticate(db, ctx, settings, user_id=user_id, email=email, password=body.current_password)
-    password_hash = await service.hash_password(body.new_password)
+    password_hash = await tokens.hash_password(body.new_password)
     async with db.as_user(cred, ctx) as tx:
         if tx.user.id != user_id or not await repo.change_password(tx, password_hash=password_hash):
             raise Unauthenticated  # gone meanwhile (a concurrent erasure)
@@ -142,9 +152,9 @@ async def list_audit_log(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 50, cursor
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
 async def create_api_key(body: ApiKeyCreate, db: Db, ctx: Ctx, cred: Cred) -> Response:
-    key = service.new_api_key()
+    key = tokens.new_api_key()
     async with db.as_user(cred, ctx) as tx:
-        row = await repo.create_api_key(tx, name=body.name, prefix=key[:16], key_hash=service.token_hash(key),
+        row = await repo.create_api_key(tx, name=body.name, prefix=key[:16], key_hash=tokens.token_hash(key),
                                         expires_at=body.expires_at)
     return json_response({"api_key": row, "key": key}, 201)
 

@@ -10,15 +10,23 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from studio import ratelimit
+from studio.auth.identity import Credential, RequestContext
 from studio.chat import repository as repo
 from studio.chat.schemas import (
-    Conversation, ConversationCreate, ConversationPage, ConversationUpdate, Message, MessageCreate, MessageList,
+    Conversation,
+    ConversationCreate,
+    ConversationPage,
+    ConversationUpdate,
+    Message,
+    MessageCreate,
+    MessageList,
 )
-from studio.db.scopes import ApiDatabase, Credential, RequestContext
-from studio.deps import Cred, Ctx, Db
-from studio.http import ApiError, decode_cursor, json_response, not_found, page
+from studio.db.scopes import ApiDatabase
+from studio.http.deps import Cred, Ctx, Db
+from studio.http.errors import ApiError, not_found
+from studio.http.responses import decode_cursor, json_response, page
 from studio.providers.base import ChatMessage, ChatProvider, ProviderError
+from studio.ratelimit import service as ratelimit
 
 router = APIRouter(prefix="/v1/conversations", tags=["chat"])
 

@@ -47,11 +47,12 @@ from psycopg_pool import PoolTimeout
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from studio.db.scopes import ApiDatabase, Credential, RequestContext, Unauthenticated
-from studio.deps import Cred, Ctx, Db
+from studio.auth.identity import Credential, RequestContext, Unauthenticated
+from studio.db.scopes import ApiDatabase
 from studio.events import repository as repo
 from studio.events.listener import SubscribeRefused, Subscription, listener_for
-from studio.http import ApiError, not_found
+from studio.http.deps import Cred, Ctx, Db
+from studio.http.errors import ApiError, not_found
 
 log = logging.getLogger("studio.events")
 

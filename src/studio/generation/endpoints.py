@@ -9,14 +9,19 @@ from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from studio import ratelimit
-from studio.deps import Cred, Ctx, Db
 from studio.generation import repository as repo
 from studio.generation.schemas import (
-    PARAMS_BY_PROVIDER, Generation, GenerationCreate, GenerationPage, ModelList,
+    PARAMS_BY_PROVIDER,
+    Generation,
+    GenerationCreate,
+    GenerationPage,
+    ModelList,
 )
-from studio.http import ApiError, decode_cursor, json_response, not_found, page
+from studio.http.deps import Cred, Ctx, Db
+from studio.http.errors import ApiError, not_found
+from studio.http.responses import decode_cursor, json_response, page
 from studio.providers.base import Provider
+from studio.ratelimit import service as ratelimit
 
 router = APIRouter(prefix="/v1", tags=["generation"])
 

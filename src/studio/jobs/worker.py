@@ -41,7 +41,7 @@ import psycopg
 from studio.db.scopes import WorkerDatabase
 from studio.jobs import repository as repo
 from studio.jobs.repository import ClaimedJob
-from studio.logs import job_id_var
+from studio.monitoring.logs import job_id_var
 from studio.storage.base import Storage
 
 log = logging.getLogger("studio.worker")

@@ -14,11 +14,12 @@ import filetype
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
-from studio import ratelimit
-from studio.deps import Cred, Ctx, Db, SettingsDep
 from studio.generation import repository as generation_repo
-from studio.http import ApiError, json_response, not_found
+from studio.http.deps import Cred, Ctx, Db, SettingsDep
+from studio.http.errors import ApiError, not_found
+from studio.http.responses import json_response
 from studio.media import repository as repo
+from studio.ratelimit import service as ratelimit
 from studio.storage.base import ObjectNotFound, ObjectTooLarge, Storage
 
 router = APIRouter(prefix="/v1", tags=["media"])

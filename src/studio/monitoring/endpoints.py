@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from studio.deps import Cred, Ctx, Db
-from studio.http import ApiError, error_response, json_response, not_found
+from studio.http.deps import Cred, Ctx, Db
+from studio.http.errors import ApiError, error_response, not_found
+from studio.http.responses import json_response
 from studio.monitoring import repository as repo
 from studio.monitoring.metrics import CONTENT_TYPE, Metrics, database_families
 

@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 
 from studio.config import WORKER_ROLE, Settings
-from studio.launcher import Deployment
+from studio.launcher.deployment import Deployment
 from studio.ops import service
 
 log = logging.getLogger("studio.scheduler")

@@ -21,7 +21,7 @@ import psycopg
 
 from studio.config import WORKER_ROLE, Settings
 from studio.db.embedded import SUPERUSER, EmbeddedCluster
-from studio.launcher import (
+from studio.launcher.deployment import (
     Deployment,
     LauncherError,
     backed_up_cluster,

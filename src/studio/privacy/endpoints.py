@@ -9,14 +9,14 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 from starlette.responses import Response, StreamingResponse
 
-from studio import ratelimit
-from studio.auth import service
+from studio.auth import tokens
 from studio.auth.endpoints import reauthenticate
+from studio.auth.identity import Unauthenticated
 from studio.auth.schemas import PASSWORD_MAX, Strict
-from studio.db.scopes import Unauthenticated
-from studio.deps import Cred, Ctx, Db, SettingsDep
+from studio.http.deps import Cred, Ctx, Db, SettingsDep
 from studio.privacy import export
 from studio.privacy import repository as repo
+from studio.ratelimit import service as ratelimit
 
 router = APIRouter(prefix="/v1", tags=["privacy"])
 
@@ -54,6 +54,6 @@ async def delete_my_account(body: AccountDeletion, db: Db, ctx: Ctx, cred: Cred,
         if tx.user.id != user_id or not await repo.delete_account(tx):
             raise Unauthenticated  # gone meanwhile (a concurrent deletion)
     response = Response(status_code=204)
-    response.delete_cookie(service.SESSION_COOKIE, path="/")
+    response.delete_cookie(tokens.SESSION_COOKIE, path="/")
     return response
 

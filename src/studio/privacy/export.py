@@ -27,7 +27,8 @@ from uuid import UUID
 
 import orjson
 
-from studio.db.scopes import ApiDatabase, Credential, RequestContext
+from studio.auth.identity import Credential, RequestContext
+from studio.db.scopes import ApiDatabase
 from studio.privacy import repository as repo
 from studio.storage.base import ObjectNotFound, Storage
 

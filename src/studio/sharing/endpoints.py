@@ -16,9 +16,10 @@ from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import HTMLResponse, Response
 
-from studio.deps import Cred, Ctx, Db
+from studio.http.deps import Cred, Ctx, Db
+from studio.http.errors import not_found
+from studio.http.responses import decode_cursor, json_response, page
 from studio.media.endpoints import stream_media
-from studio.http import decode_cursor, json_response, not_found, page
 from studio.sharing import repository as repo
 
 router = APIRouter(tags=["sharing"])

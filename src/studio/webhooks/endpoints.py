@@ -17,8 +17,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from studio.config import Settings, SettingsError
-from studio.deps import Ctx, Db
-from studio.http import ApiError, json_response, not_found
+from studio.http.deps import Ctx, Db
+from studio.http.errors import ApiError, not_found
+from studio.http.responses import json_response
 from studio.webhooks import repository as repo
 from studio.webhooks import signatures
 

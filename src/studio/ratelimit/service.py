@@ -46,14 +46,10 @@ from typing import TYPE_CHECKING
 import psycopg
 from fastapi import Request
 
-from studio.db.scopes import (
-    AnonScope,
-    ApiDatabase,
-    Credential,
-    RequestContext,
-    UserScope,
-)
-from studio.http import ApiError, context_of
+from studio.auth.identity import Credential, RequestContext
+from studio.db.scopes import AnonScope, ApiDatabase, UserScope
+from studio.http.deps import context_of
+from studio.http.errors import ApiError
 
 if TYPE_CHECKING:
     from studio.config import Settings

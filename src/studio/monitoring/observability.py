@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from studio import logs
 from studio.config import Settings, SettingsError
+from studio.monitoring import logs
 
 
 def configure_logging(settings: Settings | None, *, verbose: bool = False) -> None:

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from studio.config import Settings
-from studio.deps import Ctx, Db
-from studio.http import json_response
+from studio.http.deps import Ctx, Db
+from studio.http.responses import json_response
 
 router = APIRouter(tags=["health"])
 

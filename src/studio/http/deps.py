@@ -6,12 +6,28 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from studio.auth import service
+from studio.auth import tokens
+from studio.auth.identity import Credential, RequestContext, Unauthenticated
 from studio.config import Settings
-from studio.db.scopes import ApiDatabase, Credential, RequestContext, Unauthenticated
-from studio.http import ApiError, request_context
+from studio.db.scopes import ApiDatabase
+from studio.http.errors import ApiError
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def context_of(request: Request) -> RequestContext:
+    return RequestContext(
+        request_id=request.state.request_id,
+        client_ip=request.client.host if request.client else None,
+        user_agent=(request.headers.get("user-agent") or "")[:512] or None,
+    )
+
+
+async def request_context(request: Request) -> RequestContext:
+    """The dependency. async: FastAPI runs a plain `def` dependency in its thread pool,
+    a thread hand-off per request for work that takes microseconds."""
+    return context_of(request)
+
 
 # Every dependency is `async def`: FastAPI runs a plain `def` one in its thread pool, a
 # thread hand-off per request for work that takes microseconds (bench/results/load.md).
@@ -34,14 +50,14 @@ async def credential(request: Request) -> Credential:
         scheme, _, key = authorization.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise ApiError(401, "unauthenticated", "use 'Authorization: Bearer <api key>'")
-        return Credential("api_key", service.token_hash(key.strip()), via_cookie=False)
-    token = request.cookies.get(service.SESSION_COOKIE)
+        return Credential("api_key", tokens.token_hash(key.strip()), via_cookie=False)
+    token = request.cookies.get(tokens.SESSION_COOKIE)
     if not token:
         raise Unauthenticated
-    if request.method not in _SAFE_METHODS and not service.csrf_valid(
-            request.app.state.secret_key, token, request.headers.get(service.CSRF_HEADER)):
+    if request.method not in _SAFE_METHODS and not tokens.csrf_valid(
+            request.app.state.secret_key, token, request.headers.get(tokens.CSRF_HEADER)):
         raise ApiError(403, "csrf_failed", "missing or invalid X-CSRF-Token header")
-    return Credential("session", service.token_hash(token), via_cookie=True)
+    return Credential("session", tokens.token_hash(token), via_cookie=True)
 
 
 Db = Annotated[ApiDatabase, Depends(get_db)]

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every domain: errors, responses, the request guard, dependencies."""

@@ -1,0 +1,1 @@
+"""Starting Studio: the embedded or an external database, secrets, process credentials."""

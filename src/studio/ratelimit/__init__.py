@@ -1,0 +1,1 @@
+"""Request rate limits shared by every API process."""
