@@ -12,7 +12,6 @@ from pathlib import Path
 
 import psycopg
 from fastapi import FastAPI
-from psycopg.rows import dict_row
 from pydantic import SecretStr
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
@@ -20,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from studio.auth import endpoints as auth_endpoints
 from studio.chat import endpoints as chat_endpoints
 from studio.config import API_ROLE, Settings
-from studio.db import migrate
+from studio.db import migrate, roles
 from studio.db.scopes import ApiDatabase
 from studio.events import endpoints as events_endpoints
 from studio.events import listener as events_listener
@@ -45,17 +44,12 @@ class UnsafeDatabaseRole(RuntimeError):
     """The API's database role could bypass row-level security: refuse to serve (F3, F4)."""
 
 
-ROLE_ATTRIBUTES_SQL = ("SELECT current_user AS name, rolsuper, rolbypassrls, rolinherit"
-                       "  FROM pg_catalog.pg_roles WHERE rolname = current_user")
-
-
 def preflight(conninfo: str, *, timeout: float = 10) -> None:
     """Before serving: the database answers, and as a role that cannot bypass RLS.
     `studio api` runs this so that a refusal is one clear line, not a server traceback;
     the lifespan checks again with the pool it will really use."""
-    with psycopg.connect(conninfo, connect_timeout=max(1, int(timeout)), row_factory=dict_row) as conn:
-        attrs = conn.execute(ROLE_ATTRIBUTES_SQL).fetchone()
-    assert attrs is not None
+    with psycopg.connect(conninfo, connect_timeout=max(1, int(timeout))) as conn:
+        attrs = roles.role_attributes(conn)
     refuse_unsafe_role(attrs)
 
 
@@ -77,7 +71,7 @@ def refuse_unsafe_role(attrs: dict) -> None:
 
 def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     """`conninfo` logs in as studio_api; the API is never handed any other credentials."""
-    logs.stamp_context_ids()  # log lines carry the request id (studio/logs.py)
+    logs.stamp_context_ids()  # log lines carry the request id (monitoring/logs.py)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,9 +8,12 @@ role that somebody made SUPERUSER or BYPASSRLS by hand is put back (F3, F4).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from studio.config import API_ROLE, OWNER_ROLE, WORKER_ROLE
 
@@ -38,8 +41,21 @@ LOGIN_ROLES = {
 RUNTIME_ROLES = (API_ROLE, WORKER_ROLE, "anon", "authenticated", "studio_auth", "studio_system")
 ALWAYS = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 
+# The login role's own attributes: the API refuses to serve as a role that could bypass
+# row-level security (app.refuse_unsafe_role). Shared with the async pools (scopes.py).
+ROLE_ATTRIBUTES_SQL = ("SELECT current_user AS name, rolsuper, rolbypassrls, rolinherit"
+                       "  FROM pg_catalog.pg_roles WHERE rolname = current_user")
 
-def bootstrap(admin_conninfo: str, *, db_name: str, passwords: dict[str, str]) -> None:
+
+def role_attributes(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    """name, rolsuper, rolbypassrls and rolinherit of the role `conn` logged in as."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(ROLE_ATTRIBUTES_SQL).fetchone()
+    assert row is not None
+    return row
+
+
+def bootstrap(admin_conninfo: str, *, db_name: str, passwords: Mapping[str, str | None]) -> None:
     """Create or repair roles and the database. `passwords` maps each LOGIN role to its
     password. Idempotent."""
     with psycopg.connect(admin_conninfo, autocommit=True) as conn:

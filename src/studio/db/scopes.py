@@ -27,6 +27,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from studio.auth.identity import Credential, CurrentUser, RequestContext, Unauthenticated
+from studio.db.roles import ROLE_ATTRIBUTES_SQL
 
 
 @dataclass(slots=True)
@@ -81,8 +82,9 @@ class _Pool:
         kwargs: dict[str, object] = {"autocommit": True, "row_factory": dict_row}
         if not prepared_statements:
             kwargs["prepare_threshold"] = None  # behind PgBouncer (config.Settings.prepared_statements)
-        self.pool = AsyncConnectionPool(
+        self.pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
             conninfo,
+            connection_class=AsyncConnection[DictRow],
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
@@ -101,9 +103,7 @@ class _Pool:
     async def role_attributes(self) -> dict[str, object]:
         """The login role's own attributes, checked at start-up (fail closed)."""
         async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT current_user AS name, rolsuper, rolbypassrls, rolinherit"
-                "  FROM pg_catalog.pg_roles WHERE rolname = current_user")
+            cur = await conn.execute(ROLE_ATTRIBUTES_SQL)
             row = await cur.fetchone()
             assert row is not None
             return dict(row)

@@ -21,7 +21,8 @@ import time
 from typing import Any
 
 import psycopg
-from psycopg import sql
+
+from studio.events import repository
 
 log = logging.getLogger("studio.events")
 
@@ -91,10 +92,6 @@ class EventListener:
         self.closed = False
         self.connected = False
 
-    @property
-    def subscriber_count(self) -> int:
-        return self._count
-
     def subscribe(self, user_id: str) -> Subscription:
         """A slot for one stream of `user_id`; close() it when the stream ends. Starts
         the listening task on first use (in the running event loop)."""
@@ -161,7 +158,7 @@ class EventListener:
             "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
         }
         async with await psycopg.AsyncConnection.connect(self._conninfo, **connect_args) as conn:
-            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+            await repository.listen(conn, channel=self._channel)
             self.connected = True
             log.info("listening for generation events on %r", self._channel)
             # Notifications sent while no connection listened are lost: everyone re-reads.
@@ -170,7 +167,7 @@ class EventListener:
                 async for notify in conn.notifies(timeout=self._health_interval):
                     self._dispatch(notify.payload)
                 async with asyncio.timeout(self._health_timeout):
-                    await conn.execute("SELECT 1")
+                    await repository.ping(conn)
 
 
 def listener_for(app: Any) -> EventListener:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from studio.config import Settings
-from studio.http.deps import Ctx, Db
+from studio.health import repository
+from studio.http.deps import Ctx, Db, MigrationHead, SettingsDep
 from studio.http.responses import json_response
 
 router = APIRouter(tags=["health"])
@@ -45,22 +46,19 @@ def backup_summary(status: dict[str, Any], settings: Settings) -> dict[str, Any]
 
 
 @router.get("/readyz")
-async def readyz(request: Request, db: Db, ctx: Ctx) -> Response:
-    expected = request.app.state.migration_head
+async def readyz(db: Db, ctx: Ctx, settings: SettingsDep, expected: MigrationHead) -> Response:
     checks: dict[str, object] = {}
+    migrations_ok = False
     try:
         async with db.as_anon(ctx) as tx:
-            cur = await tx.conn.execute("SELECT version_num FROM public.alembic_version")
-            row = await cur.fetchone()
-            if expected is not None and row is not None and row["version_num"] == expected:
-                cur = await tx.conn.execute("SELECT public.backup_status() AS status")
-                backups = (await cur.fetchone() or {}).get("status") or {}
-                checks["backups"] = backup_summary(backups, request.app.state.settings)
+            current = await repository.schema_version(tx)
+            if expected is not None and current == expected:
+                backups = await repository.backup_status(tx)
+                checks["backups"] = backup_summary(backups, settings)
         checks["database"] = "ok"
-        current = row["version_num"] if row else None
-        checks["migrations"] = {"current": current, "expected": expected,
-                                "status": "ok" if current == expected else "behind"}
+        migrations_ok = current == expected
+        checks["migrations"] = {"current": current, "expected": expected, "status": "ok" if migrations_ok else "behind"}
     except Exception as exc:  # readiness reports, it does not crash
         checks["database"] = f"error: {type(exc).__name__}"
-    ready = checks.get("database") == "ok" and checks["migrations"]["status"] == "ok"  # type: ignore[index]
+    ready = checks.get("database") == "ok" and migrations_ok
     return json_response({"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503)

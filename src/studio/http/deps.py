@@ -11,6 +11,9 @@ from studio.auth.identity import Credential, RequestContext, Unauthenticated
 from studio.config import Settings
 from studio.db.scopes import ApiDatabase
 from studio.http.errors import ApiError
+from studio.monitoring.metrics import Metrics
+from studio.providers.registry import Providers
+from studio.storage.base import Storage
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -41,6 +44,33 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+async def get_providers(request: Request) -> Providers:
+    return request.app.state.providers
+
+
+async def get_storage(request: Request) -> Storage:
+    return request.app.state.storage
+
+
+async def get_secret_key(request: Request) -> bytes:
+    """The key CSRF tokens are signed with."""
+    return request.app.state.secret_key
+
+
+async def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+async def get_migration_head(request: Request) -> str | None:
+    """The schema revision this code expects."""
+    return request.app.state.migration_head
+
+
+async def get_webhook_secrets(request: Request) -> dict[str, bytes]:
+    """Each provider's webhook signing key."""
+    return getattr(request.app.state, "webhook_secrets", {})
+
+
 async def credential(request: Request) -> Credential:
     """The caller's credential: `Authorization: Bearer <api key>` (no CSRF needed: a
     browser never adds it by itself), or the session cookie, which on unsafe methods
@@ -64,3 +94,9 @@ Db = Annotated[ApiDatabase, Depends(get_db)]
 Ctx = Annotated[RequestContext, Depends(request_context)]
 Cred = Annotated[Credential, Depends(credential)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ProvidersDep = Annotated[Providers, Depends(get_providers)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
+SecretKey = Annotated[bytes, Depends(get_secret_key)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+MigrationHead = Annotated[str | None, Depends(get_migration_head)]
+WebhookSecrets = Annotated[dict[str, bytes], Depends(get_webhook_secrets)]

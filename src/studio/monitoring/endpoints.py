@@ -9,21 +9,22 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from studio.http.deps import Cred, Ctx, Db
+from studio.config import Settings
+from studio.http.deps import Cred, Ctx, Db, MetricsDep, SettingsDep
 from studio.http.errors import ApiError, error_response, not_found
 from studio.http.responses import json_response
 from studio.monitoring import repository as repo
-from studio.monitoring.metrics import CONTENT_TYPE, Metrics, database_families
+from studio.monitoring.metrics import CONTENT_TYPE, database_families
 
 log = logging.getLogger("studio.monitoring")
 
 router = APIRouter(tags=["operations"])
 
 
-def _token_accepted(request: Request) -> bool:
+def _token_accepted(request: Request, settings: Settings) -> bool:
     """With STUDIO_METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape;
     compared in constant time, so the answer's timing does not reveal a prefix."""
-    setting = request.app.state.settings.metrics_token
+    setting = settings.metrics_token
     token = setting.get_secret_value() if setting is not None else ""
     if not token:
         return True
@@ -33,12 +34,12 @@ def _token_accepted(request: Request) -> bool:
 
 @router.get("/metrics", response_class=Response,
             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
-async def metrics(request: Request, db: Db, ctx: Ctx) -> Response:
+async def metrics(request: Request, db: Db, ctx: Ctx, settings: SettingsDep, registry: MetricsDep) -> Response:
     """Aggregates only (counts, ages, durations, ratios): no user's data, no query text.
     The database part comes from one call of public.metrics_snapshot() in an anon
     scope; if the database cannot answer, the rest is still reported with
     studio_database_up 0."""
-    if not _token_accepted(request):
+    if not _token_accepted(request, settings):
         return error_response(401, "unauthenticated", "send 'Authorization: Bearer <metrics token>'",
                               headers={"WWW-Authenticate": "Bearer"})
     snapshot = None
@@ -47,9 +48,8 @@ async def metrics(request: Request, db: Db, ctx: Ctx) -> Response:
             snapshot = await repo.metrics_snapshot(tx)
     except Exception:  # a scrape reports the database as down; it does not fail
         log.warning("metrics snapshot failed", exc_info=True)
-    registry: Metrics = request.app.state.metrics
     registry.sample_pool(db.pool)
-    body = registry.render(database_families(snapshot, backup_enabled=request.app.state.settings.backup_enabled))
+    body = registry.render(database_families(snapshot, backup_enabled=settings.backup_enabled))
     return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from studio.db.embedded import SUPERUSER, EmbeddedCluster
+from studio.ops import repository
 from studio.ops.backup import BackupError, PgBackRest
 
 log = logging.getLogger("studio.drill")
@@ -68,33 +68,12 @@ class DrillResult:
                 "rows": self.rows, "seconds": self.seconds, "mismatches": self.mismatches[:50]}
 
 
-def _session_settings(conn: psycopg.Connection) -> None:
-    # Row text (hence the checksums) depends on these; fix them on both sides.
-    conn.execute("SET TimeZone = 'UTC'")
-    conn.execute("SET DateStyle = 'ISO, YMD'")
-    conn.execute("SET IntervalStyle = 'postgres'")
-    conn.execute("SET extra_float_digits = 3")
-    conn.execute("SET bytea_output = 'hex'")
-
-
-def data_tables(conn: psycopg.Connection) -> list[tuple[str, str]]:
-    rows = conn.execute(
-        "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
-        "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%s)"
-        " ORDER BY 1, 2", (list(DATA_SCHEMAS),)).fetchall()
-    return [(schema, name) for schema, name in rows]
-
-
 def table_checks(conn: psycopg.Connection, tables: list[tuple[str, str]]) -> dict[str, TableCheck]:
     """Row count and an order-independent checksum (the sum of each row's hash) per table."""
     checks = {}
     for schema, name in tables:
-        query = sql.SQL(
-            "SELECT count(*), COALESCE(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0)::text"
-            "  FROM {}.{} AS t").format(sql.Identifier(schema), sql.Identifier(name))
-        count, checksum = conn.execute(query).fetchone()  # type: ignore[misc]
-        checks[f"{schema}.{name}"] = TableCheck(int(count), checksum)
+        count, checksum = repository.table_checksum(conn, schema=schema, name=name)
+        checks[f"{schema}.{name}"] = TableCheck(count, checksum)
     return checks
 
 
@@ -102,17 +81,16 @@ def mark_restore_point(conninfo: str, name: str) -> tuple[dict[str, TableCheck],
     """Checksums of every data table exactly as of the restore point `name`, and the
     WAL position of that point."""
     with psycopg.connect(conninfo) as marker, psycopg.connect(conninfo) as reader:
-        _session_settings(reader)
+        repository.fix_text_output(reader)
         reader.commit()
-        marker.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        marker.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
-        tables = data_tables(marker)
-        marker.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(
-            sql.SQL(", ").join(sql.Identifier(s, t) for s, t in tables)))
-        snapshot = marker.execute("SELECT pg_catalog.pg_export_snapshot()").fetchone()[0]  # type: ignore[index]
-        lsn = marker.execute("SELECT pg_catalog.pg_create_restore_point(%s)::text", (name,)).fetchone()[0]  # type: ignore[index]
-        reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        reader.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        repository.begin_repeatable_read(marker)
+        repository.set_lock_timeout(marker, timeout=LOCK_TIMEOUT)
+        tables = repository.data_tables(marker, schemas=DATA_SCHEMAS)
+        repository.lock_tables_against_writes(marker, tables=tables)
+        snapshot = repository.export_snapshot(marker)
+        lsn = repository.create_restore_point(marker, name=name)
+        repository.begin_repeatable_read(reader, read_only=True)
+        repository.import_snapshot(reader, snapshot=snapshot)
         marker.commit()  # writers go on; the reader keeps the snapshot
         checks = table_checks(reader, tables)
         reader.commit()
@@ -122,12 +100,11 @@ def mark_restore_point(conninfo: str, name: str) -> tuple[dict[str, TableCheck],
 def wait_archived(conninfo: str, lsn: str, timeout: float = 300) -> None:
     """Switch to a new WAL segment and wait until the one holding `lsn` is archived."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        segment = conn.execute("SELECT pg_catalog.pg_walfile_name(%s::pg_lsn)", (lsn,)).fetchone()[0]  # type: ignore[index]
-        conn.execute("SELECT pg_catalog.pg_switch_wal()")
+        segment = repository.wal_file_name(conn, lsn=lsn)
+        repository.switch_wal(conn)
         deadline = time.monotonic() + timeout
         while True:
-            archived, failed = conn.execute(
-                "SELECT last_archived_wal, last_failed_wal FROM pg_catalog.pg_stat_archiver").fetchone()  # type: ignore[misc]
+            archived, failed = repository.archiver_status(conn)
             if archived is not None and archived[8:] >= segment[8:]:  # same timeline or later segment
                 return
             if time.monotonic() > deadline:
@@ -147,7 +124,7 @@ def wait_promoted(cluster: EmbeddedCluster, password: str, dbname: str, timeout:
     recovery already does: wait until recovery has finished and it was promoted."""
     deadline = time.monotonic() + timeout
     with psycopg.connect(cluster.conninfo(SUPERUSER, password, dbname), autocommit=True) as conn:
-        while conn.execute("SELECT pg_catalog.pg_is_in_recovery()").fetchone()[0]:  # type: ignore[index]
+        while repository.in_recovery(conn):
             if time.monotonic() > deadline:
                 raise DrillFailed(f"the restored cluster was still recovering after {timeout:.0f}s")
             time.sleep(0.1)
@@ -189,8 +166,8 @@ def run_drill(backrest: PgBackRest, *, password: str, dbname: str, scratch: Path
 
         progress("comparing every table")
         with psycopg.connect(target.conninfo(SUPERUSER, password, dbname)) as restored:
-            _session_settings(restored)
-            actual = table_checks(restored, data_tables(restored))
+            repository.fix_text_output(restored)
+            actual = table_checks(restored, repository.data_tables(restored, schemas=DATA_SCHEMAS))
         for table in sorted(expected.keys() | actual.keys()):
             want, got = expected.get(table), actual.get(table)
             if want != got:

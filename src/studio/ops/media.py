@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psycopg
 
+from studio.ops import repository
 from studio.storage.base import ObjectNotFound, Storage
 from studio.storage.local import LocalStorage
 
@@ -54,8 +55,7 @@ def referenced_files(conninfo: str) -> list[tuple[str, str, int]]:
     """(bucket, key, size) of every media row; read by the operator's superuser login
     on the restored cluster (a backup-level task, like the restore itself)."""
     with psycopg.connect(conninfo) as conn:
-        return [(b, k, int(s)) for b, k, s in conn.execute(
-            "SELECT bucket, key, size_bytes FROM public.media_objects ORDER BY bucket, key").fetchall()]
+        return repository.media_files(conn)
 
 
 async def bring_back(files: list[tuple[str, str, int]], source: Storage, target: LocalStorage | None = None) -> MediaReport:

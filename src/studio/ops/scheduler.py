@@ -26,7 +26,8 @@ import psycopg
 
 from studio.config import WORKER_ROLE, Settings
 from studio.launcher.deployment import Deployment
-from studio.ops import service
+from studio.ops import repository, service
+from studio.ops.backup import BackupType
 
 log = logging.getLogger("studio.scheduler")
 
@@ -40,7 +41,7 @@ TICK_SECONDS = 60.0
 class Task:
     kind: str               # backup | drill
     repo: int
-    backup_type: str | None = None
+    backup_type: BackupType | None = None
 
 
 def night_start(now: datetime, settings: Settings) -> datetime:
@@ -97,8 +98,7 @@ class Scheduler:
         while not self.stopping.is_set():
             try:
                 with psycopg.connect(self.deployment.conninfo(WORKER_ROLE), autocommit=True) as lock_conn:
-                    if not lock_conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s)",
-                                             (SCHEDULER_LOCK_KEY,)).fetchone()[0]:  # type: ignore[index]
+                    if not repository.try_advisory_lock(lock_conn, key=SCHEDULER_LOCK_KEY):
                         self.stopping.wait(self.tick_seconds)
                         continue
                     self.active.set()
@@ -106,7 +106,7 @@ class Scheduler:
                              self.deployment.settings.backup_hour_utc)
                     try:
                         while not self.stopping.is_set():
-                            lock_conn.execute("SELECT 1")  # the lock lives as long as this session
+                            repository.ping(lock_conn)  # the lock lives as long as this session
                             try:
                                 ran = self.run_due()
                             except psycopg.OperationalError:
@@ -142,7 +142,7 @@ class Scheduler:
                 break
             try:
                 if task.kind == "backup":
-                    backup = service.create_backup(deployment, type=task.backup_type or "full",  # type: ignore[arg-type]
+                    backup = service.create_backup(deployment, type=task.backup_type or "full",
                                                    repo_key=task.repo, trigger="scheduled")
                     log.info("scheduled %s backup %s to repository %d done", task.backup_type, backup.label,
                              task.repo)

@@ -50,6 +50,7 @@ from studio.auth.identity import Credential, RequestContext
 from studio.db.scopes import AnonScope, ApiDatabase, UserScope
 from studio.http.deps import context_of
 from studio.http.errors import ApiError
+from studio.ratelimit import repository
 
 if TYPE_CHECKING:
     from studio.config import Settings
@@ -60,7 +61,6 @@ log = logging.getLogger("studio.ratelimit")
 UNAVAILABLE_RETRY_AFTER = 5
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
-_HIT = "SELECT auth.rate_limit_hit(%s, %s, %s) AS retry_after"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,15 +115,6 @@ def fails_closed(settings: Settings) -> bool:
     return settings.env == "production" if explicit is None else bool(explicit)
 
 
-async def hit(tx: UserScope | AnonScope, *, bucket: str, limit: int, window_seconds: int) -> int:
-    """Counts one request in `bucket`, in the caller's transaction: 0 when allowed, else
-    the seconds until the window ends. Raises psycopg errors as they come."""
-    cur = await tx.conn.execute(_HIT, (bucket, limit, window_seconds))
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row["retry_after"])
-
-
 async def enforce(db: ApiDatabase, ctx: RequestContext, limit: Limit, *, cred: Credential | None = None,
                   fail_closed: bool) -> None:
     """Counts the request against `limit` in a transaction of its own, committed before
@@ -137,11 +128,13 @@ async def enforce(db: ApiDatabase, ctx: RequestContext, limit: Limit, *, cred: C
         if cred is None:
             async with db.as_anon(ctx) as anon:
                 bucket = limit.bucket(anon, ctx)
-                retry_after = await hit(anon, bucket=bucket, limit=limit.limit, window_seconds=limit.window_seconds)
+                retry_after = await repository.hit(anon, bucket=bucket, limit=limit.limit,
+                                                   window_seconds=limit.window_seconds)
         else:
             async with db.as_user(cred, ctx) as user:
                 bucket = limit.bucket(user, ctx)
-                retry_after = await hit(user, bucket=bucket, limit=limit.limit, window_seconds=limit.window_seconds)
+                retry_after = await repository.hit(user, bucket=bucket, limit=limit.limit,
+                                                   window_seconds=limit.window_seconds)
     except psycopg.Error as exc:
         if fail_closed:
             log.exception("rate limiter unavailable, refusing the request",

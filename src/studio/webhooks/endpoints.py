@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from studio.config import Settings, SettingsError
-from studio.http.deps import Ctx, Db
+from studio.http.deps import Ctx, Db, WebhookSecrets
 from studio.http.errors import ApiError, not_found
 from studio.http.responses import json_response
 from studio.webhooks import repository as repo
@@ -77,8 +77,7 @@ def _job_id(provider: str, payload: dict) -> str | None:
 
 
 @router.post("/{provider}", status_code=202, summary="Receive a signed provider webhook")
-async def receive_webhook(provider: str, request: Request, db: Db, ctx: Ctx) -> Response:
-    keys: dict[str, bytes] = getattr(request.app.state, "webhook_secrets", {})
+async def receive_webhook(provider: str, request: Request, db: Db, ctx: Ctx, keys: WebhookSecrets) -> Response:
     key = keys.get(provider)
     if key is None or provider not in JOB_ID_FIELDS:
         raise not_found("webhook provider")
