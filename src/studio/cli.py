@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, NoReturn, Optional, TypeVar
 
 import psycopg
 import sqlalchemy.exc
@@ -36,6 +36,7 @@ from rich.progress import (
     DownloadColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -43,11 +44,14 @@ from rich.progress import (
 from rich.table import Table
 
 from studio.app import UnsafeDatabaseRole, preflight
-from studio.auth import tokens
+from studio.auth import repository as auth_repo
+from studio.auth import service as auth_service
+from studio.auth.identity import RequestContext
 from studio.auth.schemas import SignupRequest
 from studio.config import API_ROLE, OWNER_ROLE, Settings, SettingsError
 from studio.db import migrate
 from studio.db.embedded import SUPERUSER, EmbeddedError, PostgresNotFound
+from studio.db.scopes import DirectApiLogin
 from studio.launcher.deployment import (
     LauncherError,
     api_conninfo,
@@ -93,7 +97,7 @@ def _owner_settings() -> Settings:
     return settings
 
 
-def _fail(message: str, code: int = 1) -> "typer.Exit":  # type: ignore[return]
+def _fail(message: str, code: int = 1) -> NoReturn:
     console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
@@ -426,18 +430,17 @@ def user_create(
         request = SignupRequest(email=email, password=password, display_name=display_name)
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-    password_hash = asyncio.run(tokens.hash_password(request.password))
     settings = _settings()
     with database(settings, migrate_to_head=True) as deployment:
-        with psycopg.connect(deployment.conninfo(API_ROLE)) as conn:
-            conn.execute("SELECT pg_catalog.set_config('role', 'anon', true)")
-            try:
-                conn.execute("SELECT auth.signup(%s, %s, %s)", (request.email, password_hash, request.display_name))
-            except psycopg.errors.UniqueViolation:
-                _fail(f"an account for {request.email} already exists")
+        try:
+            asyncio.run(auth_service.signup(DirectApiLogin(deployment.conninfo(API_ROLE)),
+                                            RequestContext(request_id="studio user create"), email=request.email,
+                                            password=request.password, display_name=request.display_name))
+        except psycopg.errors.UniqueViolation:
+            _fail(f"an account for {request.email} already exists")
         if admin:
             with psycopg.connect(deployment.conninfo(OWNER_ROLE)) as conn:
-                conn.execute("SELECT auth.set_user_role(%s, 'admin')", (request.email,))
+                auth_repo.set_user_role_direct(conn, email=request.email, role="admin")
     console.print(f"created {'admin ' if admin else ''}account {request.email}", highlight=False)
 
 
@@ -491,7 +494,7 @@ def _steps() -> Iterator[Callable[[str], None]]:
     """A Rich progress line per long step (a spinner and the time it has taken)."""
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
-        current: list[int] = []
+        current: list[TaskID] = []
 
         def step(description: str) -> None:
             if current:
@@ -584,7 +587,7 @@ def backup_create(
         else:
             with _steps() as step:
                 step(f"{type} backup to repository {repo}")
-                backup = ops.create_backup(deployment, type=type, repo_key=repo)  # type: ignore[arg-type]
+                backup = ops.create_backup(deployment, type="diff" if type == "diff" else "full", repo_key=repo)
     seconds = (backup.stopped_at - backup.started_at).total_seconds() or 1
     console.print(f"backup {backup.label}: {backup.database_bytes / 1e6:,.1f} MB of database, "
                   f"{backup.repo_bytes / 1e6:,.1f} MB stored, {backup.database_bytes / 1e6 / seconds:,.0f} MB/s",

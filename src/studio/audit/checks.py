@@ -22,6 +22,7 @@ from uuid import uuid4
 
 import httpx
 import psycopg
+from pydantic import BaseModel
 
 from studio.audit import lints
 from studio.config import Settings
@@ -206,11 +207,11 @@ def parameterized_queries(ctx: _Context) -> Check:
 @_check("K3", "Schema", "Keys, timestamps and explicit ON DELETE everywhere", "medium")
 def schema_shape(ctx: _Context) -> Check:
     problems = lints.tables_without_primary_key(ctx.conn) + lints.tables_without_created_at(ctx.conn)
-    implicit = ctx.conn.execute(
-        """
+    implicit = lints.scalar(
+        ctx.conn, """
         SELECT count(*) FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace
          WHERE k.contype = 'f' AND n.nspname = ANY(%s) AND k.confdeltype = 'a'
-        """, (list(lints.APP_SCHEMAS),)).fetchone()[0]
+        """, (list(lints.APP_SCHEMAS),))
     if implicit:
         problems.append(f"{implicit} foreign keys without an explicit ON DELETE")
     return ctx.verdict(problems,
@@ -342,6 +343,7 @@ def backups(ctx: _Context) -> Check:
     archiver = ctx.conn.execute(
         "SELECT current_setting('archive_mode'), failed_count, last_failed_time, last_archived_time"
         "  FROM pg_catalog.pg_stat_archiver").fetchone()
+    assert archiver is not None  # the view has one row
     mode, failed, last_failed, last_archived = archiver
     if mode == "off":
         problems.append("WAL archiving is off: no point-in-time recovery")
@@ -364,9 +366,9 @@ def backups(ctx: _Context) -> Check:
 @_check("F2", "Connection Pooling", "Bounded pools, headroom on the server", "critical")
 def pooling(ctx: _Context) -> Check:
     settings = ctx.settings
-    max_connections = int(ctx.conn.execute("SHOW max_connections").fetchone()[0])
-    in_use = ctx.conn.execute("SELECT count(*) FROM pg_catalog.pg_stat_activity"
-                              " WHERE backend_type = 'client backend'").fetchone()[0]
+    max_connections = int(lints.scalar(ctx.conn, "SHOW max_connections"))
+    in_use = lints.scalar(ctx.conn, "SELECT count(*) FROM pg_catalog.pg_stat_activity"
+                              " WHERE backend_type = 'client backend'")
     problems = []
     api_total = settings.api_workers * settings.pool_max_size
     if api_total > max_connections // 4:
@@ -425,7 +427,8 @@ def text_lengths(ctx: _Context) -> Check:
     from studio.chat.schemas import ConversationCreate, MessageCreate
     from studio.generation.schemas import GenerationCreate
 
-    pairs = [(SignupRequest, "email", "public.users"), (SignupRequest, "display_name", "public.users"),
+    pairs: list[tuple[type[BaseModel], str, str]] = [
+             (SignupRequest, "email", "public.users"), (SignupRequest, "display_name", "public.users"),
              (ApiKeyCreate, "name", "public.api_keys"), (ConversationCreate, "title", "public.conversations"),
              (ConversationCreate, "system_prompt", "public.conversations"),
              (MessageCreate, "content", "public.messages"), (MessageCreate, "model", "public.messages"),
@@ -468,12 +471,12 @@ def content_security(ctx: _Context) -> Check:
         csp = response.headers.get("content-security-policy", "")
         if "default-src 'none'" not in csp and "default-src 'self'" not in csp:
             problems.append(f"{path} has no restrictive Content-Security-Policy")
-    from studio.sharing import endpoints as sharing
-    if "script-src" in sharing.CONTENT_SECURITY_POLICY and "'unsafe-inline'" in sharing.CONTENT_SECURITY_POLICY:
+    from studio.sharing import rendering
+    if "script-src" in rendering.CONTENT_SECURITY_POLICY and "'unsafe-inline'" in rendering.CONTENT_SECURITY_POLICY:
         problems.append("share pages allow inline scripts")
     # What share pages render of a user's text, given the usual attacks.
-    rendered = str(sharing.rich_text('<script>alert(1)</script><img src=x onerror="alert(1)">'
-                                     '<a href="javascript:alert(1)">x</a>')).lower()
+    rendered = str(rendering.rich_text('<script>alert(1)</script><img src=x onerror="alert(1)">'
+                                       '<a href="javascript:alert(1)">x</a>')).lower()
     if any(marker in rendered for marker in ("<script", "onerror", "javascript:")):
         problems.append("the share pages' sanitizer lets script through")
     return ctx.verdict(problems, "HTML pages send a default-src 'none' CSP; shared content is autoescaped and "
@@ -491,8 +494,8 @@ def rate_limits(ctx: _Context) -> Check:
         else settings.env == "production"
     if settings.env == "production" and not fail_closed:
         problems.append("rate limits fail open in production")
-    exists = ctx.conn.execute("SELECT to_regprocedure('auth.rate_limit_hit(text, integer, integer)') IS NOT NULL"
-                              ).fetchone()[0]
+    exists = lints.scalar(ctx.conn, "SELECT to_regprocedure('auth.rate_limit_hit(text, integer, integer)') IS NOT NULL"
+                              )
     if not exists:
         problems.append("auth.rate_limit_hit is missing: limits cannot be shared between processes")
     return ctx.verdict(problems,
@@ -529,11 +532,11 @@ def webhooks(ctx: _Context) -> Check:
 def monitoring(ctx: _Context) -> Check:
     settings = ctx.settings
     problems = []
-    installed = ctx.conn.execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension"
-                                 " WHERE extname = 'pg_stat_statements')").fetchone()[0]
+    installed = lints.scalar(ctx.conn, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension"
+                                 " WHERE extname = 'pg_stat_statements')")
     if not installed:
         problems.append("pg_stat_statements is not installed")
-    slow = ctx.conn.execute("SELECT current_setting('log_min_duration_statement')").fetchone()[0]
+    slow = lints.scalar(ctx.conn, "SELECT current_setting('log_min_duration_statement')")
     if slow in ("-1", ""):
         problems.append("slow statements are not logged (log_min_duration_statement = -1)")
     headers = {"authorization": f"Bearer {settings.metrics_token.get_secret_value()}"} \
@@ -623,11 +626,11 @@ def privacy(ctx: _Context) -> Check:
         problems.append("no data export (GET /v1/me/export)")
     if "delete" not in spec.get("/v1/me", {}):
         problems.append("no account deletion (DELETE /v1/me)")
-    triggers = ctx.conn.execute("SELECT count(*) FROM pg_catalog.pg_trigger t"
-                                " WHERE NOT t.tgisinternal AND t.tgname LIKE '%%audit%%'").fetchone()[0]
+    triggers = lints.scalar(ctx.conn, "SELECT count(*) FROM pg_catalog.pg_trigger t"
+                                " WHERE NOT t.tgisinternal AND t.tgname LIKE '%%audit%%'")
     if not triggers:
         problems.append("no audit triggers")
-    if ctx.conn.execute("SELECT to_regproc('public.apply_retention') IS NULL").fetchone()[0]:
+    if lints.scalar(ctx.conn, "SELECT to_regproc('public.apply_retention') IS NULL"):
         problems.append("no retention function")
     return ctx.verdict(problems,
                     "users export and erase their data; retention runs hourly; security events are audited",

@@ -9,6 +9,7 @@ definition of "right".
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -110,12 +111,19 @@ def always_true_write_policies(conn: psycopg.Connection[Any]) -> list[str]:
             if (qual or "").strip() == "true" or (check or "").strip() == "true"]
 
 
+def scalar(conn: psycopg.Connection[Any], query: str, params: Sequence[Any] | None = None) -> Any:
+    """The first column of a query's one row."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, query
+    return row[0]
+
+
 def write_policy_count(conn: psycopg.Connection[Any]) -> int:
     """How many write policies for clients exist (a lint over none would be vacuous)."""
-    return conn.execute(
-        "SELECT count(*) FROM pg_catalog.pg_policies WHERE schemaname = ANY(%s)"
+    return scalar(
+        conn, "SELECT count(*) FROM pg_catalog.pg_policies WHERE schemaname = ANY(%s)"
         " AND cmd IN ('INSERT', 'UPDATE', 'DELETE', 'ALL') AND roles && ARRAY['anon', 'authenticated']::name[]",
-        (list(APP_SCHEMAS),)).fetchone()[0]
+        (list(APP_SCHEMAS),))
 
 
 def multiple_permissive_policies(conn: psycopg.Connection[Any]) -> list[str]:

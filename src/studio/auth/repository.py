@@ -6,14 +6,23 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import psycopg
+
 from studio.db.scopes import AnonScope, UserScope
+
+
+def set_user_role_direct(conn: psycopg.Connection[Any], *, email: str, role: str) -> None:
+    """The operators' path to a role (auth.set_user_role, recorded as admin.action), on
+    studio_owner's own login (`studio user create --admin`)."""
+    conn.execute("SELECT auth.set_user_role(%s, %s)", (email, role))
 
 
 async def signup(tx: AnonScope, *, email: str, password_hash: str, display_name: str | None) -> UUID:
     cur = await tx.conn.execute("SELECT auth.signup(%s, %s, %s) AS id", (email, password_hash, display_name))
     row = await cur.fetchone()
     assert row is not None
-    return row["id"]
+    user_id: UUID = row["id"]
+    return user_id
 
 
 async def login_retry_after(tx: AnonScope, *, email: str, max_failures: int, window_seconds: int) -> int:

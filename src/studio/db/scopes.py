@@ -171,6 +171,23 @@ class ApiDatabase(_Pool):
             yield UserScope(cur.connection, CurrentUser(**row))
 
 
+class DirectApiLogin:
+    """studio_api's own login outside the API's pool, for the operator's `studio user
+    create`: each `as_anon` is one transaction on a connection of its own, switched to
+    anon as ApiDatabase.as_anon switches the API's. No request is behind it, so no
+    client address or user agent is set (the audit log records none)."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+
+    @asynccontextmanager
+    async def as_anon(self, ctx: RequestContext) -> AsyncIterator[AnonScope]:
+        # The connection commits when the block ends, rolls back when it raises.
+        async with await psycopg.AsyncConnection.connect(self.conninfo, row_factory=dict_row) as conn:
+            await conn.execute("SELECT pg_catalog.set_config('role', 'anon', true)")
+            yield AnonScope(conn)
+
+
 async def _rollback(conn: AsyncConnection[DictRow]) -> None:
     """End a failed scope's transaction; a broken connection has none left to end (the
     pool discards it)."""

@@ -1,11 +1,11 @@
-"""Media SQL in the user's scope."""
+"""Media SQL: uploads and downloads in the user's scope, generated files in the worker's."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
-from studio.db.scopes import UserScope
+from studio.db.scopes import UserScope, WorkerScope
 
 
 async def record_upload(tx: UserScope, *, media_id: UUID, key: str, size: int, content_type: str,
@@ -20,3 +20,23 @@ async def record_upload(tx: UserScope, *, media_id: UUID, key: str, size: int, c
     row = await cur.fetchone()
     assert row is not None
     return row
+
+
+async def get_media(tx: UserScope, *, media_id: UUID) -> dict[str, Any] | None:
+    """A stored file of the caller's (RLS: the owner's only), with where its bytes are."""
+    cur = await tx.conn.execute(
+        "SELECT id, bucket, key, size_bytes, content_type, checksum_sha256 FROM public.media_objects WHERE id = %s",
+        (media_id,))
+    return await cur.fetchone()
+
+
+async def record_generated(tx: WorkerScope, *, media_id: UUID, owner_id: UUID, generation_id: UUID, key: str,
+                           size: int, content_type: str, sha256: str) -> None:
+    """A generation's result file (its policy: the generation is running and the owner's)."""
+    await tx.conn.execute(
+        """
+        INSERT INTO public.media_objects (id, owner_id, generation_id, bucket, key, size_bytes, content_type,
+                                          checksum_sha256)
+        VALUES (%s, %s, %s, 'media', %s, %s, %s, %s)
+        """,
+        (media_id, owner_id, generation_id, key, size, content_type, sha256))

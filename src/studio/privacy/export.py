@@ -78,6 +78,9 @@ class _Sink:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass  # zipfile leaves a file it was handed open; kept for its protocol
+
     def take(self) -> bytes:
         data = bytes(self.buffer)
         self.buffer.clear()
@@ -134,7 +137,7 @@ async def archive(db: ApiDatabase, cred: Credential, ctx: RequestContext, storag
 
 
 async def _write_table(zf: zipfile.ZipFile, sink: _Sink, owned: repo.Owned,
-                       pages: AsyncGenerator[list[dict[str, Any]], None]) -> AsyncIterator[bytes]:
+                       pages: AsyncGenerator[list[dict[str, Any]], None]) -> AsyncGenerator[bytes, None]:
     """data/<schema>.<table>.json: a JSON array, written row by row."""
     with zf.open(_member(f"data/{owned.table}.json", compress=True), "w", force_zip64=True) as member:
         first = True
@@ -165,7 +168,7 @@ async def _pages(db: ApiDatabase, cred: Credential, ctx: RequestContext, owned: 
 
 
 async def _copy_file(zf: zipfile.ZipFile, sink: _Sink, storage: Storage, item: dict[str, Any],
-                     missing: list[dict[str, Any]]) -> AsyncIterator[bytes]:
+                     missing: list[dict[str, Any]]) -> AsyncGenerator[bytes, None]:
     """One stored file into media/<bucket>/<key>, stored as it is (media are compressed
     already). A file that is gone is listed in `missing` instead of an empty member."""
     bucket, key, size = item["bucket"], item["key"], int(item["size_bytes"])

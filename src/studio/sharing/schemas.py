@@ -1,0 +1,26 @@
+"""Sharing API shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ShareCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    generation_id: UUID | None = None
+    conversation_id: UUID | None = None
+    expires_at: datetime | None = Field(None, description="omit for a link that lasts until revoked")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ShareCreate:
+        if (self.generation_id is None) == (self.conversation_id is None):
+            raise ValueError("give exactly one of generation_id and conversation_id")
+        if self.expires_at is not None:
+            if self.expires_at.tzinfo is None:
+                raise ValueError("expires_at needs a timezone, e.g. 2030-01-01T00:00:00Z")
+            if self.expires_at <= datetime.now(UTC):
+                raise ValueError("expires_at is in the past")
+        return self
