@@ -85,7 +85,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
-from unittest import mock
 from uuid import UUID
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1085,9 +1084,10 @@ class Bench:
                     await generation_repo.visible_model(tx, model_id=S_MODEL)
                     await generation_repo.quota_state(tx, model_id=S_MODEL, default_jobs_per_day=0,
                                                       default_cost_cap_cents=0)
-                    with mock.patch.object(generation_repo, "uuid4", return_value=S_GENERATION):
-                        await generation_repo.create_generation(tx, type_=S_TYPE, model_id=S_MODEL,
-                                                                provider=S_PROVIDER, prompt=S_PROMPT, params={})
+                    await generation_repo.create_generation(
+                        tx, generation_id=S_GENERATION, type_=S_TYPE, model_id=S_MODEL, provider=S_PROVIDER,
+                        prompt=S_PROMPT, params={},
+                        enqueue=lambda: jobs_repo.enqueue(tx, kind="generation", generation_id=S_GENERATION))
                 calls = scope_begin("user") + recorded(create)
                 variables = {**COMMON_VARIABLES, **common_user, _key(S_MODEL): "model_id",
                              _key(str(S_USER)): "user_id", _key(S_GENERATION): "generation_id",
@@ -1096,8 +1096,9 @@ class Bench:
                 ops.append(self._user_op(
                     conn, "create_generation", "create a generation", calls, variables,
                     [{"user_id": u} for (u,) in users], ["token_hash", "user_id"],
-                    source="POST /v1/generations' transaction: generation.repository.visible_model, quota_state "
-                           "(per-user advisory lock + usage), create_generation (generation + its queue job)",
+                    source="POST /v1/generations' transaction (generation.service.create_generation): "
+                           "generation.repository.visible_model, quota_state (per-user advisory lock + usage), "
+                           "create_generation with jobs.repository.enqueue (generation + its queue job)",
                     checks=[None, "id", "id", None, None, "id", None],
                     prelude=[REQUEST_ID_SET, "SELECT pg_catalog.gen_random_uuid() AS generation_id \\gset"],
                     defines={"model_id": str(model[0]), "gen_type": str(model[1]), "gen_provider": str(model[2]),
@@ -1125,15 +1126,15 @@ class Bench:
                     effect=("SELECT n_tup_upd FROM pg_catalog.pg_stat_user_tables"
                             " WHERE relid = 'public.training_jobs'::regclass", "training_jobs rows updated")))
 
-            # --- closest real code path: a running generation's progress (jobs.repository.report_progress).
+            # --- closest real code path: a running generation's progress (generation.repository.report_progress).
             gens = sample("SELECT id FROM public.generations WHERE status = 'running' ORDER BY random() LIMIT %s",
                           (k,))
             if gens:
-                calls = recorded(lambda c: jobs_repo.report_progress(scopes.WorkerScope(c),  # type: ignore[arg-type]
-                                                                     generation_id=S_GENERATION, percent=S_PERCENT))
+                calls = recorded(lambda c: generation_repo.report_progress(
+                    scopes.WorkerScope(c), generation_id=S_GENERATION, percent=S_PERCENT))  # type: ignore[arg-type]
                 ops.append(Operation(
                     "generation_progress", "(closest real path) a running generation's progress", "worker",
-                    "jobs.repository.report_progress in the worker's transaction (WorkerDatabase.as_worker), "
+                    "generation.repository.report_progress in the worker's transaction (JobContext.progress), "
                     "as generation/tasks.py runs it",
                     [Statement(to_pgbench(q, p, {_key(S_GENERATION): "generation_id", _key(S_PERCENT): "percent"}))
                      for q, p in calls],

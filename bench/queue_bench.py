@@ -11,7 +11,7 @@ synchronous_commit and full_page_writes stay ON) started in a temporary director
 1. Studio: the real `studio.jobs.worker.Worker` in `--workers` OS processes, each with
    WorkerOptions(concurrency=batch) (the claim asks for `concurrency - running` jobs, so
    the concurrency is the largest batch a claim can take) and a handler for kind
-   'maintenance' that only completes its job the queue's own way: `Worker.complete` if
+   'maintenance' that only completes its job the queue's own way: `JobContext.complete` (`Worker.complete` in older trees) if
    the worker has one, else `repository.finish_job` in its own transaction (as the
    generation handler does). N jobs are enqueued in one INSERT ... SELECT generate_series
    (+ ANALYZE, same transaction) by the superuser once every worker is LISTENing;
@@ -43,6 +43,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import importlib.util
 import inspect
 import json
 import logging
@@ -84,7 +85,7 @@ from studio.jobs.worker import Worker
 # How the no-op handler completes its job: the worker's own batched completion when it
 # has one, else repository.finish_job in the handler's own transaction (as the
 # generation handler does).
-COMPLETION = ("Worker.complete (the worker's batched completion)" if hasattr(Worker, "complete")
+COMPLETION = ("JobContext.complete / Worker.complete (the worker's batched completion)" if hasattr(Worker, "complete")
               else "repository.finish_job in the handler's own transaction")
 
 DB_NAME = "studio"
@@ -112,7 +113,16 @@ def _worker_child(args: argparse.Namespace) -> None:
     starts: list[tuple[str, float]] = []
     record = bool(args.record)
 
-    async def maintenance(worker: Worker, job: repo.ClaimedJob, cancel: asyncio.Event) -> None:
+    # The handler API of the tree measured: a JobContext (jobs/registry.py), or, in trees
+    # from before the generic queue, (worker, job, cancel).
+    generic = importlib.util.find_spec("studio.jobs.registry") is not None
+
+    async def maintenance_job(job: Any) -> None:
+        if record:
+            starts.append((str(job.job.job_id), time.time()))
+        await job.complete()
+
+    async def maintenance(worker: Worker, job: Any, cancel: asyncio.Event) -> None:
         if record:
             starts.append((str(job.job_id), time.time()))
         complete = getattr(worker, "complete", None)
@@ -127,7 +137,12 @@ def _worker_child(args: argparse.Namespace) -> None:
         await db.open()
         try:
             options = WorkerOptions(concurrency=args.concurrency)
-            worker = Worker(db, conninfo, LocalStorage(Path(args.storage)), {"maintenance": maintenance}, options)
+            if generic:
+                from studio.jobs.registry import Registry
+                kinds: Any = Registry({"maintenance": maintenance_job})
+            else:
+                kinds = {"maintenance": maintenance}
+            worker = Worker(db, conninfo, LocalStorage(Path(args.storage)), kinds, options)
             await worker.run()
         finally:
             await db.close()
@@ -479,7 +494,7 @@ class Bench:
     # ------------------------------------------------------------------ 1. Studio throughput
 
     def pool_max(self, concurrency: int, workers: int) -> int:
-        """runtime.assembled_worker's pool (concurrency + 3), within max_connections:
+        """studio.worker.assembled_worker's pool (concurrency + 3), within max_connections:
         leave room for the LISTEN connections, this script and autovacuum."""
         budget = (int(self.pg_settings["max_connections"]) - 10) // workers - 1
         return max(2, min(concurrency + 3, budget))
@@ -886,9 +901,9 @@ def update_readme(report: dict[str, Any]) -> None:
         "Details: [results/queue.md](results/queue.md), raw: [results/queue.json](results/queue.json).", "",
         "Trying a change to the queue without touching src/: `QUEUE_BENCH_SRC=/path/to/patched/src` runs this "
         "same benchmark on another source tree and writes `results/queue_other_src.*` (or `--results-name`). "
-        "`experiments/queue_variants.py` measures variants of the worker written as a subclass "
-        "(measured before batched completion was in src/; asynchronous commit): "
-        "[results/queue_variants.md](results/queue_variants.md).",
+        "Variants of the worker measured before batched completion and single-statement claims were in src/ "
+        "(and asynchronous commit, not adopted): [results/queue_variants.md](results/queue_variants.md); the "
+        "script that measured them was removed once its variants landed (it is in the history).",
     ])
 
 

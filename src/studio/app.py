@@ -32,7 +32,7 @@ from studio.monitoring import endpoints as monitoring_endpoints
 from studio.monitoring import logs
 from studio.monitoring.metrics import HttpMetrics, Metrics
 from studio.privacy import endpoints as privacy_endpoints
-from studio.providers.registry import build_chat_providers, build_providers
+from studio.providers.registry import build as build_providers
 from studio.sharing import endpoints as sharing_endpoints
 from studio.storage.factory import create_storage
 from studio.webhooks import endpoints as webhook_endpoints
@@ -79,7 +79,6 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
                          timeout=settings.pool_timeout, prepared_statements=settings.prepared_statements)
         await db.open()
         providers = build_providers(settings)
-        chat_providers = build_chat_providers(settings)
         storage = create_storage(settings)
         sampler = None
         try:
@@ -87,7 +86,6 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
             await storage.ensure_buckets()
             app.state.db = db
             app.state.providers = providers
-            app.state.chat_providers = chat_providers
             app.state.storage = storage
             if metrics.multiprocess:  # a scrape reaches one process; the others report by themselves
                 sampler = asyncio.create_task(_sample_pool_every_second(metrics, db))
@@ -99,8 +97,8 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
                     await sampler
             metrics.process_exited()
             await events_listener.shutdown(app)
-            for closable in (*providers.values(), *chat_providers.values(), storage):
-                await closable.aclose()
+            await providers.aclose()
+            await storage.aclose()
             await db.close()
 
     app = FastAPI(title="Studio", version="0.1.0", lifespan=lifespan,

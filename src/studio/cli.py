@@ -288,7 +288,7 @@ def worker(
 ) -> None:
     """Run jobs from the queue (as studio_worker). `studio up` runs one for you; run more,
     on this or other machines, to scale out."""
-    from studio.jobs.runtime import run_worker
+    from studio.worker import run_worker
 
     settings = _settings()
     settings.require_secrets("worker_password")

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from studio.config import API_ROLE, WORKER_ROLE
-from studio.jobs.runtime import assembled_worker
 from studio.jobs.worker import Worker, WorkerOptions
+from studio.worker import assembled_worker
 from tests.api.conftest import Account, Server, make_settings, serve, sign_up_and_log_in
 
 
@@ -25,13 +25,13 @@ class WorkerThread:
 
     def __init__(self, settings, conninfo: str) -> None:
         self.options = WorkerOptions(concurrency=2, poll_seconds=0.5, lease_seconds=6, rescue_every=1,
-                                     cleanup_every=0.5, grace_seconds=5)
+                                     grace_seconds=5)
         self.loop = asyncio.new_event_loop()
         self.worker: Worker | None = None
         self.error: BaseException | None = None
 
         async def main() -> None:
-            async with assembled_worker(settings, conninfo, self.options) as worker:
+            async with assembled_worker(settings, conninfo, self.options, cleanup_every=0.5) as worker:
                 self.worker = worker
                 await worker.run()
 

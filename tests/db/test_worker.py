@@ -20,16 +20,20 @@ import pytest
 
 from studio.config import WORKER_ROLE
 from studio.db.scopes import WorkerDatabase
+from studio.jobs.context import JobContext
+from studio.jobs.registry import JobKind, Registry
 from studio.jobs.repository import ClaimedJob
 from studio.jobs.worker import Worker, WorkerOptions, connection_lost
+from studio.ops import housekeeping
 from studio.storage.local import LocalStorage
 
-Handler = Callable[[Worker, ClaimedJob, asyncio.Event], Awaitable[None]]
+Handler = Callable[[JobContext], Awaitable[None]]
 
 
-def enqueue(admin_conn: psycopg.Connection, n: int) -> list[UUID]:
+def enqueue(admin_conn: psycopg.Connection, n: int, payload: str = "{}") -> list[UUID]:
     rows = admin_conn.execute(
-        "INSERT INTO public.jobs (kind) SELECT 'maintenance' FROM generate_series(1, %s) RETURNING id", (n,))
+        "INSERT INTO public.jobs (kind, payload) SELECT 'maintenance', %s::jsonb FROM generate_series(1, %s)"
+        " RETURNING id", (payload, n))
     return [row[0] for row in rows.fetchall()]
 
 
@@ -38,14 +42,14 @@ def job_states(admin_conn: psycopg.Connection) -> dict[UUID, tuple[str, int]]:
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
-async def run_until(worker_conninfo: str, tmp_path: Path, handler: Handler, done: Callable[[], bool], *,
+async def run_until(worker_conninfo: str, tmp_path: Path, handler: Handler | JobKind, done: Callable[[], bool], *,
                     concurrency: int = 4, timeout: float = 60) -> Worker:
     """Runs a real Worker until `done()` holds, then stops it (also on failure)."""
     db = WorkerDatabase(worker_conninfo, min_size=1, max_size=concurrency + 3, timeout=10)
     await db.open()
     options = WorkerOptions(concurrency=concurrency, poll_seconds=0.2, lease_seconds=6, rescue_every=1,
-                            cleanup_every=5, grace_seconds=5, worker_id="test-worker")
-    worker = Worker(db, worker_conninfo, LocalStorage(tmp_path), {"maintenance": handler}, options)
+                            grace_seconds=5, worker_id="test-worker")
+    worker = Worker(db, worker_conninfo, LocalStorage(tmp_path), Registry({"maintenance": handler}), options)
     running = asyncio.create_task(worker.run())
     try:
         loop = asyncio.get_running_loop()
@@ -65,8 +69,8 @@ def test_batched_completion_completes_each_job_once(pg, db, admin_conn, tmp_path
     job_ids = enqueue(admin_conn, 60)
     answers: dict[UUID, list[bool]] = {}
 
-    async def handler(worker: Worker, job: ClaimedJob, cancel: asyncio.Event) -> None:
-        answers.setdefault(job.job_id, []).append(await worker.complete(job))
+    async def handler(job: JobContext) -> None:
+        answers.setdefault(job.job.job_id, []).append(await job.complete())
 
     asyncio.run(run_until(pg.conninfo(WORKER_ROLE, db), tmp_path, handler,
                           lambda: sum(len(a) for a in answers.values()) >= len(job_ids), concurrency=10))
@@ -83,10 +87,10 @@ def test_complete_reports_a_lease_taken_over(pg, db, admin_conn, tmp_path):
     [job_id] = enqueue(admin_conn, 1)
     answers: list[bool] = []
 
-    async def handler(worker: Worker, job: ClaimedJob, cancel: asyncio.Event) -> None:
+    async def handler(job: JobContext) -> None:
         with psycopg.connect(pg.admin(db), autocommit=True) as other:
-            other.execute("UPDATE public.jobs SET worker_id = 'another-worker' WHERE id = %s", (job.job_id,))
-        answers.append(await worker.complete(job))
+            other.execute("UPDATE public.jobs SET worker_id = 'another-worker' WHERE id = %s", (job.job.job_id,))
+        answers.append(await job.complete())
 
     asyncio.run(run_until(pg.conninfo(WORKER_ROLE, db), tmp_path, handler, lambda: bool(answers)))
 
@@ -115,16 +119,16 @@ def test_lost_connection_gives_the_job_back_without_spending_an_attempt(pg, db, 
     [job_id] = enqueue(admin_conn, 1)
     runs: list[int] = []
 
-    async def handler(worker: Worker, job: ClaimedJob, cancel: asyncio.Event) -> None:
-        runs.append(job.attempts)
+    async def handler(job: JobContext) -> None:
+        runs.append(job.job.attempts)
         if len(runs) == 1:
             killer = asyncio.create_task(kill_when_running(pg, db, "lost-connection-test"))
             try:
-                async with worker.db.as_worker() as tx:
+                async with job.scope() as tx:
                     await tx.conn.execute("SELECT pg_sleep(30) AS \"lost-connection-test\"")
             finally:
                 await killer
-        await worker.complete(job)
+        await job.complete()
 
     asyncio.run(run_until(pg.conninfo(WORKER_ROLE, db), tmp_path, handler,
                           lambda: job_states(admin_conn)[job_id][0] == "succeeded"))
@@ -140,10 +144,10 @@ def test_a_result_is_recorded_again_after_a_lost_connection(pg, db, admin_conn, 
     [job_id] = enqueue(admin_conn, 1)
     calls: list[str] = []
 
-    async def handler(worker: Worker, job: ClaimedJob, cancel: asyncio.Event) -> None:
+    async def handler(job: JobContext) -> None:
         async def record() -> str:
             calls.append("call")
-            async with worker.db.as_worker() as tx:
+            async with job.scope() as tx:
                 if len(calls) == 1:
                     killer = asyncio.create_task(kill_when_running(pg, db, "record-test"))
                     try:
@@ -152,10 +156,10 @@ def test_a_result_is_recorded_again_after_a_lost_connection(pg, db, admin_conn, 
                         await killer
                 await tx.conn.execute(
                     "UPDATE public.jobs SET status = 'succeeded', lease_expires_at = NULL"
-                    " WHERE id = %s AND worker_id = %s AND status = 'running'", (job.job_id, worker.worker_id))
+                    " WHERE id = %s AND worker_id = %s AND status = 'running'", (job.job.job_id, job.worker_id))
             return "recorded"
 
-        assert await worker.retry_on_connection_loss(record) == "recorded"
+        assert await job.retry_on_connection_loss(record) == "recorded"
 
     asyncio.run(run_until(pg.conninfo(WORKER_ROLE, db), tmp_path, handler,
                           lambda: job_states(admin_conn)[job_id][0] == "succeeded"))
@@ -175,33 +179,51 @@ def test_connection_lost_tells_the_database_going_away_from_a_statement_error(er
     assert connection_lost(error) is lost
 
 
-def test_a_webhook_notification_ends_the_wait_of_its_generation_only(pg, db, admin_conn, tmp_path):
+class WaitsForItsEvent(JobKind):
+    """A kind whose jobs wait for a notification naming them (as a generation waits for
+    its provider's webhook)."""
+
+    event_channel = "studio_webhooks"
+
+    def __init__(self) -> None:
+        self.outcome: dict[str, bool] = {}
+        self.waiting = 0
+
+    def event_key(self, job: ClaimedJob) -> str | None:
+        return job.payload["key"]
+
+    async def run(self, job: JobContext) -> None:
+        self.waiting += 1
+        timeout = 30 if job.job.payload["name"] == "arrived" else 2
+        self.outcome[job.job.payload["name"]] = await job.wait_for_event(timeout)
+        await job.complete()
+
+
+def test_a_notification_ends_the_wait_of_the_job_it_names_only(pg, db, admin_conn, tmp_path):
     """public.record_webhook NOTIFYs studio_webhooks with the generation id; the worker's
-    LISTEN connection wakes the task waiting for that generation, not the others."""
-    [job_id] = enqueue(admin_conn, 1)
+    LISTEN connection wakes the job whose kind names that payload, not the others."""
     waited_for, other = uuid.uuid4(), uuid.uuid4()
-    outcome: dict[str, bool] = {}
+    [arrived] = enqueue(admin_conn, 1, f'{{"name": "arrived", "key": "{waited_for}"}}')
+    [unrelated] = enqueue(admin_conn, 1, f'{{"name": "unrelated", "key": "{other}"}}')
+    kind = WaitsForItsEvent()
 
-    async def handler(worker: Worker, job: ClaimedJob, cancel: asyncio.Event) -> None:
-        async def announce() -> None:
-            await asyncio.sleep(0.3)  # both waits have begun
-            with psycopg.connect(pg.admin(db), autocommit=True) as conn:
-                conn.execute("SELECT pg_notify('studio_webhooks', %s)", (str(waited_for),))
-                conn.execute("SELECT pg_notify('studio_webhooks', 'not-a-uuid')")  # ignored
+    async def announce_when_both_wait() -> None:
+        while kind.waiting < 2:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # both waits have begun
+        with psycopg.connect(pg.admin(db), autocommit=True) as conn:
+            conn.execute("SELECT pg_notify('studio_webhooks', %s)", (str(waited_for),))
+            conn.execute("SELECT pg_notify('studio_webhooks', 'not-a-uuid')")  # ignored
 
-        announcer = asyncio.create_task(announce())
-        arrived, unrelated = await asyncio.gather(worker.webhook_arrived(waited_for, timeout=30),
-                                                  worker.webhook_arrived(other, timeout=2))
+    async def main() -> None:
+        announcer = asyncio.create_task(announce_when_both_wait())
+        await run_until(pg.conninfo(WORKER_ROLE, db), tmp_path, kind,
+                        lambda: {job_states(admin_conn)[j][0] for j in (arrived, unrelated)} == {"succeeded"})
         await announcer
-        outcome.update(arrived=arrived, unrelated=unrelated)
-        worker.forget_webhooks(waited_for)
-        worker.forget_webhooks(other)
-        await worker.complete(job)
 
-    asyncio.run(run_until(pg.conninfo(WORKER_ROLE, db), tmp_path, handler,
-                          lambda: job_states(admin_conn)[job_id][0] == "succeeded"))
+    asyncio.run(main())
 
-    assert outcome == {"arrived": True, "unrelated": False}
+    assert kind.outcome == {"arrived": True, "unrelated": False}
 
 
 def test_housekeeping_removes_ended_shares_unused_uploads_and_stale_temporary_files(pg, db, admin_conn, tmp_path):
@@ -244,16 +266,16 @@ def test_housekeeping_removes_ended_shares_unused_uploads_and_stale_temporary_fi
     os.utime(stale_temp, (two_days_ago, two_days_ago))
     os.utime(stale_dir, (two_days_ago, two_days_ago))
 
-    async def housekeeping() -> dict[str, int]:
+    async def run_housekeeping() -> dict[str, int]:
         database = WorkerDatabase(pg.conninfo(WORKER_ROLE, db), min_size=1, max_size=2, timeout=10)
         await database.open()
         try:
-            options = WorkerOptions(scratch_dir=scratch, media_recovery_seconds=29 * 86400)
-            return await Worker(database, "", LocalStorage(storage_root), {}, options)._housekeeping()
+            retention = housekeeping.Retention(scratch_dir=scratch, media_recovery_seconds=29 * 86400)
+            return await housekeeping.run(database, LocalStorage(storage_root), retention)
         finally:
             await database.close()
 
-    done = asyncio.run(housekeeping())
+    done = asyncio.run(run_housekeeping())
 
     assert done["expired_shares"] == 2 and done["orphaned_uploads"] == 1, done
     assert done["stale_temp_files"] == 1 and done["stale_scratch_dirs"] == 1, done

@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from studio.auth.identity import Credential, RequestContext
 from studio.chat import repository as repo
+from studio.chat import service
 from studio.chat.schemas import (
     Conversation,
     ConversationCreate,
@@ -22,10 +23,11 @@ from studio.chat.schemas import (
     MessageList,
 )
 from studio.db.scopes import ApiDatabase
-from studio.http.deps import Cred, Ctx, Db
+from studio.http.deps import Cred, Ctx, Db, ProvidersDep
 from studio.http.errors import ApiError, not_found
 from studio.http.responses import decode_cursor, json_response, page
-from studio.providers.base import ChatMessage, ChatProvider, ProviderError
+from studio.providers.base import ProviderError
+from studio.providers.registry import Providers
 from studio.ratelimit import service as ratelimit
 
 router = APIRouter(prefix="/v1/conversations", tags=["chat"])
@@ -82,9 +84,9 @@ async def delete_conversation(conversation_id: UUID, db: Db, ctx: Ctx, cred: Cre
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "with generate: events message, delta..., done (or error)"}})
 async def add_message(conversation_id: UUID, body: MessageCreate, request: Request, db: Db, ctx: Ctx,
-                      cred: Cred) -> Response:
+                      cred: Cred, providers: ProvidersDep) -> Response:
     if body.generate:
-        return await _add_and_answer(conversation_id, body, request, db, ctx, cred)
+        return await _add_and_answer(conversation_id, body, request, db, ctx, cred, providers)
     async with db.as_user(cred, ctx) as tx:
         row = await repo.add_message(tx, conversation_id=conversation_id, role=body.role, content=body.content,
                                      model=body.model, parent_id=body.parent_id,
@@ -95,50 +97,31 @@ async def add_message(conversation_id: UUID, body: MessageCreate, request: Reque
 
 
 async def _add_and_answer(conversation_id: UUID, body: MessageCreate, request: Request, db: ApiDatabase,
-                          ctx: RequestContext, cred: Credential) -> Response:
+                          ctx: RequestContext, cred: Credential, providers: Providers) -> Response:
     """Stores the user's message, then streams the model's answer as it arrives. The
     answer is stored, as a child of the user's message, only once it is complete: a
     client that goes away or a provider that fails midway leaves no half-written reply."""
     if body.role != "user":
         raise ApiError(422, "validation_error", "only a user message can be answered (generate: true)")
     await ratelimit.check(request, ratelimit.CHAT, cred)
-    providers: dict[str, ChatProvider] = request.app.state.chat_providers
     async with db.as_user(cred, ctx) as tx:
-        spec = await repo.chat_model(tx, conversation_id=conversation_id, model_id=body.model_id)
-        if spec is None:
-            raise not_found("conversation")
-        if spec["model_id"] is None or not spec["enabled"]:
-            raise ApiError(422, "validation_error", "choose a chat model: model_id, or the conversation's model_id")
-        if spec["type"] != "chat":
-            raise ApiError(422, "validation_error", f"model {spec['slug']} is not a chat model")
-        provider = providers.get(spec["provider"])
-        reason = provider.unavailable_reason() if provider else f"no chat provider named {spec['provider']!r}"
-        if reason or provider is None:
-            raise ApiError(409, "model_unavailable", f"this model cannot run here: {reason}")
-        question = await repo.add_message(tx, conversation_id=conversation_id, role="user", content=body.content,
-                                          model=None, parent_id=body.parent_id,
-                                          parent_given="parent_id" in body.model_fields_set)
-        if question is None:
-            raise not_found("conversation")
-        history = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=question["id"]) or []
-
-    messages = ([ChatMessage("system", spec["system_prompt"])] if spec["system_prompt"] else []) + [
-        ChatMessage(m["role"], m["content"]) for m in history]
+        question = await service.ask(tx, providers, conversation_id=conversation_id, content=body.content,
+                                     model_id=body.model_id, parent_id=body.parent_id,
+                                     parent_given="parent_id" in body.model_fields_set)
 
     async def events() -> AsyncIterator[bytes]:
-        yield _sse("message", question)
+        yield _sse("message", question.message)
         parts: list[str] = []
         try:
-            async for piece in provider.stream_chat(model=spec["provider_model"], messages=messages):
+            async for piece in question.provider.stream_chat(model=question.provider_model,
+                                                             messages=question.prompt):
                 parts.append(piece)
                 yield _sse("delta", {"content": piece})
         except ProviderError as exc:
             yield _sse("error", {"code": "provider_error", "message": str(exc)})
             return
         async with db.as_user(cred, ctx) as tx:
-            answer = await repo.add_message(tx, conversation_id=conversation_id, role="assistant",
-                                            content="".join(parts)[:100_000] or " ", model=spec["slug"],
-                                            parent_id=question["id"], parent_given=True)
+            answer = await service.record_answer(tx, question, conversation_id=conversation_id, parts=parts)
         yield _sse("done", answer)
 
     return StreamingResponse(events(), media_type="text/event-stream",

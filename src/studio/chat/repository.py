@@ -9,7 +9,6 @@ from uuid import UUID
 
 from studio.db.scopes import UserScope
 
-
 _LIST_FIRST = """
 SELECT id, title, system_prompt, model_id, created_at, updated_at
   FROM public.conversations

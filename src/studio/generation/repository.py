@@ -1,16 +1,18 @@
-"""Generations SQL, in the user's scope: RLS decides what the caller sees."""
+"""Generations SQL: requests in the user's scope (RLS decides what the caller sees),
+the run in the worker's (its policies let a worker change only unfinished work)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-from uuid import UUID, uuid4
+from typing import Any, Literal
+from uuid import UUID
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from studio.db.scopes import UserScope
+from studio.db.scopes import UserScope, WorkerScope
 
 
 async def visible_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | None:
@@ -66,13 +68,12 @@ async def quota_state(tx: UserScope, *, model_id: UUID, default_jobs_per_day: in
                       int(row["price"] or 0))
 
 
-async def create_generation(tx: UserScope, *, type_: str, model_id: UUID, provider: str, prompt: str,
-                            params: dict[str, Any]) -> dict[str, Any]:
-    """The generation and its job, in the caller's transaction: a job exists if and only
-    if the request committed. Two statements (the job's policy must see the new
-    generation, which a sibling CTE would not), pipelined into one round trip.
-    fair_rank = how many of the user's jobs are queued ahead of this one."""
-    generation_id = uuid4()
+async def create_generation(tx: UserScope, *, generation_id: UUID, type_: str, model_id: UUID, provider: str,
+                            prompt: str, params: dict[str, Any],
+                            enqueue: Callable[[], Awaitable[None]]) -> dict[str, Any]:
+    """The generation, then `enqueue` (its job, which fetches nothing), in one pipeline:
+    one round trip. Two statements, since the job's policy must see the new generation,
+    which a sibling CTE would not."""
     async with tx.conn.pipeline():
         cur = await tx.conn.execute(
             """
@@ -83,13 +84,7 @@ async def create_generation(tx: UserScope, *, type_: str, model_id: UUID, provid
             """,
             {"id": generation_id, "user": tx.user.id, "model": model_id, "type": type_, "provider": provider,
              "prompt": prompt, "params": Jsonb(params)})
-        await tx.conn.execute(
-            """
-            INSERT INTO public.jobs (kind, user_id, generation_id, fair_rank)
-            VALUES ('generation', %(user)s, %(id)s,
-                    (SELECT count(*) FROM public.jobs q WHERE q.user_id = %(user)s AND q.status = 'queued'))
-            """,
-            {"id": generation_id, "user": tx.user.id})
+        await enqueue()
         row = await cur.fetchone()
     assert row is not None
     return row
@@ -151,8 +146,104 @@ async def delete_generation(tx: UserScope, *, generation_id: UUID) -> bool:
     return await cur.fetchone() is not None
 
 
-async def get_media(tx: UserScope, *, media_id: UUID) -> dict[str, Any] | None:
+# --- the run, in the worker's scope -------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What a provider needs of the generation it runs."""
+
+    type: Literal["image", "audio", "video"]  # the generations_type CHECK constraint
+    prompt: str
+    params: dict[str, Any]
+    provider: str
+    provider_model: str | None
+    model_config: dict[str, Any]
+
+
+async def start(tx: WorkerScope, *, generation_id: UUID) -> RunSpec | None:
+    """Running, one attempt more; None when it was cancelled or deleted meanwhile."""
     cur = await tx.conn.execute(
-        "SELECT id, bucket, key, size_bytes, content_type, checksum_sha256 FROM public.media_objects WHERE id = %s",
-        (media_id,))
-    return await cur.fetchone()
+        """
+        WITH started AS (
+            UPDATE public.generations
+               SET status = 'running', started_at = COALESCE(started_at, pg_catalog.now()), attempts = attempts + 1
+             WHERE id = %s AND status IN ('queued', 'running')
+            RETURNING type, prompt, params, provider, model_id
+        )
+        SELECT s.type, s.prompt, s.params, s.provider, m.provider_model, m.config AS model_config
+          FROM started s LEFT JOIN public.model_registry m ON m.id = s.model_id
+        """,
+        (generation_id,))
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return RunSpec(row["type"], row["prompt"], row["params"] or {}, row["provider"], row["provider_model"],
+                   row["model_config"] or {})
+
+
+async def report_progress(tx: WorkerScope, *, generation_id: UUID, percent: int) -> None:
+    await tx.conn.execute(
+        "UPDATE public.generations SET progress = %s WHERE id = %s AND status = 'running' AND progress <> %s",
+        (percent, generation_id, percent))
+
+
+async def record_provider_job(tx: WorkerScope, *, generation_id: UUID, provider_job_id: str) -> None:
+    await tx.conn.execute(
+        "UPDATE public.generations SET provider_job_id = %s WHERE id = %s AND status = 'running'",
+        (provider_job_id, generation_id))
+
+
+async def succeed(tx: WorkerScope, *, generation_id: UUID, result: dict[str, Any]) -> bool:
+    """False when the generation is no longer running (cancelled meanwhile)."""
+    cur = await tx.conn.execute(
+        """
+        UPDATE public.generations
+           SET status = 'succeeded', progress = 100, result = %s, error = NULL, finished_at = pg_catalog.now()
+         WHERE id = %s AND status = 'running'
+        RETURNING id
+        """,
+        (Jsonb(result), generation_id))
+    return await cur.fetchone() is not None
+
+
+async def fail(tx: WorkerScope, *, generation_id: UUID, status: str, error: str) -> None:
+    """Its job failed: queued again for a retry, or failed for good."""
+    await tx.conn.execute(
+        """
+        UPDATE public.generations
+           SET status = %s, error = %s,
+               finished_at = CASE WHEN %s = 'failed' THEN pg_catalog.now() END
+         WHERE id = %s AND status = 'running'
+        """,
+        (status, error[:2000], status, generation_id))
+
+
+async def requeue(tx: WorkerScope, *, generation_ids: list[UUID]) -> None:
+    """Their jobs were given back unfinished: the attempt did not count."""
+    await tx.conn.execute(
+        """
+        UPDATE public.generations SET status = 'queued', attempts = GREATEST(attempts - 1, 0)
+         WHERE id = ANY(%s) AND status = 'running'
+        """,
+        (generation_ids,))
+
+
+async def rescued(tx: WorkerScope, *, outcomes: Sequence[tuple[UUID, str]], error: str) -> None:
+    """(generation id, its job's new status): queued again, or failed with `error`."""
+    await tx.conn.execute(
+        """
+        UPDATE public.generations g
+           SET status = o.status,
+               error = CASE WHEN o.status = 'failed' THEN %s END,
+               finished_at = CASE WHEN o.status = 'failed' THEN pg_catalog.now() END
+          FROM unnest(%s::uuid[], %s::text[]) AS o(id, status)
+         WHERE g.id = o.id AND g.status = 'running'
+        """,
+        (error, [o[0] for o in outcomes], [o[1] for o in outcomes]))
+
+
+async def cancelled(tx: WorkerScope, *, generation_ids: list[UUID]) -> set[UUID]:
+    """Which of these the owner cancelled."""
+    cur = await tx.conn.execute(
+        "SELECT id FROM public.generations WHERE id = ANY(%s) AND status = 'canceled'", (generation_ids,))
+    return {row["id"] for row in await cur.fetchall()}

@@ -1,9 +1,12 @@
-"""Running one generation job in a worker: provider -> files -> storage -> one commit.
+"""The generation job kind: provider -> files -> storage -> one commit.
 
 Files are uploaded before the result is committed, so each upload is first announced
 in the storage outbox (due an hour later); the commit that records the media row
 removes that entry. A worker dying in between leaves a file that the outbox deletes,
 never a file nobody knows about.
+
+The generation row mirrors its job: the hooks below keep it in step when the queue
+moves the job without this handler (given back, rescued, cancelled by its owner).
 """
 
 from __future__ import annotations
@@ -13,163 +16,175 @@ import logging
 import mimetypes
 import shutil
 import tempfile
-import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
+from uuid import UUID
 
-from studio.jobs import repository as repo
-from studio.jobs.repository import ClaimedJob
-from studio.jobs.worker import backoff_seconds
-from studio.providers.base import GenerationTask, MediaOutput, Provider, ProviderError
-
-if TYPE_CHECKING:
-    from studio.jobs.worker import Worker
+from studio.db.scopes import WorkerScope
+from studio.generation import repository as repo
+from studio.jobs.context import JobContext
+from studio.jobs.registry import JobKind
+from studio.jobs.repository import RESCUE_ERROR, ClaimedJob, MovedJob
+from studio.media import repository as media
+from studio.providers.base import GenerationTask, MediaOutput, ProviderError
+from studio.providers.registry import Providers
+from studio.storage import repository as outbox
+from studio.usage import repository as usage
 
 log = logging.getLogger("studio.generation")
 
 UPLOAD_GRACE_SECONDS = 3600
-PROGRESS_INTERVAL = 0.5  # seconds between progress writes
 
 
 class _Cancelled(Exception):
     pass
 
 
-class WorkerContext:
+class _ProviderContext:
     """The GenerationContext a provider sees."""
 
-    def __init__(self, worker: Worker, job: ClaimedJob, workdir: Path, cancel: asyncio.Event) -> None:
+    def __init__(self, job: JobContext, generation_id: UUID, workdir: Path) -> None:
         self.workdir = workdir
-        self._worker, self._job, self._cancel = worker, job, cancel
-        self._last_write = 0.0
-        self._last_percent = -1
+        self._job, self._generation_id = job, generation_id
 
     async def progress(self, percent: int) -> None:
-        percent = max(0, min(100, int(percent)))
-        now = time.monotonic()
-        if percent == self._last_percent or (now - self._last_write < PROGRESS_INTERVAL and percent < 100):
-            return
-        self._last_write, self._last_percent = now, percent
-        assert self._job.generation_id is not None
-        async with self._worker.db.as_worker() as tx:
-            await repo.report_progress(tx, generation_id=self._job.generation_id, percent=percent)
+        await self._job.progress(percent)
 
     async def provider_job(self, provider_job_id: str) -> None:
-        assert self._job.generation_id is not None
-        async with self._worker.db.as_worker() as tx:
-            await repo.record_provider_job(tx, generation_id=self._job.generation_id, provider_job_id=provider_job_id)
+        async with self._job.scope() as tx:
+            await repo.record_provider_job(tx, generation_id=self._generation_id, provider_job_id=provider_job_id)
 
     def cancelled(self) -> bool:
-        return self._cancel.is_set()
+        return self._job.cancelled()
 
     async def webhook_arrived(self, timeout: float) -> bool:
-        assert self._job.generation_id is not None
-        return await self._worker.webhook_arrived(self._job.generation_id, timeout)
+        return await self._job.wait_for_event(timeout)
 
 
-def make_generation_handler(providers: dict[str, Provider], *, max_result_bytes: int, work_root: Path):
-    async def handle(worker: Worker, job: ClaimedJob, cancel: asyncio.Event) -> None:
-        await run_generation(worker, job, cancel, providers=providers, max_result_bytes=max_result_bytes,
-                             work_root=work_root)
-    return handle
+def _generation_id(job: ClaimedJob) -> UUID:
+    assert job.generation_id is not None, "a generation job names its generation"
+    return job.generation_id
 
 
-async def run_generation(worker: Worker, job: ClaimedJob, cancel: asyncio.Event, *, providers: dict[str, Provider],
-                         max_result_bytes: int, work_root: Path) -> None:
-    assert job.generation is not None and job.generation_id is not None and job.user_id is not None
-    spec = job.generation
-    provider = providers.get(spec["provider"])
-    reason = f"provider {spec['provider']!r} is not installed" if provider is None else provider.unavailable_reason()
-    if reason:
-        await _fail(worker, job, reason, retryable=False)
-        return
+class GenerationJobs(JobKind):
+    # public.record_webhook NOTIFYs the generation id a signed webhook is about.
+    event_channel = "studio_webhooks"
 
-    work_root.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=f"gen-{job.generation_id}-", dir=work_root))
-    try:
-        task = GenerationTask(generation_id=job.generation_id, type=spec["type"],
-                              provider_model=spec["provider_model"] or "", prompt=spec["prompt"],
-                              params=spec["params"] or {}, model_config=spec["model_config"] or {})
-        context = WorkerContext(worker, job, workdir, cancel)
-        generate = asyncio.create_task(provider.generate(task, context))  # type: ignore[union-attr]
-        cancelled = asyncio.create_task(cancel.wait())
-        await asyncio.wait({generate, cancelled}, return_when=asyncio.FIRST_COMPLETED)
-        if not generate.done():
-            # The provider did not notice in time: stop it.
-            generate.cancel()
-            await asyncio.gather(generate, return_exceptions=True)
-        cancelled.cancel()
-        if cancel.is_set():
-            await _mark_cancelled(worker, job)
+    def __init__(self, providers: Providers, *, max_result_bytes: int, work_root: Path) -> None:
+        self.providers = providers
+        self.max_result_bytes = max_result_bytes
+        self.work_root = work_root
+
+    def event_key(self, job: ClaimedJob) -> str | None:
+        return str(job.generation_id)
+
+    # --- hooks: the generation follows its job ------------------------------------------
+
+    async def report_progress(self, tx: WorkerScope, job: ClaimedJob, percent: int) -> None:
+        await repo.report_progress(tx, generation_id=_generation_id(job), percent=percent)
+
+    async def released(self, tx: WorkerScope, jobs: Sequence[ClaimedJob]) -> None:
+        await repo.requeue(tx, generation_ids=[_generation_id(job) for job in jobs])
+
+    async def rescued(self, tx: WorkerScope, moved: Sequence[MovedJob]) -> None:
+        await repo.rescued(tx, outcomes=[(_generation_id(m.job), m.status) for m in moved], error=RESCUE_ERROR)
+
+    async def failed(self, tx: WorkerScope, job: ClaimedJob, status: Literal["queued", "failed"],
+                     error: str) -> None:
+        await repo.fail(tx, generation_id=_generation_id(job), status=status, error=error)
+
+    async def cancelled(self, tx: WorkerScope, jobs: Sequence[ClaimedJob]) -> set[UUID]:
+        by_generation = {_generation_id(job): job.job_id for job in jobs}
+        return {by_generation[g] for g in await repo.cancelled(tx, generation_ids=list(by_generation))}
+
+    # --- the run -------------------------------------------------------------------------
+
+    async def run(self, job: JobContext) -> None:
+        generation_id, user_id = _generation_id(job.job), job.job.user_id
+        assert user_id is not None
+        async with job.scope() as tx:
+            spec = await repo.start(tx, generation_id=generation_id)
+        if spec is None:  # cancelled or deleted before it started
+            await job.cancel()
             return
+        provider = self.providers.media.get(spec.provider)
+        reason = self.providers.unavailable_reason(spec.provider, spec.type)
+        if reason or provider is None:
+            await job.fail(reason or "no provider", retryable=False)
+            return
+
+        self.work_root.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix=f"gen-{generation_id}-", dir=self.work_root))
         try:
-            outputs = generate.result()
-        except ProviderError as exc:
-            await _fail(worker, job, str(exc), retryable=exc.retryable)
-            return
-        if not outputs:
-            await _fail(worker, job, "the provider returned no output", retryable=False)
-            return
-        await _store_and_complete(worker, job, outputs, max_result_bytes=max_result_bytes)
-    finally:
-        worker.forget_webhooks(job.generation_id)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-async def _store_and_complete(worker: Worker, job: ClaimedJob, outputs: list[MediaOutput], *,
-                              max_result_bytes: int) -> None:
-    assert job.generation_id is not None and job.user_id is not None and job.generation is not None
-    stored: list[dict[str, Any]] = []
-    for output in outputs:
-        extension = mimetypes.guess_extension(output.content_type) or output.path.suffix or ".bin"
-        # Every run writes its own keys: the outbox entry of an interrupted earlier run
-        # (due an hour later) must never delete the file of the run that succeeded.
-        media_id = uuid.uuid4()
-        key = f"{job.user_id}/generations/{job.generation_id}/{media_id}{extension}"
-        async with worker.db.as_worker() as tx:
-            planned = await repo.plan_upload(tx, bucket="media", key=key, grace_seconds=UPLOAD_GRACE_SECONDS)
-        obj = await worker.storage.put_file("media", key, output.path, content_type=output.content_type,
-                                            max_bytes=max_result_bytes)
-        stored.append({"id": media_id, "key": key, "object": obj, "planned": planned})
-
-    result = {"media": [{"id": str(s["id"]), "url": f"/v1/media/{s['id']}", "size": s["object"].size,
-                         "content_type": s["object"].content_type} for s in stored]}
-
-    async def record_result() -> None:
-        async with worker.db.as_worker() as tx:
-            if not await repo.hold_lease(tx, job_id=job.job_id, worker_id=worker.worker_id):
-                # Presumed dead and re-run elsewhere (or this transaction already
-                # committed before a lost connection): the recorded result counts.
-                # Our files stay listed in the outbox and go in an hour.
-                log.warning("job %s: lease lost before completion; discarding this run's result", job.job_id)
+            task = GenerationTask(generation_id=generation_id, type=spec.type,
+                                  provider_model=spec.provider_model or "", prompt=spec.prompt, params=spec.params,
+                                  model_config=spec.model_config)
+            generate = asyncio.create_task(provider.generate(task, _ProviderContext(job, generation_id, workdir)))
+            cancelled = asyncio.create_task(job.wait_cancelled())
+            await asyncio.wait({generate, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+            if not generate.done():
+                # The provider did not notice in time: stop it.
+                generate.cancel()
+                await asyncio.gather(generate, return_exceptions=True)
+            cancelled.cancel()
+            if job.cancelled():
+                await job.cancel()
                 return
-            for s in stored:
-                await repo.record_media(tx, media_id=s["id"], owner_id=job.user_id, generation_id=job.generation_id,
-                                        bucket="media", key=s["key"], size=s["object"].size,
-                                        content_type=s["object"].content_type, sha256=s["object"].sha256,
-                                        planned_deletion=s["planned"])
-            if not await repo.succeed_generation(tx, generation_id=job.generation_id, result=result):
-                raise _Cancelled
-            await repo.finish_job(tx, job_id=job.job_id, worker_id=worker.worker_id, status="succeeded")
-            await repo.record_usage(tx, user_id=job.user_id, generation_id=job.generation_id,
-                                    kind=job.generation["type"], provider=job.generation["provider"],
-                                    model=job.generation["provider_model"], units=float(len(stored)), cost_cents=0)
+            try:
+                outputs = generate.result()
+            except ProviderError as exc:
+                await job.fail(str(exc), retryable=exc.retryable)
+                return
+            if not outputs:
+                await job.fail("the provider returned no output", retryable=False)
+                return
+            await self._store_and_complete(job, generation_id, user_id, spec, outputs)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
-    try:
-        await worker.retry_on_connection_loss(record_result)
-    except _Cancelled:
-        # Rolled back: the files stay in the outbox and are deleted.
-        await _mark_cancelled(worker, job)
+    async def _store_and_complete(self, job: JobContext, generation_id: UUID, user_id: UUID, spec: repo.RunSpec,
+                                  outputs: list[MediaOutput]) -> None:
+        stored: list[dict[str, Any]] = []
+        for output in outputs:
+            extension = mimetypes.guess_extension(output.content_type) or output.path.suffix or ".bin"
+            # Every run writes its own keys: the outbox entry of an interrupted earlier run
+            # (due an hour later) must never delete the file of the run that succeeded.
+            media_id = uuid.uuid4()
+            key = f"{user_id}/generations/{generation_id}/{media_id}{extension}"
+            async with job.scope() as tx:
+                planned = await outbox.plan_upload(tx, bucket="media", key=key, grace_seconds=UPLOAD_GRACE_SECONDS)
+            obj = await job.storage.put_file("media", key, output.path, content_type=output.content_type,
+                                             max_bytes=self.max_result_bytes)
+            stored.append({"id": media_id, "key": key, "object": obj, "planned": planned})
 
+        result = {"media": [{"id": str(s["id"]), "url": f"/v1/media/{s['id']}", "size": s["object"].size,
+                             "content_type": s["object"].content_type} for s in stored]}
 
-async def _mark_cancelled(worker: Worker, job: ClaimedJob) -> None:
-    async with worker.db.as_worker() as tx:
-        await repo.cancel(tx, job_id=job.job_id, worker_id=worker.worker_id)
+        async def record_result() -> None:
+            async with job.scope() as tx:
+                if not await job.hold_lease(tx):
+                    # Presumed dead and re-run elsewhere (or this transaction already
+                    # committed before a lost connection): the recorded result counts.
+                    # Our files stay listed in the outbox and go in an hour.
+                    log.warning("job %s: lease lost before completion; discarding this run's result",
+                                job.job.job_id)
+                    return
+                for s in stored:
+                    await media.record_generated(tx, media_id=s["id"], owner_id=user_id, generation_id=generation_id,
+                                                 key=s["key"], size=s["object"].size,
+                                                 content_type=s["object"].content_type, sha256=s["object"].sha256)
+                    await outbox.upload_recorded(tx, planned_deletion=s["planned"])
+                if not await repo.succeed(tx, generation_id=generation_id, result=result):
+                    raise _Cancelled
+                await job.finish(tx, "succeeded")
+                await usage.record_usage(tx, user_id=user_id, generation_id=generation_id, kind=spec.type,
+                                         provider=spec.provider, model=spec.provider_model,
+                                         units=float(len(stored)), cost_cents=0)
 
-
-async def _fail(worker: Worker, job: ClaimedJob, error: str, *, retryable: bool) -> None:
-    retry_in = backoff_seconds(job.attempts) if retryable and job.attempts < job.max_attempts else None
-    async with worker.db.as_worker() as tx:
-        status = await repo.fail(tx, job=job, worker_id=worker.worker_id, error=error, retry_in=retry_in)
-    log.info("job %s: %s (%s)", job.job_id, "retrying" if status == "queued" else status, error)
+        try:
+            await job.retry_on_connection_loss(record_result)
+        except _Cancelled:
+            # Rolled back: the files stay in the outbox and are deleted.
+            await job.cancel()

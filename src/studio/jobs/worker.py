@@ -5,19 +5,24 @@ workers may run on any number of machines, and a worker may die at any moment.
 
 - Wake-ups: LISTEN studio_jobs on a dedicated connection; polling every
   `poll_seconds` as a fallback (a missed notification only costs latency). The same
-  connection hears studio_webhooks, which ends a provider's wait for its result early.
+  connection hears the event channels job kinds declare (a provider's webhook ends
+  the wait of the generation it is about).
 - Leases: a claimed job belongs to this worker until `lease_seconds` from its last
-  heartbeat. Heartbeats run every lease/3; a job whose lease was lost, or whose
-  generation the user cancelled, is stopped.
+  heartbeat. Heartbeats run every lease/3; a job whose lease was lost is stopped, and
+  one its owner cancelled (its kind says which) is told so.
 - Rescue: every worker periodically re-queues jobs whose lease expired (their worker
   died); retries back off exponentially up to max_attempts.
-- Outbox: workers also delete the files listed in storage_deletions.
+- Duties: periodic work the process runs besides jobs (the storage outbox,
+  housekeeping), handed in by whoever assembles the worker (studio/worker.py).
 - SIGTERM: stop claiming, give running jobs `grace_seconds` to finish, release the
   rest back to the queue without spending an attempt, exit.
 - Lost database connection (a restart, a failover) while running a job: the job is
   not at fault, so it goes back to the queue without spending an attempt.
 - Batched completion: handlers that write nothing but the job's status call
-  `Worker.complete`, which marks every job completed meanwhile in one statement.
+  `JobContext.complete`, which marks every job completed meanwhile in one statement.
+
+The worker knows no domain: what runs for each kind, and how a kind's own rows follow
+its job, comes from the Registry (jobs/registry.py).
 """
 
 from __future__ import annotations
@@ -26,20 +31,19 @@ import asyncio
 import logging
 import os
 import random
-import shutil
 import signal
 import socket
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
 
 from studio.db.scopes import WorkerDatabase
 from studio.jobs import repository as repo
+from studio.jobs.context import JobContext
+from studio.jobs.registry import JobKind, Registry
 from studio.jobs.repository import ClaimedJob
 from studio.monitoring.logs import job_id_var
 from studio.storage.base import Storage
@@ -47,7 +51,6 @@ from studio.storage.base import Storage
 log = logging.getLogger("studio.worker")
 
 T = TypeVar("T")
-JobHandler = Callable[["Worker", ClaimedJob, asyncio.Event], Awaitable[None]]
 
 
 def connection_lost(exc: BaseException) -> bool:
@@ -55,20 +58,6 @@ def connection_lost(exc: BaseException) -> bool:
     the statement itself. psycopg files cancelled statements (statement_timeout) under
     OperationalError too; those are the job's own doing."""
     return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.QueryCanceled)
-
-
-def remove_stale_dirs(root: Path, older_than_seconds: float) -> int:
-    """Scratch directories of tasks that crashed (a running task's directory is fresh:
-    every file it writes touches it)."""
-    if not root.is_dir():
-        return 0
-    cutoff = time.time() - older_than_seconds
-    removed = 0
-    for entry in root.iterdir():
-        if entry.is_dir() and not entry.is_symlink() and entry.stat().st_mtime < cutoff:
-            shutil.rmtree(entry, ignore_errors=True)
-            removed += 1
-    return removed
 
 
 def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
@@ -83,19 +72,17 @@ class WorkerOptions:
     poll_seconds: float = 2.0
     grace_seconds: float = 20.0
     rescue_every: float = 5.0
-    cleanup_every: float = 5.0
-    # Deleted media are retired for this long (point-in-time recovery), then purged;
-    # 0: deleted at once.
-    media_recovery_seconds: float = 0.0
-    # Hourly housekeeping (F20): retired files past the window, shares ended this many
-    # days ago, uploads nothing uses after this many days, temporary files (interrupted
-    # uploads, scratch directories of crashed tasks) older than temp_max_age_seconds.
-    housekeeping_every: float = 3600.0
-    share_retention_days: int = 30
-    upload_orphan_days: int = 7
-    temp_max_age_seconds: float = 86400.0
-    scratch_dir: Path | None = None
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+
+@dataclass(frozen=True)
+class Duty:
+    """Periodic work of the worker process besides jobs; a failure is logged and the
+    duty runs again at its next turn."""
+
+    name: str
+    every: float
+    run: Callable[[], Awaitable[Any]]
 
 
 @dataclass
@@ -106,20 +93,21 @@ class _Running:
 
 
 class Worker:
-    def __init__(self, db: WorkerDatabase, conninfo: str, storage: Storage, handlers: dict[str, JobHandler],
-                 options: WorkerOptions | None = None) -> None:
+    def __init__(self, db: WorkerDatabase, conninfo: str, storage: Storage, kinds: Registry,
+                 options: WorkerOptions | None = None, duties: Sequence[Duty] = ()) -> None:
         self.db = db
         self.conninfo = conninfo  # for the LISTEN connection, outside the pool
         self.storage = storage
-        self.handlers = handlers
+        self.kinds = kinds
         self.options = options or WorkerOptions()
+        self.duties = tuple(duties)
         self.running: dict[UUID, _Running] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.completed = 0
         self._completions: dict[UUID, asyncio.Future[bool]] = {}
         self._completions_due = asyncio.Event()
-        self._webhook_events: dict[UUID, asyncio.Event] = {}
+        self._events: dict[tuple[str, str], asyncio.Event] = {}  # (channel, payload) -> its waiter
 
     @property
     def worker_id(self) -> str:
@@ -139,8 +127,7 @@ class Worker:
         background = [asyncio.create_task(coro) for coro in (
             self._listen(), self._complete_batches(), self._every(self.options.lease_seconds / 3, self._heartbeat),
             self._every(self.options.rescue_every, self._rescue),
-            self._every(self.options.cleanup_every, self._cleanup_storage),
-            self._every(self.options.housekeeping_every, self._housekeeping))]
+            *(self._every(duty.every, duty.run, duty.name) for duty in self.duties))]
         log.info("worker %s started (concurrency %d)", self.worker_id, self.options.concurrency)
         try:
             await self._claim_loop()
@@ -180,9 +167,8 @@ class Worker:
 
     async def complete(self, job: ClaimedJob) -> bool:
         """Mark the job succeeded together with every other job completed meanwhile: one
-        statement and one commit for all of them. For handlers that write nothing else
-        when their job succeeds (a generation records its result with finish_job in its
-        own transaction instead). False when this worker no longer held the job."""
+        statement and one commit for all of them (JobContext.complete). False when this
+        worker no longer held the job."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._completions[job.job_id] = future
         self._completions_due.set()
@@ -216,18 +202,14 @@ class Worker:
 
     async def _execute(self, job: ClaimedJob, cancel: asyncio.Event) -> None:
         job_id_var.set(str(job.job_id))  # this task's log lines carry the job id
+        kind = self.kinds.get(job.kind)
         try:
-            if not job.runnable:  # cancelled or deleted before it started
+            if kind is None:
                 async with self.db.as_worker() as tx:
-                    await repo.cancel(tx, job_id=job.job_id, worker_id=self.worker_id)
-                return
-            handler = self.handlers.get(job.kind)
-            if handler is None:
-                async with self.db.as_worker() as tx:
-                    await repo.fail(tx, job=job, worker_id=self.worker_id,
+                    await repo.fail(tx, job_id=job.job_id, worker_id=self.worker_id,
                                     error=f"no handler for jobs of kind {job.kind!r}", retry_in=None)
                 return
-            await handler(self, job, cancel)
+            await kind.run(JobContext(self, job, kind, cancel))
             self.completed += 1
         except asyncio.CancelledError:
             raise
@@ -241,15 +223,26 @@ class Worker:
             # with backoff, so a deploy that fixes it picks the job up again.
             log.exception("job %s crashed", job.job_id)
             try:
-                async with self.db.as_worker() as tx:
-                    retry = backoff_seconds(job.attempts) if job.attempts < job.max_attempts else None
-                    await repo.fail(tx, job=job, worker_id=self.worker_id, error="internal error in the worker",
-                                    retry_in=retry)
+                assert kind is not None
+                await self.fail(job, kind, "internal error in the worker", retryable=True)
             except psycopg.Error:
                 log.exception("could not record the failure of job %s; its lease will expire", job.job_id)
         finally:
+            if kind is not None and kind.event_channel and (key := kind.event_key(job)) is not None:
+                self._events.pop((kind.event_channel, key), None)
             self.running.pop(job.job_id, None)
             self._wake.set()
+
+    async def fail(self, job: ClaimedJob, kind: JobKind, error: str, *, retryable: bool) -> str:
+        """JobContext.fail: the job retried with backoff or failed for good, and its
+        kind's rows told so, in one transaction."""
+        retry_in = backoff_seconds(job.attempts) if retryable and job.attempts < job.max_attempts else None
+        async with self.db.as_worker() as tx:
+            status = await repo.fail(tx, job_id=job.job_id, worker_id=self.worker_id, error=error, retry_in=retry_in)
+            if status != "lost":
+                await kind.failed(tx, job, status, error)
+        log.info("job %s: %s (%s)", job.job_id, "retrying" if status == "queued" else status, error)
+        return status
 
     async def retry_on_connection_loss(self, transaction: Callable[[], Awaitable[T]]) -> T:
         """Runs `transaction` (a function that opens its own) again when the connection
@@ -274,12 +267,18 @@ class Worker:
         for delay in (0.5, 1.0, 2.0, 4.0):
             await self._recheck_pool()
             try:
-                async with self.db.as_worker() as tx:
-                    await repo.release(tx, job_ids=[job.job_id], worker_id=self.worker_id)
+                await self._release([job.job_id])
                 return
             except psycopg.OperationalError:
                 await self._sleep(delay)
         log.warning("could not give job %s back; its lease will expire", job.job_id)
+
+    async def _release(self, job_ids: list[UUID]) -> int:
+        async with self.db.as_worker() as tx:
+            released = await repo.release(tx, job_ids=job_ids, worker_id=self.worker_id)
+            for kind, jobs in self.kinds.by_kind(released).items():
+                await kind.released(tx, jobs)
+        return len(released)
 
     async def _recheck_pool(self) -> None:
         """Drop the pool's dead connections (all of them died together in a restart)."""
@@ -302,8 +301,7 @@ class Worker:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         try:
-            async with self.db.as_worker() as tx:
-                released = await repo.release(tx, job_ids=leftover, worker_id=self.worker_id)
+            released = await self._release(leftover)
             log.info("released %d unfinished job(s) back to the queue", released)
         except psycopg.Error:
             log.exception("could not release %d job(s); their leases will expire", len(leftover))
@@ -311,48 +309,38 @@ class Worker:
     # --- background duties ------------------------------------------------------------
 
     async def _listen(self) -> None:
+        channels = sorted(self.kinds.event_channels())
         while not self._stopping.is_set():
             try:
                 async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
-                    await conn.execute("LISTEN studio_jobs")
-                    await conn.execute("LISTEN studio_webhooks")
+                    for channel in ["studio_jobs", *channels]:
+                        await repo.listen(conn, channel)
                     self._wake.set()  # catch up on anything enqueued while not listening
                     async for notify in conn.notifies():
                         if notify.channel == "studio_jobs":
                             self._wake.set()
-                        else:
-                            self._webhook_arrived(notify.payload)
+                        elif (event := self._events.get((notify.channel, notify.payload))) is not None:
+                            event.set()
             except asyncio.CancelledError:
                 raise
             except psycopg.Error as exc:
                 log.warning("LISTEN connection lost (%s); polling until it is back", type(exc).__name__)
                 await self._sleep(1.0)
 
-    def _webhook_arrived(self, generation_id: str) -> None:
-        try:
-            event = self._webhook_events.get(UUID(generation_id))
-        except ValueError:
-            return
-        if event is not None:
-            event.set()
-
-    async def webhook_arrived(self, generation_id: UUID, timeout: float) -> bool:
-        """Waits up to `timeout` seconds; True as soon as a signed webhook about this
-        generation was recorded (NOTIFY studio_webhooks from public.record_webhook).
-        While the LISTEN connection is down it simply times out: callers poll then."""
-        event = self._webhook_events.setdefault(generation_id, asyncio.Event())
+    async def event_arrived(self, channel: str, key: str, timeout: float) -> bool:
+        """Waits up to `timeout` seconds; True as soon as NOTIFY `channel` with payload
+        `key` arrives (JobContext.wait_for_event)."""
+        event = self._events.setdefault((channel, key), asyncio.Event())
         try:
             await asyncio.wait_for(event.wait(), timeout)
             return True
         except TimeoutError:
             return False
         finally:
-            event.clear()
+            event.clear()  # stays registered: one arriving before the next wait ends it at once
 
-    def forget_webhooks(self, generation_id: UUID) -> None:
-        self._webhook_events.pop(generation_id, None)
-
-    async def _every(self, seconds: float, duty: Callable[[], Awaitable[None]]) -> None:
+    async def _every(self, seconds: float, duty: Callable[[], Awaitable[Any]], name: str | None = None) -> None:
+        name = name or duty.__name__
         while True:
             await asyncio.sleep(seconds)
             try:
@@ -360,11 +348,11 @@ class Worker:
             except asyncio.CancelledError:
                 raise
             except psycopg.Error as exc:
-                log.warning("%s failed (%s); will retry", duty.__name__, type(exc).__name__)
+                log.warning("%s failed (%s); will retry", name, type(exc).__name__)
                 if connection_lost(exc):
                     await self._recheck_pool()
             except Exception:
-                log.exception("%s failed", duty.__name__)
+                log.exception("%s failed", name)
 
     async def _heartbeat(self) -> None:
         if not self.running:
@@ -373,6 +361,10 @@ class Worker:
         async with self.db.as_worker() as tx:
             held = await repo.heartbeat(tx, worker_id=self.worker_id, job_ids=job_ids,
                                         lease_seconds=self.options.lease_seconds)
+            jobs = [r.job for job_id, r in list(self.running.items()) if job_id in held]
+            cancelled: set[UUID] = set()
+            for kind, of_kind in self.kinds.by_kind(jobs).items():
+                cancelled |= await kind.cancelled(tx, of_kind)
         for job_id in job_ids:
             running = self.running.get(job_id)
             if running is None:
@@ -380,54 +372,23 @@ class Worker:
             if job_id not in held:
                 log.warning("lost the lease of job %s; stopping it", job_id)
                 running.task.cancel()
-            elif held[job_id] == "canceled":
+            elif job_id in cancelled:
                 log.info("job %s was cancelled by its owner", job_id)
                 running.cancel.set()
 
     async def _rescue(self) -> None:
         async with self.db.as_worker() as tx:
-            rescued = await repo.rescue_expired(tx)
-        if rescued:
-            log.warning("re-queued %d job(s) whose worker stopped responding", rescued)
+            moved = await repo.rescue_expired(tx)
+            by_kind: dict[JobKind, list[repo.MovedJob]] = {}
+            for item in moved:
+                kind = self.kinds.get(item.job.kind)
+                if kind is not None:
+                    by_kind.setdefault(kind, []).append(item)
+            for kind, items in by_kind.items():
+                await kind.rescued(tx, items)
+        if moved:
+            log.warning("re-queued %d job(s) whose worker stopped responding", len(moved))
             self._wake.set()
-
-    async def _cleanup_storage(self) -> None:
-        async with self.db.as_worker() as tx:
-            for deletion in await repo.due_deletions(tx, limit=50):
-                try:
-                    await self._remove(deletion)
-                except Exception as exc:  # the store is down: keep the row, try later
-                    await repo.deletion_failed(tx, deletion_id=deletion.id, error=str(exc),
-                                               retry_in=backoff_seconds(deletion.attempts + 1))
-                else:
-                    await repo.deletion_done(tx, deletion_id=deletion.id)
-
-    async def _remove(self, deletion: repo.PendingDeletion) -> None:
-        bucket, key = deletion.bucket, deletion.key
-        if deletion.mode == "erase":
-            await self.storage.erase(bucket, key)  # type: ignore[arg-type]
-        elif deletion.mode == "erase_prefix":
-            await self.storage.erase_prefix(bucket, key)  # type: ignore[arg-type]
-        elif deletion.mode == "retire" and self.options.media_recovery_seconds > 0:
-            await self.storage.retire(bucket, key)  # type: ignore[arg-type]
-        else:
-            await self.storage.delete(bucket, key)  # type: ignore[arg-type]
-
-    async def _housekeeping(self) -> dict[str, int]:
-        """Retention (several workers may run it at once: every step is idempotent)."""
-        options = self.options
-        async with self.db.as_worker() as tx:
-            done = await repo.apply_retention(tx, share_days=options.share_retention_days,
-                                              upload_days=options.upload_orphan_days)
-        if options.media_recovery_seconds > 0:
-            done["purged_retired_files"] = await self.storage.purge_retired(options.media_recovery_seconds)
-        done["stale_temp_files"] = await self.storage.remove_stale_temp(options.temp_max_age_seconds)
-        if options.scratch_dir is not None:
-            done["stale_scratch_dirs"] = await asyncio.to_thread(
-                remove_stale_dirs, options.scratch_dir, options.temp_max_age_seconds)
-        if any(done.values()):
-            log.info("housekeeping: %s", ", ".join(f"{k} {v}" for k, v in done.items() if v))
-        return done
 
     async def _sleep(self, seconds: float) -> None:
         try:

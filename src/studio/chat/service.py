@@ -1,0 +1,60 @@
+"""Chat's rules: which model answers a conversation, whether it can run here, and
+what it is shown (the system prompt and the branch that leads to the new message)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from studio.chat import repository as repo
+from studio.db.scopes import UserScope
+from studio.http.errors import ApiError, not_found
+from studio.providers.base import ChatMessage, ChatProvider
+from studio.providers.registry import Providers
+
+
+@dataclass(frozen=True)
+class Question:
+    """A user's message stored, and what it takes to answer it."""
+
+    message: dict[str, Any]
+    provider: ChatProvider
+    provider_model: str
+    model_slug: str
+    prompt: list[ChatMessage]  # the system prompt, then the branch ending in `message`
+
+
+async def ask(tx: UserScope, providers: Providers, *, conversation_id: UUID, content: str, model_id: UUID | None,
+              parent_id: UUID | None, parent_given: bool) -> Question:
+    """Stores the user's message once the model (the given one, else the
+    conversation's) is a chat model that can run here."""
+    spec = await repo.chat_model(tx, conversation_id=conversation_id, model_id=model_id)
+    if spec is None:
+        raise not_found("conversation")
+    if spec["model_id"] is None or not spec["enabled"]:
+        raise ApiError(422, "validation_error", "choose a chat model: model_id, or the conversation's model_id")
+    if spec["type"] != "chat":
+        raise ApiError(422, "validation_error", f"model {spec['slug']} is not a chat model")
+    provider = providers.chat.get(spec["provider"])
+    reason = providers.unavailable_reason(spec["provider"], "chat")
+    if reason or provider is None:
+        raise ApiError(409, "model_unavailable", f"this model cannot run here: {reason}")
+    question = await repo.add_message(tx, conversation_id=conversation_id, role="user", content=content, model=None,
+                                      parent_id=parent_id, parent_given=parent_given)
+    if question is None:
+        raise not_found("conversation")
+    history = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=question["id"]) or []
+    prompt = ([ChatMessage("system", spec["system_prompt"])] if spec["system_prompt"] else []) + [
+        ChatMessage(m["role"], m["content"]) for m in history]
+    return Question(question, provider, spec["provider_model"], spec["slug"], prompt)
+
+
+async def record_answer(tx: UserScope, question: Question, *, conversation_id: UUID,
+                        parts: list[str]) -> dict[str, Any]:
+    """The complete answer, as a child of the question (never a half-written one)."""
+    answer = await repo.add_message(tx, conversation_id=conversation_id, role="assistant",
+                                    content="".join(parts)[:100_000] or " ", model=question.model_slug,
+                                    parent_id=question.message["id"], parent_given=True)
+    assert answer is not None  # the question was added to this conversation
+    return answer

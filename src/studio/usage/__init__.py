@@ -1,0 +1,1 @@
+"""Usage records (api_usage): what each generation cost, appended by workers."""

@@ -1,0 +1,63 @@
+"""A worker process, assembled from Settings: its pool, storage, providers, the job
+kinds it runs and its periodic duties. The one place where job kinds are wired to the
+queue: adding a kind is one line in `job_kinds`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+from studio.config import Settings
+from studio.db.scopes import WorkerDatabase
+from studio.generation.tasks import GenerationJobs
+from studio.jobs.registry import Registry
+from studio.jobs.worker import Duty, Worker, WorkerOptions
+from studio.ops import housekeeping
+from studio.providers.registry import Providers
+from studio.providers.registry import build as build_providers
+from studio.storage import outbox
+from studio.storage.factory import create_storage
+
+
+def job_kinds(settings: Settings, providers: Providers) -> Registry:
+    return Registry({
+        "generation": GenerationJobs(providers, max_result_bytes=settings.max_result_bytes,
+                                     work_root=settings.home_dir / "work"),
+    })
+
+
+@asynccontextmanager
+async def assembled_worker(settings: Settings, conninfo: str, options: WorkerOptions, *,
+                           cleanup_every: float = 5.0, housekeeping_every: float = 3600.0) -> AsyncIterator[Worker]:
+    """`cleanup_every`: how often the storage outbox is drained; `housekeeping_every`:
+    retention and temporary files (F20)."""
+    db = WorkerDatabase(conninfo, min_size=1, max_size=options.concurrency + 3, timeout=settings.pool_timeout,
+                        prepared_statements=settings.prepared_statements)
+    storage = create_storage(settings)
+    providers = build_providers(settings)
+    retention = housekeeping.Retention(media_recovery_seconds=settings.media_recovery_seconds,
+                                       share_retention_days=settings.share_retention_days,
+                                       upload_orphan_days=settings.upload_orphan_days,
+                                       scratch_dir=settings.home_dir / "work")
+    duties = [
+        Duty("storage outbox", cleanup_every,
+             partial(outbox.drain, db, storage, recovery_seconds=settings.media_recovery_seconds)),
+        Duty("housekeeping", housekeeping_every, partial(housekeeping.run, db, storage, retention)),
+    ]
+    await db.open()
+    try:
+        await storage.ensure_buckets()
+        # LISTEN goes straight to the server, never through a transaction pooler.
+        yield Worker(db, settings.direct_conninfo(conninfo), storage, job_kinds(settings, providers), options,
+                     duties)
+    finally:
+        await providers.aclose()
+        await storage.aclose()
+        await db.close()
+
+
+async def run_worker(settings: Settings, conninfo: str, *, concurrency: int) -> None:
+    options = WorkerOptions(concurrency=concurrency, lease_seconds=settings.worker_lease_seconds)
+    async with assembled_worker(settings, conninfo, options) as worker:
+        await worker.run()
