@@ -1,5 +1,5 @@
 # The two commands: `make up` starts Studio on its embedded PostgreSQL,
-# `make test` runs the whole test suite. Both bootstrap .venv first.
+# `make test` type-checks src/ (mypy) and runs the whole test suite. Both bootstrap .venv first.
 VENV  := .venv
 STAMP := $(VENV)/.installed
 
@@ -9,6 +9,7 @@ up: $(STAMP)
 	$(VENV)/bin/studio up
 
 test: $(STAMP)
+	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bootstrap: $(STAMP)

@@ -253,7 +253,7 @@ class Settings(BaseSettings):
             params["password"] = password.get_secret_value() if isinstance(password, SecretStr) else password
         params["dbname"] = dbname or params.get("dbname") or self.db_name
         params.setdefault("application_name", f"studio:{role}")
-        return make_conninfo(**params)
+        return make_conninfo("", **params)
 
 
     @property
@@ -270,8 +270,4 @@ class Settings(BaseSettings):
         params = conninfo_to_dict(conninfo)
         params.update({k: v for k, v in conninfo_to_dict(self.direct_database_url).items()
                        if k not in ("user", "password")})
-        return make_conninfo(**params)
-
-
-def load_settings(**overrides: object) -> Settings:
-    return Settings(**overrides)  # type: ignore[arg-type]
+        return make_conninfo("", **params)

@@ -25,6 +25,7 @@ class ConversationCreate(Strict):
 
 
 class ConversationUpdate(Strict):
+    # Optional to send, never null: None only means "not given" (exclude_unset).
     title: str = Field(None, min_length=1, max_length=TITLE_MAX)  # type: ignore[assignment]
     system_prompt: str | None = Field(None, max_length=SYSTEM_PROMPT_MAX)
     model_id: UUID | None = None

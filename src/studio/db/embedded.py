@@ -516,7 +516,7 @@ class EmbeddedCluster:
             with os.fdopen(fd, "w") as handle:
                 handle.write(superuser_password + "\n")
             self._own(Path(pwfile), 0o600)
-            base = [self._tool("initdb"), "-D", self.data_dir, "-U", SUPERUSER,
+            base: list[str | os.PathLike[str]] = [self._tool("initdb"), "-D", self.data_dir, "-U", SUPERUSER,
                     "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
                     f"--pwfile={pwfile}", "--encoding=UTF8", "--data-checksums"]
             result = self._run([*base, "--locale=C.UTF-8"], timeout=300, cwd=pg_dir)

@@ -6,6 +6,7 @@ suite goes up, fills every table, down to base and up again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -13,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -25,7 +26,7 @@ def _config() -> Config:
     return config
 
 
-def _engine(conninfo: str):
+def _engine(conninfo: str) -> Engine:
     # SQLAlchemy is only Alembic's transport here; psycopg opens the connection so
     # that unix-socket conninfo strings work as they are.
     return create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(conninfo), poolclass=NullPool)
@@ -46,7 +47,7 @@ def current_revision(conninfo: str) -> str | None:
         engine.dispose()
 
 
-def _run(conninfo: str, action, revision: str) -> None:
+def _run(conninfo: str, action: Callable[[Config, str], None], revision: str) -> None:
     config = _config()
     engine = _engine(conninfo)
     try:

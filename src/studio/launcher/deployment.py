@@ -104,8 +104,8 @@ class Deployment:
         else:
             env["STUDIO_DATABASE_URL"] = self.base_conninfo
             env["STUDIO_PGBOUNCER"] = "false"
-        if self.passwords.get(API_ROLE):
-            env["STUDIO_API_PASSWORD"] = self.passwords[API_ROLE]  # type: ignore[assignment]
+        if api_password := self.passwords.get(API_ROLE):
+            env["STUDIO_API_PASSWORD"] = api_password
         if self.secret_key:
             env["STUDIO_SECRET_KEY"] = self.secret_key
         return env
@@ -114,8 +114,8 @@ class Deployment:
         """The environment of a worker process: studio_worker's credentials only."""
         env = {k: v for k, v in self.api_environment().items()
                if k not in ("STUDIO_API_PASSWORD", "STUDIO_SECRET_KEY")}
-        if self.passwords.get(WORKER_ROLE):
-            env["STUDIO_WORKER_PASSWORD"] = self.passwords[WORKER_ROLE]  # type: ignore[assignment]
+        if worker_password := self.passwords.get(WORKER_ROLE):
+            env["STUDIO_WORKER_PASSWORD"] = worker_password
         return env
 
 
@@ -140,7 +140,7 @@ def _socket_conninfo(cluster: EmbeddedCluster, dbname: str) -> str:
     params = conninfo_to_dict(cluster.conninfo(SUPERUSER, "-", dbname))
     params.pop("user", None)
     params.pop("password", None)
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -187,7 +187,7 @@ def database(settings: Settings, *, migrate_to_head: bool = False, repair_roles:
                                             WORKER_ROLE: values["STUDIO_WORKER_PASSWORD"]}
         if repair_roles:
             roles.bootstrap(cluster.conninfo(SUPERUSER, values["STUDIO_SUPERUSER_PASSWORD"]),
-                            db_name=settings.db_name, passwords=passwords)  # type: ignore[arg-type]
+                            db_name=settings.db_name, passwords=passwords)
         base = _socket_conninfo(cluster, settings.db_name)
         deployment = Deployment(settings, base, passwords, values["STUDIO_SECRET_KEY"], cluster, backrest,
                                 values["STUDIO_SUPERUSER_PASSWORD"])
@@ -229,7 +229,7 @@ def bootstrap_external(settings: Settings, admin_url: str) -> None:
     if missing:
         raise LauncherError(f"set {', '.join(missing)} before bootstrapping an external cluster")
     try:
-        roles.bootstrap(admin_url, db_name=settings.db_name, passwords=passwords)  # type: ignore[arg-type]
+        roles.bootstrap(admin_url, db_name=settings.db_name, passwords=passwords)
     except psycopg.Error as exc:
         raise LauncherError(f"bootstrap failed: {exc}") from exc
 

@@ -39,7 +39,7 @@ def stamp_context_ids() -> None:
         record.ctx_job_id = job_id_var.get()
         return record
 
-    factory._studio_stamps = True  # type: ignore[attr-defined]
+    factory._studio_stamps = True  # type: ignore[attr-defined]  # a marker on the function, read above
     logging.setLogRecordFactory(factory)
 
 

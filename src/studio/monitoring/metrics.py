@@ -93,7 +93,7 @@ class Metrics:
         children[0].observe(seconds)
         children[1].inc()
 
-    def sample_pool(self, pool: AsyncConnectionPool) -> None:
+    def sample_pool(self, pool: AsyncConnectionPool[Any]) -> None:
         self.pool.sample(pool.get_stats())
 
     def process_exited(self) -> None:
@@ -109,7 +109,7 @@ class Metrics:
             multiprocess.MultiProcessCollector(registry)
         else:
             registry = self.registry
-        return generate_latest(_Scrape(registry, list(extra)))  # type: ignore[arg-type]
+        return generate_latest(_Scrape(registry, list(extra)))
 
 
 def _forget_dead_processes() -> None:

@@ -26,7 +26,7 @@ def init_error_reporting(settings: Settings) -> bool:
         raise SettingsError("STUDIO_SENTRY_DSN is set but sentry-sdk is not installed: "
                             "pip install 'studio[sentry]'") from None
     # Only the default integrations (logging, threads, excepthook): errors arrive through
-    # the log lines our handlers write with the exception attached (http.py, worker.py).
+    # the log lines our handlers write with the exception attached (http/errors.py, jobs/worker.py).
     # The framework integrations would replace the API's JSON 500 answer with their own.
     sentry_sdk.init(dsn=settings.sentry_dsn.get_secret_value(), environment=settings.env,
                     traces_sample_rate=0.0, max_request_body_size="never", auto_enabling_integrations=False,

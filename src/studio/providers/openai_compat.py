@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any, ClassVar
 
@@ -216,10 +216,10 @@ class OpenAIChat(ChatProvider):
         return content
 
 
-async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
+async def _sse_data(response: httpx.Response) -> AsyncGenerator[str, None]:
     """The `data` of each server-sent event, as soon as its blank line arrives. Lines are
     split on \\n only (str.splitlines would also split on U+2028 inside JSON strings)."""
-    buffer, data = "", []
+    buffer, data = "", list[str]()
     async for text in response.aiter_text():
         buffer += text
         *lines, buffer = buffer.split("\n")

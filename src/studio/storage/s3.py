@@ -199,7 +199,7 @@ class S3Storage(Storage):
             log.warning("%s/%s: too large for CopyObject; stored without sha256 metadata", name, key)
             return
         versioned = version_id not in (None, "null")
-        source = {"Bucket": name, "Key": key}
+        source: dict[str, str | None] = {"Bucket": name, "Key": key}
         if versioned:
             source["VersionId"] = version_id  # ours, even if another put has completed since
         try:

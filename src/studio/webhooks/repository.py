@@ -20,4 +20,5 @@ async def record_webhook(tx: AnonScope, *, provider: str, delivery_id: str, prov
         (provider, delivery_id, provider_job_id, payload_json))
     row = await cur.fetchone()
     assert row is not None
-    return row["generation_id"]
+    generation_id: UUID | None = row["generation_id"]
+    return generation_id
