@@ -21,11 +21,12 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import psycopg
 
 from studio.ops import repository
-from studio.storage.base import ObjectNotFound, Storage
+from studio.storage.base import Bucket, ObjectNotFound, Storage
 from studio.storage.local import LocalStorage
 
 log = logging.getLogger("studio.ops.media")
@@ -62,31 +63,32 @@ async def bring_back(files: list[tuple[str, str, int]], source: Storage, target:
     """Make every referenced file exist: in `source` itself (target None), or copied
     from `source` into `target` (a new home's local storage)."""
     report = MediaReport(files=len(files))
-    for bucket, key, size in files:
+    for bucket_name, key, size in files:
+        bucket = cast(Bucket, bucket_name)  # media_objects.bucket is CHECK-constrained to these
         name = f"{bucket}/{key}"
         if target is None:
             if await _has(source, bucket, key, size):
                 report.present += 1
-            elif await source.revive(bucket, key) and await _has(source, bucket, key, size):  # type: ignore[arg-type]
+            elif await source.revive(bucket, key) and await _has(source, bucket, key, size):
                 report.revived += 1
             else:
                 report.missing.append(name)
             continue
         if not isinstance(source, LocalStorage):
             raise TypeError("copying media into a new home needs local storage on both sides")
-        origin = next((p for p in (source.path(bucket, key), source.retired_path(bucket, key))  # type: ignore[arg-type]
+        origin = next((p for p in (source.path(bucket, key), source.retired_path(bucket, key))
                        if p.is_file()), None)
         if origin is None or origin.stat().st_size != size:
             report.missing.append(name)
             continue
-        await asyncio.to_thread(_link_or_copy, origin, target.path(bucket, key))  # type: ignore[arg-type]
+        await asyncio.to_thread(_link_or_copy, origin, target.path(bucket, key))
         report.copied += 1
     return report
 
 
-async def _has(storage: Storage, bucket: str, key: str, size: int) -> bool:
+async def _has(storage: Storage, bucket: Bucket, key: str, size: int) -> bool:
     try:
-        return await storage.size(bucket, key) == size  # type: ignore[arg-type]
+        return await storage.size(bucket, key) == size
     except ObjectNotFound:
         return False
 

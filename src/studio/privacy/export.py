@@ -177,6 +177,7 @@ async def _copy_file(zf: zipfile.ZipFile, sink: _Sink, storage: Storage, item: d
         zf.writestr(info, b"")
         yield sink.take()
         return
+    # Storage.read is typed AsyncIterator; both stores return async generators, which close.
     async with aclosing(storage.read(bucket, key)) as chunks:  # type: ignore[type-var]
         try:
             head = await anext(chunks, b"")  # the member starts only once the file is there

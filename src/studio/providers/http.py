@@ -246,10 +246,10 @@ class ProviderHTTP:
                 request = self._client.build_request(method, url, headers=all_headers, **kwargs)
                 response = await self._client.send(request, stream=True, follow_redirects=not credentials)
                 if response.is_success and consume is None:
-                    return response  # type: ignore[return-value]
+                    return response  # type: ignore[return-value]  # without `consume`, T is the response
                 try:
                     if response.is_success:
-                        return await consume(response)  # type: ignore[misc]
+                        return await consume(response)  # type: ignore[misc]  # not None: checked above
                     error, wait = await self._status_error(response, what)
                 finally:
                     await response.aclose()
