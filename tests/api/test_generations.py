@@ -23,7 +23,10 @@ from tests.api.conftest import Account, Server, make_settings, serve, sign_up_an
 class WorkerThread:
     """A real Worker (queue, providers, storage) on its own event loop in a thread."""
 
-    def __init__(self, settings, conninfo: str) -> None:
+    def __init__(self, settings, conninfo: str, *, retire_deleted_files: bool = False) -> None:
+        # Deleted files are deleted at once, unless they are to be retired for the
+        # recovery window (the worker's setting when backups are on).
+        settings = settings.model_copy(update={"backup_enabled": retire_deleted_files})
         self.options = WorkerOptions(concurrency=2, poll_seconds=0.5, lease_seconds=6, rescue_every=1,
                                      grace_seconds=5)
         self.loop = asyncio.new_event_loop()

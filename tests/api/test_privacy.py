@@ -35,10 +35,9 @@ SECRET_COLUMNS = {"token_hash", "key_hash", "password_hash"}
 
 @pytest.fixture
 def worker(server: Server, pg, db) -> Iterator[WorkerThread]:
-    """A real worker that retires deleted files for an hour, as it does when backups are
-    on: only an erasure removes them at once."""
-    running = WorkerThread(server.settings, pg.conninfo(WORKER_ROLE, db))
-    running.options.media_recovery_seconds = 3600.0  # nothing has been deleted yet
+    """A real worker that retires deleted files for the recovery window, as it does when
+    backups are on: only an erasure removes them at once."""
+    running = WorkerThread(server.settings, pg.conninfo(WORKER_ROLE, db), retire_deleted_files=True)
     try:
         yield running
     finally:

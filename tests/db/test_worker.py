@@ -20,11 +20,13 @@ import pytest
 
 from studio.config import WORKER_ROLE
 from studio.db.scopes import WorkerDatabase
+from studio.generation.tasks import GenerationJobs
 from studio.jobs.context import JobContext
 from studio.jobs.registry import JobKind, Registry
-from studio.jobs.repository import ClaimedJob
+from studio.jobs.repository import RESCUE_ERROR, ClaimedJob
 from studio.jobs.worker import Worker, WorkerOptions, connection_lost
 from studio.ops import housekeeping
+from studio.providers.registry import Providers
 from studio.storage.local import LocalStorage
 
 Handler = Callable[[JobContext], Awaitable[None]]
@@ -43,13 +45,13 @@ def job_states(admin_conn: psycopg.Connection) -> dict[UUID, tuple[str, int]]:
 
 
 async def run_until(worker_conninfo: str, tmp_path: Path, handler: Handler | JobKind, done: Callable[[], bool], *,
-                    concurrency: int = 4, timeout: float = 60) -> Worker:
+                    concurrency: int = 4, timeout: float = 60, kind: str = "maintenance") -> Worker:
     """Runs a real Worker until `done()` holds, then stops it (also on failure)."""
     db = WorkerDatabase(worker_conninfo, min_size=1, max_size=concurrency + 3, timeout=10)
     await db.open()
     options = WorkerOptions(concurrency=concurrency, poll_seconds=0.2, lease_seconds=6, rescue_every=1,
                             grace_seconds=5, worker_id="test-worker")
-    worker = Worker(db, worker_conninfo, LocalStorage(tmp_path), Registry({"maintenance": handler}), options)
+    worker = Worker(db, worker_conninfo, LocalStorage(tmp_path), Registry({kind: handler}), options)
     running = asyncio.create_task(worker.run())
     try:
         loop = asyncio.get_running_loop()
@@ -289,3 +291,28 @@ def test_housekeeping_removes_ended_shares_unused_uploads_and_stale_temporary_fi
     assert not stale_temp.exists() and fresh_temp.exists()
     assert not stale_dir.exists() and fresh_dir.exists()
     assert old_revoked not in shares and old_expired not in shares
+
+
+def test_a_generation_whose_worker_died_before_starting_it_fails_with_its_job(pg, db, admin_conn, tmp_path):
+    """The claim commits the job as running; the generation kind starts its generation in
+    its own first transaction. A worker that dies in between leaves the generation
+    queued: when the rescue fails the job for good (no attempts left), the generation
+    fails with it, rather than staying queued (and reserving its cost) for ever."""
+    user = admin_conn.execute("INSERT INTO users (email) VALUES ('w@example.org') RETURNING id").fetchone()[0]
+    model = admin_conn.execute("SELECT id, provider FROM model_registry WHERE slug = 'espeak-en'").fetchone()
+    generation = admin_conn.execute(
+        "INSERT INTO generations (user_id, model_id, type, provider, prompt) VALUES (%s, %s, 'audio', %s, 'hi')"
+        " RETURNING id", (user, model[0], model[1])).fetchone()[0]
+    job = admin_conn.execute(
+        "INSERT INTO jobs (kind, user_id, generation_id, status, attempts, max_attempts, worker_id, lease_expires_at)"
+        " VALUES ('generation', %s, %s, 'running', 2, 2, 'a-dead-worker', now() - interval '1 minute')"
+        " RETURNING id", (user, generation)).fetchone()[0]
+    generations = GenerationJobs(Providers({}, {}), max_result_bytes=1024, work_root=tmp_path / "work")
+
+    asyncio.run(run_until(pg.conninfo(WORKER_ROLE, db), tmp_path, generations,
+                          lambda: job_states(admin_conn)[job][0] == "failed", concurrency=1, timeout=30,
+                          kind="generation"))
+
+    row = admin_conn.execute("SELECT status, error, finished_at IS NOT NULL FROM generations WHERE id = %s",
+                             (generation,)).fetchone()
+    assert row == ("failed", RESCUE_ERROR, True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -153,8 +154,11 @@ async def create_generation(conn: RecordingConnection, scale: ScaleDb) -> None:
     model = await cur.fetchone()
     assert model is not None
     conn.statements.clear()  # the model lookup above is the test's, not the repository's
-    await generation_repo.create_generation(user_scope(conn, scale), type_="image", model_id=model["id"],
-                                            provider=model["provider"], prompt="a lighthouse at dawn", params={})
+    tx, generation_id = user_scope(conn, scale), uuid.uuid4()
+    await generation_repo.create_generation(
+        tx, generation_id=generation_id, type_="image", model_id=model["id"], provider=model["provider"],
+        prompt="a lighthouse at dawn", params={},
+        enqueue=lambda: jobs_repo.enqueue(tx, kind="generation", generation_id=generation_id))
 
 
 async def quota_state(conn: RecordingConnection, scale: ScaleDb) -> None:

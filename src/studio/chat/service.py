@@ -51,10 +51,9 @@ async def ask(tx: UserScope, providers: Providers, *, conversation_id: UUID, con
 
 
 async def record_answer(tx: UserScope, question: Question, *, conversation_id: UUID,
-                        parts: list[str]) -> dict[str, Any]:
-    """The complete answer, as a child of the question (never a half-written one)."""
-    answer = await repo.add_message(tx, conversation_id=conversation_id, role="assistant",
-                                    content="".join(parts)[:100_000] or " ", model=question.model_slug,
-                                    parent_id=question.message["id"], parent_given=True)
-    assert answer is not None  # the question was added to this conversation
-    return answer
+                        parts: list[str]) -> dict[str, Any] | None:
+    """The complete answer, as a child of the question (never a half-written one); None
+    when the conversation was deleted meanwhile."""
+    return await repo.add_message(tx, conversation_id=conversation_id, role="assistant",
+                                  content="".join(parts)[:100_000] or " ", model=question.model_slug,
+                                  parent_id=question.message["id"], parent_given=True)

@@ -12,7 +12,7 @@ from studio.generation import repository as repo
 from studio.generation import service
 from studio.generation.schemas import Generation, GenerationCreate, GenerationPage, ModelList
 from studio.http.deps import Cred, Ctx, Db, ProvidersDep
-from studio.http.errors import not_found
+from studio.http.errors import ApiError, not_found
 from studio.http.responses import decode_cursor, json_response, page
 from studio.ratelimit import service as ratelimit
 
@@ -61,8 +61,10 @@ async def get_generation(generation_id: UUID, db: Db, ctx: Ctx, cred: Cred) -> R
 @router.post("/generations/{generation_id}/cancel", response_model=Generation)
 async def cancel_generation(generation_id: UUID, db: Db, ctx: Ctx, cred: Cred) -> Response:
     async with db.as_user(cred, ctx) as tx:
-        row = await service.cancel_generation(tx, generation_id=generation_id)
-    return json_response(row)
+        outcome = await service.cancel_generation(tx, generation_id=generation_id)
+    if isinstance(outcome, ApiError):
+        raise outcome
+    return json_response(outcome)
 
 
 @router.delete("/generations/{generation_id}", status_code=204)

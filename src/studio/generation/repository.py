@@ -160,20 +160,20 @@ class RunSpec:
     model_config: dict[str, Any]
 
 
-async def start(tx: WorkerScope, *, generation_id: UUID) -> RunSpec | None:
-    """Running, one attempt more; None when it was cancelled or deleted meanwhile."""
+async def start(tx: WorkerScope, *, generation_id: UUID, attempt: int) -> RunSpec | None:
+    """Running, at its job's attempt; None when it was cancelled or deleted meanwhile."""
     cur = await tx.conn.execute(
         """
         WITH started AS (
             UPDATE public.generations
-               SET status = 'running', started_at = COALESCE(started_at, pg_catalog.now()), attempts = attempts + 1
+               SET status = 'running', started_at = COALESCE(started_at, pg_catalog.now()), attempts = %s
              WHERE id = %s AND status IN ('queued', 'running')
             RETURNING type, prompt, params, provider, model_id
         )
         SELECT s.type, s.prompt, s.params, s.provider, m.provider_model, m.config AS model_config
           FROM started s LEFT JOIN public.model_registry m ON m.id = s.model_id
         """,
-        (generation_id,))
+        (attempt, generation_id))
     row = await cur.fetchone()
     if row is None:
         return None
@@ -207,13 +207,15 @@ async def succeed(tx: WorkerScope, *, generation_id: UUID, result: dict[str, Any
 
 
 async def fail(tx: WorkerScope, *, generation_id: UUID, status: str, error: str) -> None:
-    """Its job failed: queued again for a retry, or failed for good."""
+    """Its job failed: queued again for a retry, or failed for good. Also before the
+    handler started it (still queued): a job that crashed there must not leave it
+    queued for ever."""
     await tx.conn.execute(
         """
         UPDATE public.generations
            SET status = %s, error = %s,
                finished_at = CASE WHEN %s = 'failed' THEN pg_catalog.now() END
-         WHERE id = %s AND status = 'running'
+         WHERE id = %s AND status IN ('queued', 'running')
         """,
         (status, error[:2000], status, generation_id))
 
@@ -229,7 +231,8 @@ async def requeue(tx: WorkerScope, *, generation_ids: list[UUID]) -> None:
 
 
 async def rescued(tx: WorkerScope, *, outcomes: Sequence[tuple[UUID, str]], error: str) -> None:
-    """(generation id, its job's new status): queued again, or failed with `error`."""
+    """(generation id, its job's new status): queued again, or failed with `error`, also
+    when its worker died before it started the generation (still queued)."""
     await tx.conn.execute(
         """
         UPDATE public.generations g
@@ -237,7 +240,7 @@ async def rescued(tx: WorkerScope, *, outcomes: Sequence[tuple[UUID, str]], erro
                error = CASE WHEN o.status = 'failed' THEN %s END,
                finished_at = CASE WHEN o.status = 'failed' THEN pg_catalog.now() END
           FROM unnest(%s::uuid[], %s::text[]) AS o(id, status)
-         WHERE g.id = o.id AND g.status = 'running'
+         WHERE g.id = o.id AND (g.status = 'running' OR (o.status = 'failed' AND g.status = 'queued'))
         """,
         (error, [o[0] for o in outcomes], [o[1] for o in outcomes]))
 

@@ -1,6 +1,6 @@
-"""Generation's rules, once for the API, the CLI and the worker: which models a user
-sees and may run, whether a model can run here, which parameters it takes, and the
-daily quota and monthly cost cap (F10)."""
+"""Generation's rules: which models a user sees and may run, whether a model can run
+here, which parameters it takes, and the daily quota and monthly cost cap (F10). The
+worker's side, running a generation, is the job kind in tasks.py."""
 
 from __future__ import annotations
 
@@ -72,12 +72,14 @@ def validated_params(provider: str, type_: str, params: dict[str, Any]) -> dict[
         raise ApiError(422, "validation_error", details) from exc
 
 
-async def cancel_generation(tx: UserScope, *, generation_id: UUID) -> dict[str, Any]:
-    """Queued or running -> canceled; a running job notices at its next heartbeat."""
+async def cancel_generation(tx: UserScope, *, generation_id: UUID) -> dict[str, Any] | ApiError:
+    """Queued or running -> canceled; a running job notices at its next heartbeat. The
+    refusal (404, 409) is returned, for the caller to raise once its scope has ended:
+    the transaction commits either way."""
     row = await repo.cancel_generation(tx, generation_id=generation_id)
     if row is not None:
         return row
     current = await repo.get_generation(tx, generation_id=generation_id)
     if current is None:
-        raise not_found("generation")
-    raise ApiError(409, "conflict", f"the generation is already {current['status']}")
+        return not_found("generation")
+    return ApiError(409, "conflict", f"the generation is already {current['status']}")

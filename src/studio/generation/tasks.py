@@ -105,7 +105,7 @@ class GenerationJobs(JobKind):
         generation_id, user_id = _generation_id(job.job), job.job.user_id
         assert user_id is not None
         async with job.scope() as tx:
-            spec = await repo.start(tx, generation_id=generation_id)
+            spec = await repo.start(tx, generation_id=generation_id, attempt=job.job.attempts)
         if spec is None:  # cancelled or deleted before it started
             await job.cancel()
             return

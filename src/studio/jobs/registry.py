@@ -3,9 +3,10 @@
 
 A kind is its handler, `run(job)`, plus hooks for kinds that keep a row of their own
 in step with their job (a generation's status mirrors its job's). The queue calls the
-hooks in the same transaction when it moves a job without the handler: given back at
-shutdown, rescued after its worker died, failed because the handler crashed. A kind
-with nothing to keep in step is a plain function (`Registry({"maintenance": handle})`).
+hooks in the same transaction as the job's own change: when it moves a job without the
+handler (given back at shutdown, rescued after its worker died, failed because the
+handler crashed), and when the handler fails its job (`JobContext.fail`). A kind with
+nothing to keep in step is a plain function (`Registry({"maintenance": handle})`).
 """
 
 from __future__ import annotations
