@@ -263,10 +263,17 @@ def claim_sql_for_pgbench() -> str:
     CTEs must stay at the top level, so the claim's final SELECT becomes one more CTE."""
     sql = repo._CLAIM.strip()
     head, sep, tail = sql.rpartition("\nSELECT ")
-    if not sep or "claimed AS" not in head or "FOR UPDATE SKIP LOCKED" not in head:
-        raise RuntimeError("repository._CLAIM no longer has the shape this benchmark expects")
-    wrapped = (f"{head},\nresult AS (\nSELECT {tail}\n)\n"
-               "SELECT COALESCE(pg_catalog.array_agg(result.job_id), '{}')::text AS ids FROM result")
+    if sep and "claimed AS" in head and "FOR UPDATE SKIP LOCKED" in head:
+        # Trees before the generic queue: CTEs, then a final SELECT of the claimed jobs.
+        wrapped = (f"{head},\nresult AS (\nSELECT {tail}\n)\n"
+                   "SELECT COALESCE(pg_catalog.array_agg(result.job_id), '{}')::text AS ids FROM result")
+    else:
+        # The generic queue: WITH next AS (... SKIP LOCKED) UPDATE ... RETURNING ...
+        head, sep, tail = sql.partition("\nUPDATE ")
+        if not sep or "FOR UPDATE SKIP LOCKED" not in head or "RETURNING" not in tail:
+            raise RuntimeError("repository._CLAIM no longer has the shape this benchmark expects")
+        wrapped = (f"{head},\nresult AS (\nUPDATE {tail}\n)\n"
+                   "SELECT COALESCE(pg_catalog.array_agg(result.id), '{}')::text AS ids FROM result")
     wrapped = (wrapped.replace("%(batch)s", ":batch").replace("%(worker)s", f"'{PGBENCH_WORKER_ID}'")
                .replace("%(lease)s", ":lease"))
     if "%(" in wrapped or ";" in wrapped:
@@ -415,7 +422,7 @@ class Bench:
             "SELECT query, calls, rows, total_exec_time, mean_exec_time FROM pg_stat_statements"
             " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())").fetchall()
         for query, calls, nrows, total, mean in rows:
-            if "FOR UPDATE SKIP LOCKED" in query and "claimed AS" in query:
+            if "FOR UPDATE SKIP LOCKED" in query and ("claimed AS" in query or "UPDATE public.jobs j" in query):
                 name = "claim"
             elif re.match(r"\s*UPDATE public\.jobs SET status = \$\d+, lease_expires_at = (NULL|\$\d+)\s+WHERE id",
                           query):
