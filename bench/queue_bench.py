@@ -257,6 +257,13 @@ def machine_facts() -> dict[str, Any]:
             "psycopg": psycopg.__version__, "git_commit": commit}
 
 
+def _anonymous(text: str) -> str:
+    """Results name no directory of the machine they were measured on."""
+    text = text.replace(str(ROOT), "<repo>").replace(str(SRC), "<src>")
+    text = re.sub(r"/tmp/studio-queue-bench-\w+", "<tmp>", text)
+    return re.sub(r"(/[\w.-]+)+/clusters/\w+", "<cluster>", text)
+
+
 def claim_sql_for_pgbench() -> str:
     """repository._CLAIM as a pgbench command: parameters become pgbench variables, and
     the claimed ids come back as one array (\\gset takes exactly one row). Data-modifying
@@ -775,7 +782,7 @@ def _verdict(studio: dict[str, Any], reference: float) -> str:
 def write_reports(report: dict[str, Any], name: str) -> None:
     """bench/results/<name>.{json,md}; the README only for the repository's own code."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
+    (RESULTS_DIR / f"{name}.json").write_text(_anonymous(json.dumps(report, indent=2, sort_keys=False)) + "\n")
 
     s, m, lat = report["settings"], report["machine"], report["latency"]
     lines = [
@@ -875,7 +882,7 @@ def write_reports(report: dict[str, Any], name: str) -> None:
         f"- Date: {report['date']}",
         f"- Command: `{report['command']}`", "",
     ]
-    (RESULTS_DIR / f"{name}.md").write_text("\n".join(lines))
+    (RESULTS_DIR / f"{name}.md").write_text(_anonymous("\n".join(lines)))
     if Path(report["studio_src"]) == (ROOT / "src").resolve():
         update_readme(report)
 
