@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from studio.audit import lints
 from studio.config import Settings
+from studio.db.connections import scalar
 
 Status = Literal["pass", "warn", "fail", "error"]
 Severity = Literal["critical", "high", "medium", "low"]
@@ -207,7 +208,7 @@ def parameterized_queries(ctx: _Context) -> Check:
 @_check("K3", "Schema", "Keys, timestamps and explicit ON DELETE everywhere", "medium")
 def schema_shape(ctx: _Context) -> Check:
     problems = lints.tables_without_primary_key(ctx.conn) + lints.tables_without_created_at(ctx.conn)
-    implicit = lints.scalar(
+    implicit = scalar(
         ctx.conn, """
         SELECT count(*) FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace
          WHERE k.contype = 'f' AND n.nspname = ANY(%s) AND k.confdeltype = 'a'
@@ -366,8 +367,8 @@ def backups(ctx: _Context) -> Check:
 @_check("F2", "Connection Pooling", "Bounded pools, headroom on the server", "critical")
 def pooling(ctx: _Context) -> Check:
     settings = ctx.settings
-    max_connections = int(lints.scalar(ctx.conn, "SHOW max_connections"))
-    in_use = lints.scalar(ctx.conn, "SELECT count(*) FROM pg_catalog.pg_stat_activity"
+    max_connections = int(scalar(ctx.conn, "SHOW max_connections"))
+    in_use = scalar(ctx.conn, "SELECT count(*) FROM pg_catalog.pg_stat_activity"
                               " WHERE backend_type = 'client backend'")
     problems = []
     api_total = settings.api_workers * settings.pool_max_size
@@ -494,7 +495,7 @@ def rate_limits(ctx: _Context) -> Check:
         else settings.env == "production"
     if settings.env == "production" and not fail_closed:
         problems.append("rate limits fail open in production")
-    exists = lints.scalar(ctx.conn, "SELECT to_regprocedure('auth.rate_limit_hit(text, integer, integer)') IS NOT NULL"
+    exists = scalar(ctx.conn, "SELECT to_regprocedure('auth.rate_limit_hit(text, integer, integer)') IS NOT NULL"
                               )
     if not exists:
         problems.append("auth.rate_limit_hit is missing: limits cannot be shared between processes")
@@ -532,11 +533,11 @@ def webhooks(ctx: _Context) -> Check:
 def monitoring(ctx: _Context) -> Check:
     settings = ctx.settings
     problems = []
-    installed = lints.scalar(ctx.conn, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension"
+    installed = scalar(ctx.conn, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension"
                                  " WHERE extname = 'pg_stat_statements')")
     if not installed:
         problems.append("pg_stat_statements is not installed")
-    slow = lints.scalar(ctx.conn, "SELECT current_setting('log_min_duration_statement')")
+    slow = scalar(ctx.conn, "SELECT current_setting('log_min_duration_statement')")
     if slow in ("-1", ""):
         problems.append("slow statements are not logged (log_min_duration_statement = -1)")
     headers = {"authorization": f"Bearer {settings.metrics_token.get_secret_value()}"} \
@@ -626,11 +627,11 @@ def privacy(ctx: _Context) -> Check:
         problems.append("no data export (GET /v1/me/export)")
     if "delete" not in spec.get("/v1/me", {}):
         problems.append("no account deletion (DELETE /v1/me)")
-    triggers = lints.scalar(ctx.conn, "SELECT count(*) FROM pg_catalog.pg_trigger t"
+    triggers = scalar(ctx.conn, "SELECT count(*) FROM pg_catalog.pg_trigger t"
                                 " WHERE NOT t.tgisinternal AND t.tgname LIKE '%%audit%%'")
     if not triggers:
         problems.append("no audit triggers")
-    if lints.scalar(ctx.conn, "SELECT to_regproc('public.apply_retention') IS NULL"):
+    if scalar(ctx.conn, "SELECT to_regproc('public.apply_retention') IS NULL"):
         problems.append("no retention function")
     return ctx.verdict(problems,
                     "users export and erase their data; retention runs hourly; security events are audited",

@@ -9,10 +9,11 @@ definition of "right".
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+
+from studio.db.connections import scalar
 
 APP_SCHEMAS = ("public", "auth")
 CLIENT_ROLES = ("anon", "authenticated")
@@ -109,13 +110,6 @@ def always_true_write_policies(conn: psycopg.Connection[Any]) -> list[str]:
             f"(USING {qual!r}, WITH CHECK {check!r})"
             for t, name, cmd, roles, qual, check in rows
             if (qual or "").strip() == "true" or (check or "").strip() == "true"]
-
-
-def scalar(conn: psycopg.Connection[Any], query: str, params: Sequence[Any] | None = None) -> Any:
-    """The first column of a query's one row."""
-    row = conn.execute(query, params).fetchone()
-    assert row is not None, query
-    return row[0]
 
 
 def write_policy_count(conn: psycopg.Connection[Any]) -> int:

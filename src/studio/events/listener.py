@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 
-from studio.events import repository
+from studio.db import connections
 
 log = logging.getLogger("studio.events")
 
@@ -158,7 +158,7 @@ class EventListener:
             "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
         }
         async with await psycopg.AsyncConnection.connect(self._conninfo, **connect_args) as conn:
-            await repository.listen(conn, channel=self._channel)
+            await connections.listen(conn, self._channel)
             self.connected = True
             log.info("listening for generation events on %r", self._channel)
             # Notifications sent while no connection listened are lost: everyone re-reads.
@@ -167,7 +167,7 @@ class EventListener:
                 async for notify in conn.notifies(timeout=self._health_interval):
                     self._dispatch(notify.payload)
                 async with asyncio.timeout(self._health_timeout):
-                    await repository.ping(conn)
+                    await connections.ping(conn)
 
 
 def listener_for(app: Any) -> EventListener:

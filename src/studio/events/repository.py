@@ -8,9 +8,6 @@ from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
-import psycopg
-from psycopg import sql
-
 from studio.db.scopes import UserScope
 
 
@@ -73,11 +70,3 @@ async def user_events(tx: UserScope, *, after: int, skip: Collection[int], limit
         {"user": tx.user.id, "after": after, "skip": list(skip), "limit": limit})
     return await cur.fetchall()
 
-
-async def listen(conn: psycopg.AsyncConnection[Any], *, channel: str) -> None:
-    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-
-
-async def ping(conn: psycopg.AsyncConnection[Any]) -> None:
-    """A round trip: the idle listening connection is still alive."""
-    await conn.execute("SELECT 1")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -26,49 +27,20 @@ def context_of(request: Request) -> RequestContext:
     )
 
 
-async def request_context(request: Request) -> RequestContext:
-    """The dependency. async: FastAPI runs a plain `def` dependency in its thread pool,
-    a thread hand-off per request for work that takes microseconds."""
-    return context_of(request)
-
-
 # Every dependency is `async def`: FastAPI runs a plain `def` one in its thread pool, a
 # thread hand-off per request for work that takes microseconds (bench/results/load.md).
 
 
-async def get_db(request: Request) -> ApiDatabase:
-    return request.app.state.db
+async def request_context(request: Request) -> RequestContext:
+    return context_of(request)
 
 
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-async def get_providers(request: Request) -> Providers:
-    return request.app.state.providers
-
-
-async def get_storage(request: Request) -> Storage:
-    return request.app.state.storage
-
-
-async def get_secret_key(request: Request) -> bytes:
-    """The key CSRF tokens are signed with."""
-    return request.app.state.secret_key
-
-
-async def get_metrics(request: Request) -> Metrics:
-    return request.app.state.metrics
-
-
-async def get_migration_head(request: Request) -> str | None:
-    """The schema revision this code expects."""
-    return request.app.state.migration_head
-
-
-async def get_webhook_secrets(request: Request) -> dict[str, bytes]:
-    """Each provider's webhook signing key."""
-    return getattr(request.app.state, "webhook_secrets", {})
+def _app_state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency handing an endpoint what create_app keeps in `app.state.<name>`."""
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+    dependency.__name__ = f"app_state_{name}"
+    return dependency
 
 
 async def credential(request: Request) -> Credential:
@@ -90,13 +62,13 @@ async def credential(request: Request) -> Credential:
     return Credential("session", tokens.token_hash(token), via_cookie=True)
 
 
-Db = Annotated[ApiDatabase, Depends(get_db)]
+Db = Annotated[ApiDatabase, Depends(_app_state("db"))]
 Ctx = Annotated[RequestContext, Depends(request_context)]
 Cred = Annotated[Credential, Depends(credential)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-ProvidersDep = Annotated[Providers, Depends(get_providers)]
-StorageDep = Annotated[Storage, Depends(get_storage)]
-SecretKey = Annotated[bytes, Depends(get_secret_key)]
-MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-MigrationHead = Annotated[str | None, Depends(get_migration_head)]
-WebhookSecrets = Annotated[dict[str, bytes], Depends(get_webhook_secrets)]
+SettingsDep = Annotated[Settings, Depends(_app_state("settings"))]
+ProvidersDep = Annotated[Providers, Depends(_app_state("providers"))]
+StorageDep = Annotated[Storage, Depends(_app_state("storage"))]
+SecretKey = Annotated[bytes, Depends(_app_state("secret_key"))]  # signs CSRF tokens
+MetricsDep = Annotated[Metrics, Depends(_app_state("metrics"))]
+MigrationHead = Annotated[str | None, Depends(_app_state("migration_head"))]  # the schema this code expects
+WebhookSecrets = Annotated[dict[str, bytes], Depends(_app_state("webhook_secrets"))]

@@ -5,7 +5,6 @@ queue's transitions for this job. Not the worker."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,8 +18,6 @@ from studio.storage.base import Storage
 
 if TYPE_CHECKING:
     from studio.jobs.worker import Worker
-
-log = logging.getLogger("studio.worker")
 
 T = TypeVar("T")
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes

@@ -12,7 +12,7 @@ nothing to keep in step is a plain function (`Registry({"maintenance": handle})`
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 from uuid import UUID
 
 from studio.db.scopes import WorkerScope
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from studio.jobs.context import JobContext
 
 Handler = Callable[["JobContext"], Awaitable[None]]
+T = TypeVar("T")
 
 
 class JobKind:
@@ -83,10 +84,11 @@ class Registry:
     def event_channels(self) -> set[str]:
         return {kind.event_channel for kind in self._kinds.values() if kind.event_channel}
 
-    def by_kind(self, jobs: Sequence[ClaimedJob]) -> dict[JobKind, list[ClaimedJob]]:
-        grouped: dict[JobKind, list[ClaimedJob]] = {}
-        for job in jobs:
-            kind = self._kinds.get(job.kind)
+    def by_kind(self, items: Sequence[T], name: Callable[[T], str]) -> dict[JobKind, list[T]]:
+        """`items` (jobs, or jobs with their new status) grouped by their registered kind."""
+        grouped: dict[JobKind, list[T]] = {}
+        for item in items:
+            kind = self._kinds.get(name(item))
             if kind is not None:
-                grouped.setdefault(kind, []).append(job)
+                grouped.setdefault(kind, []).append(item)
         return grouped

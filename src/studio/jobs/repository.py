@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
 
-from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 
 from studio.db.scopes import UserScope, WorkerScope
@@ -192,7 +191,3 @@ async def rescue_expired(tx: WorkerScope) -> list[MovedJob]:
         (RESCUE_ERROR,))
     return [MovedJob(_job(row), row["status"]) for row in await cur.fetchall()]
 
-
-async def listen(conn: AsyncConnection[Any], channel: str) -> None:
-    """On the worker's dedicated autocommit connection (never through a pooler)."""
-    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))

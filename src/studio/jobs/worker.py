@@ -40,6 +40,7 @@ from uuid import UUID
 
 import psycopg
 
+from studio.db import connections
 from studio.db.scopes import WorkerDatabase
 from studio.jobs import repository as repo
 from studio.jobs.context import JobContext
@@ -276,7 +277,7 @@ class Worker:
     async def _release(self, job_ids: list[UUID]) -> int:
         async with self.db.as_worker() as tx:
             released = await repo.release(tx, job_ids=job_ids, worker_id=self.worker_id)
-            for kind, jobs in self.kinds.by_kind(released).items():
+            for kind, jobs in self.kinds.by_kind(released, lambda job: job.kind).items():
                 await kind.released(tx, jobs)
         return len(released)
 
@@ -314,7 +315,7 @@ class Worker:
             try:
                 async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
                     for channel in ["studio_jobs", *channels]:
-                        await repo.listen(conn, channel)
+                        await connections.listen(conn, channel)
                     self._wake.set()  # catch up on anything enqueued while not listening
                     async for notify in conn.notifies():
                         if notify.channel == "studio_jobs":
@@ -363,7 +364,7 @@ class Worker:
                                         lease_seconds=self.options.lease_seconds)
             jobs = [r.job for job_id, r in list(self.running.items()) if job_id in held]
             cancelled: set[UUID] = set()
-            for kind, of_kind in self.kinds.by_kind(jobs).items():
+            for kind, of_kind in self.kinds.by_kind(jobs, lambda job: job.kind).items():
                 cancelled |= await kind.cancelled(tx, of_kind)
         for job_id in job_ids:
             running = self.running.get(job_id)
@@ -379,12 +380,7 @@ class Worker:
     async def _rescue(self) -> None:
         async with self.db.as_worker() as tx:
             moved = await repo.rescue_expired(tx)
-            by_kind: dict[JobKind, list[repo.MovedJob]] = {}
-            for item in moved:
-                kind = self.kinds.get(item.job.kind)
-                if kind is not None:
-                    by_kind.setdefault(kind, []).append(item)
-            for kind, items in by_kind.items():
+            for kind, items in self.kinds.by_kind(moved, lambda item: item.job.kind).items():
                 await kind.rescued(tx, items)
         if moved:
             log.warning("re-queued %d job(s) whose worker stopped responding", len(moved))

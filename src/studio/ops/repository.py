@@ -18,6 +18,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from studio.db.connections import scalar
 from studio.db.scopes import WorkerScope
 
 
@@ -65,7 +66,7 @@ def backup_status(conn: psycopg.Connection[Any]) -> dict[str, Any]:
 
 def try_advisory_lock(conn: psycopg.Connection[Any], *, key: int) -> bool:
     """A session-level advisory lock, held until released or the session ends."""
-    return bool(_value(conn, "SELECT pg_catalog.pg_try_advisory_lock(%s)", (key,)))
+    return bool(scalar(conn, "SELECT pg_catalog.pg_try_advisory_lock(%s)", (key,)))
 
 
 def ping(conn: psycopg.Connection[Any]) -> None:
@@ -123,7 +124,7 @@ def lock_tables_against_writes(conn: psycopg.Connection[Any], *, tables: Sequenc
 
 
 def export_snapshot(conn: psycopg.Connection[Any]) -> str:
-    return str(_value(conn, "SELECT pg_catalog.pg_export_snapshot()"))
+    return str(scalar(conn, "SELECT pg_catalog.pg_export_snapshot()"))
 
 
 def import_snapshot(conn: psycopg.Connection[Any], *, snapshot: str) -> None:
@@ -132,11 +133,11 @@ def import_snapshot(conn: psycopg.Connection[Any], *, snapshot: str) -> None:
 
 def create_restore_point(conn: psycopg.Connection[Any], *, name: str) -> str:
     """A named restore point in the WAL; its position (LSN) as text."""
-    return str(_value(conn, "SELECT pg_catalog.pg_create_restore_point(%s)::text", (name,)))
+    return str(scalar(conn, "SELECT pg_catalog.pg_create_restore_point(%s)::text", (name,)))
 
 
 def wal_file_name(conn: psycopg.Connection[Any], *, lsn: str) -> str:
-    return str(_value(conn, "SELECT pg_catalog.pg_walfile_name(%s::pg_lsn)", (lsn,)))
+    return str(scalar(conn, "SELECT pg_catalog.pg_walfile_name(%s::pg_lsn)", (lsn,)))
 
 
 def switch_wal(conn: psycopg.Connection[Any]) -> None:
@@ -152,20 +153,13 @@ def archiver_status(conn: psycopg.Connection[Any]) -> tuple[str | None, str | No
 
 
 def in_recovery(conn: psycopg.Connection[Any]) -> bool:
-    return bool(_value(conn, "SELECT pg_catalog.pg_is_in_recovery()"))
+    return bool(scalar(conn, "SELECT pg_catalog.pg_is_in_recovery()"))
 
 
 def media_files(conn: psycopg.Connection[Any]) -> list[tuple[str, str, int]]:
     """(bucket, key, size) of every media row, in order."""
     return [(b, k, int(s)) for b, k, s in conn.execute(
         "SELECT bucket, key, size_bytes FROM public.media_objects ORDER BY bucket, key").fetchall()]
-
-
-def _value(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...] | None = None) -> Any:
-    """The first column of the one row `query` returns."""
-    row = conn.execute(query, params).fetchone()
-    assert row is not None
-    return row[0]
 
 
 async def apply_retention(tx: WorkerScope, *, share_days: int, upload_days: int) -> dict[str, int]:
