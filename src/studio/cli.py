@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import psycopg
 import sqlalchemy.exc
@@ -50,9 +50,11 @@ from studio.auth.identity import RequestContext
 from studio.auth.schemas import SignupRequest
 from studio.config import API_ROLE, OWNER_ROLE, Settings, SettingsError
 from studio.db import migrate
-from studio.db.embedded import SUPERUSER, EmbeddedError, PostgresNotFound
+from studio.db.embedded import SUPERUSER, EmbeddedError, PostgresNotFound, find_pg_bindir
 from studio.db.scopes import DirectApiLogin
+from studio.launcher import instance
 from studio.launcher.deployment import (
+    Deployment,
     LauncherError,
     api_conninfo,
     bootstrap_external,
@@ -62,6 +64,7 @@ from studio.launcher.deployment import (
 )
 from studio.monitoring import observability
 from studio.monitoring import repository as monitoring
+from studio.monitoring.logs import JsonFormatter, TextFormatter
 from studio.ops import service as ops
 from studio.ops.backup import BackupError, logical_dump
 from studio.ops.drill import DrillFailed
@@ -102,11 +105,11 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _operator_errors(func):  # noqa: ANN001, ANN202 - decorator
+def _operator_errors(func):
     """Turn the launcher's expected failures into one clear line and exit code 1."""
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except (PostgresNotFound, EmbeddedError, LauncherError, SettingsError, UnsafeDatabaseRole,
@@ -145,9 +148,14 @@ def up(
     pgbouncer: Annotated[bool, typer.Option("--pgbouncer", help="Run PgBouncer (transaction pooling) in front of "
                                                                 "the embedded database; same as STUDIO_PGBOUNCER=true.")]
         = False,
+    log_json: Annotated[bool, typer.Option("--log-json", help="Write the JSON log lines of every process to standard "
+                                                              "output instead of $STUDIO_HOME/logs/studio.log; "
+                                                              "same as STUDIO_LOG_STDOUT=true.")]
+        = False,
 ) -> None:
     """Start Studio: the database (embedded unless STUDIO_DATABASE_URL is set), migrations,
-    the API, a worker and the backup scheduler, until Ctrl-C or SIGTERM."""
+    the API, a worker and the backup scheduler, until Ctrl-C or SIGTERM. While the
+    installation has no admin, prints a one-time link that creates the first one."""
     settings = _settings()
     if pgbouncer and not settings.pgbouncer:
         if not settings.embedded:
@@ -157,54 +165,142 @@ def up(
     _raise_open_files_limit()
     settings.require_secrets("secret_key", "owner_password", "api_password", "worker_password",
                              *(("superuser_password",) if settings.embedded else ()))
+    if settings.embedded:
+        find_pg_bindir()  # no server binaries: one error line, before anything is said or created
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with database(settings, migrate_to_head=True) as deployment, _pid_file(ops.up_pid_file(settings)), \
-            embedded_pgbouncer(deployment) as bouncer:
-        if stop.is_set():
-            console.print("Studio stopped.")
-            return
-        url = f"http://{settings.host}:{settings.port}"
-        scheduler = Scheduler(deployment) if deployment.backrest is not None else None
-        scheduler_thread = threading.Thread(target=scheduler.run, name="scheduler", daemon=True) if scheduler else None
-        if scheduler_thread is not None:
-            scheduler_thread.start()
-        api = subprocess.Popen([sys.executable, "-m", "studio", "api"], env=deployment.api_environment())
-        worker = subprocess.Popen([sys.executable, "-m", "studio", "worker"], env=deployment.worker_environment())
-        try:
-            ready = _wait_ready(url, api, stop)
-            if ready:
-                where = str(deployment.cluster.data_dir) if deployment.cluster else "the configured cluster"
-                if bouncer is not None:
-                    where += f", through PgBouncer with {bouncer.pool_size} server connections"
-                if settings.api_workers > 1:
-                    where += f"; {settings.api_workers} API processes"
-                console.print(f"[bold green]Studio is ready[/] at {url}  (database: {where})", highlight=False)
-                console.print(f"Sign in: create an account with `studio user create you@example.org` "
-                              f"or POST {url}/v1/auth/signup, then POST {url}/v1/auth/login. "
-                              f"API reference: {url}/docs. Stop with Ctrl-C.", highlight=False)
-            elif not stop.is_set() and api.poll() is None:
-                console.print(f"[yellow]the API has not answered {url}/readyz yet; still waiting[/]")
-            while not stop.is_set() and api.poll() is None and worker.poll() is None:
-                stop.wait(0.5)
-            for name, process in (("API", api), ("worker", worker)):
-                if process.poll() is not None and not stop.is_set():
-                    console.print(f"[bold red]the {name} process exited with status {process.returncode}[/]")
-        finally:
-            if scheduler is not None and scheduler_thread is not None:
-                scheduler.stop()  # a backup under way finishes first: it is recorded as it ends
-            # Both at once: the worker's grace period for running jobs runs meanwhile.
-            for process in (api, worker):
-                if process.poll() is None:
-                    process.terminate()
-            _terminate(api)
-            _terminate(worker, grace=60)
-            if scheduler_thread is not None:
-                scheduler_thread.join()
+    home = settings.home_dir
+    url = instance.local_url(settings.host, settings.port)
+    with instance.exclusive(home):
+        instance.check_port_free(settings.host, settings.port)
+        with _up_logs(settings, to_stdout=log_json or settings.log_stdout) as (child_output, log_file), \
+                database(settings, migrate_to_head=True, progress=_say) as deployment:
+            if stop.is_set():
+                console.print("Studio stopped.")
+                return
+            if settings.pgbouncer and deployment.cluster is not None:
+                _say(f"Starting PgBouncer in front of the database ({settings.pgbouncer_pool_size} server "
+                     f"connections at most)")
+            with embedded_pgbouncer(deployment) as bouncer:
+                setup_token = _issue_setup_token(deployment)
+                scheduler = Scheduler(deployment) if deployment.backrest is not None else None
+                _say(f"Starting the API ({_processes(settings.api_workers)} on {settings.host}:{settings.port}), "
+                     f"a worker" + (" and the backup scheduler" if scheduler is not None else ""))
+                scheduler_thread = (threading.Thread(target=scheduler.run, name="scheduler", daemon=True)
+                                    if scheduler else None)
+                if scheduler_thread is not None:
+                    scheduler_thread.start()
+                log_format: dict[str, str] = {"STUDIO_LOG_FORMAT": settings.log_format or "json"}
+                api = subprocess.Popen([sys.executable, "-m", "studio", "api"],
+                                       env=deployment.api_environment() | log_format,
+                                       stdin=subprocess.DEVNULL, stdout=child_output, stderr=subprocess.STDOUT)
+                worker = subprocess.Popen([sys.executable, "-m", "studio", "worker"],
+                                          env=deployment.worker_environment() | log_format,
+                                          stdin=subprocess.DEVNULL, stdout=child_output, stderr=subprocess.STDOUT)
+                try:
+                    with instance.published(home, settings.host, settings.port):
+                        ready = _wait_ready(url, api, stop)
+                        if ready:
+                            where = str(deployment.cluster.data_dir) if deployment.cluster else "the configured cluster"
+                            if bouncer is not None:
+                                where += f", through PgBouncer with {bouncer.pool_size} server connections"
+                            if settings.api_workers > 1:
+                                where += f"; {settings.api_workers} API processes"
+                            _ready_lines(url, where, setup_token, log_file)
+                        elif not stop.is_set() and api.poll() is None:
+                            console.print(f"[yellow]the API has not answered {url}/readyz yet; still waiting[/]")
+                        while not stop.is_set() and api.poll() is None and worker.poll() is None:
+                            stop.wait(0.5)
+                        for name, process in (("API", api), ("worker", worker)):
+                            if process.poll() is not None and not stop.is_set():
+                                console.print(f"[bold red]the {name} process exited with status "
+                                              f"{process.returncode}[/]"
+                                              + (f"; its log: {escape(str(log_file))}" if log_file else ""))
+                        if stop.is_set():
+                            _say("Stopping Studio")
+                finally:
+                    if scheduler is not None and scheduler_thread is not None:
+                        scheduler.stop()  # a backup under way finishes first: it is recorded as it ends
+                    # Both at once: the worker's grace period for running jobs runs meanwhile.
+                    for process in (api, worker):
+                        if process.poll() is None:
+                            process.terminate()
+                    _terminate(api)
+                    _terminate(worker, grace=60)
+                    if scheduler_thread is not None:
+                        scheduler_thread.join()
     console.print("Studio stopped.")
     if not stop.is_set() and any(p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT) for p in (api, worker)):
         raise typer.Exit(1)
+
+
+def _say(sentence: str) -> None:
+    """One plain line of `studio up` for the person watching it."""
+    console.print(escape(sentence), highlight=False)
+
+
+def _processes(count: int) -> str:
+    return "1 process" if count == 1 else f"{count} processes"
+
+
+def _ready_lines(url: str, where: str, setup_token: str | None, log_file: Path | None) -> None:
+    console.print(f"[bold green]Studio is ready[/] at {url}  (database: {escape(where)})", highlight=False)
+    if setup_token is not None:
+        console.print(f"  Create the first admin account: {auth_service.setup_link(url, setup_token)}",
+                      highlight=False)
+        console.print("  (a one-time link; `studio setup-link` prints a new one)", highlight=False)
+    else:
+        console.print(f"  Open {url} and sign in; add accounts with `studio user create EMAIL`.", highlight=False)
+    console.print(f"  API reference: {url}/docs", highlight=False)
+    if log_file is not None:
+        console.print(f"  Logs: {escape(str(log_file))}", highlight=False)
+    console.print("Stop with Ctrl+C.", highlight=False)
+
+
+def _issue_setup_token(deployment: Deployment) -> str | None:
+    """A fresh one-time setup token while there is no admin (replacing any earlier
+    one), as studio_owner; None once an admin exists."""
+    with psycopg.connect(deployment.conninfo(OWNER_ROLE)) as conn:
+        return auth_service.issue_setup_token(conn)
+
+
+class _PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+@contextlib.contextmanager
+def _up_logs(settings: Settings, *, to_stdout: bool) -> Iterator[tuple[Any, Path | None]]:
+    """Where the log lines of `studio up` and of the processes it starts go: appended to
+    $STUDIO_HOME/logs/studio.log (warnings of `studio up` itself also to the terminal, in
+    plain words), or to standard output. JSON unless STUDIO_LOG_FORMAT=text. Yields the
+    children's standard output (None: inherited) and the log file (None: stdout)."""
+    formatter = TextFormatter() if settings.log_format == "text" else JsonFormatter()
+    root = logging.getLogger()
+    before = root.handlers[:]
+    try:
+        if to_stdout:
+            handler = logging.StreamHandler(sys.stdout)
+            handler.setFormatter(formatter)
+            root.handlers[:] = [handler]
+            yield None, None
+            return
+        path = instance.log_path(settings.home_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        file_handler.setFormatter(formatter)
+        plain = logging.StreamHandler(sys.stderr)
+        plain.setLevel(logging.WARNING)
+        plain.setFormatter(_PlainFormatter())
+        root.handlers[:] = [file_handler, plain]
+        try:
+            with path.open("ab") as children:  # O_APPEND: every process's lines land whole, in order
+                yield children, path
+        finally:
+            file_handler.close()
+    finally:
+        root.handlers[:] = before
 
 
 def _raise_open_files_limit() -> None:
@@ -214,15 +310,6 @@ def _raise_open_files_limit() -> None:
     wanted = hard if hard != resource.RLIM_INFINITY else 65536
     if soft != resource.RLIM_INFINITY and soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-
-
-@contextlib.contextmanager
-def _pid_file(path: Path) -> Iterator[None]:
-    path.write_text(f"{os.getpid()}\n")
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def _wait_ready(url: str, process: subprocess.Popen, stop: threading.Event, timeout: float = 60) -> bool:
@@ -313,7 +400,7 @@ def scheduler() -> None:
 @db_app.command("bootstrap")
 @_operator_errors
 def db_bootstrap(
-    admin_url: Annotated[Optional[str], typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
+    admin_url: Annotated[str | None, typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
                                                      help="Superuser or CREATEROLE login (external cluster only).")] = None,
 ) -> None:
     """Create or repair the roles and the database (idempotent)."""
@@ -379,7 +466,7 @@ def db_top(
     order: Annotated[StatementOrder, typer.Option(help="Heaviest first by total time, time per call, or calls.")]
         = StatementOrder.total_time,
     limit: Annotated[int, typer.Option(min=1, max=monitoring.MAX_LIMIT, help="Statements shown.")] = 20,
-    admin_url: Annotated[Optional[str], typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
+    admin_url: Annotated[str | None, typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
                                                      help="A superuser login (external cluster only).")] = None,
 ) -> None:
     """The statements that cost the database most (pg_stat_statements), in Studio's
@@ -418,9 +505,9 @@ def db_top(
 @_operator_errors
 def user_create(
     email: str,
-    password: Annotated[Optional[str], typer.Option(envvar="STUDIO_NEW_USER_PASSWORD",
+    password: Annotated[str | None, typer.Option(envvar="STUDIO_NEW_USER_PASSWORD",
                                                     help="Prompted for when not given.")] = None,
-    display_name: Annotated[Optional[str], typer.Option()] = None,
+    display_name: Annotated[str | None, typer.Option()] = None,
     admin: Annotated[bool, typer.Option("--admin", help="Make the account an admin.")] = False,
 ) -> None:
     """Create an account through the same narrow path as sign-up."""
@@ -444,6 +531,25 @@ def user_create(
     console.print(f"created {'admin ' if admin else ''}account {request.email}", highlight=False)
 
 
+@app.command("setup-link")
+@_operator_errors
+def setup_link() -> None:
+    """Print a fresh one-time link that creates the first admin account, while the
+    installation has none (when the link `studio up` printed was lost). The previous
+    link stops working."""
+    settings = _owner_settings()
+    with database(settings, migrate_to_head=True) as deployment:
+        token = _issue_setup_token(deployment)
+    if token is None:
+        _fail("Studio has an admin already: sign in, or add an admin with `studio user create EMAIL --admin`")
+    running = instance.published_url(settings.home_dir)
+    print(auth_service.setup_link(running or instance.api_url(settings), token))
+    console.print("A one-time link: it creates the first admin account, then stops working.", highlight=False)
+    if running is None and settings.embedded:
+        console.print("Studio is not running here: `studio up` prints a new link when it starts (and this one "
+                      "then stops working).", highlight=False)
+
+
 # --------------------------------------------------------------------------- audit
 
 
@@ -455,7 +561,8 @@ class AuditFormat(str, Enum):
 @app.command()
 @_operator_errors
 def audit(
-    url: Annotated[Optional[str], typer.Option(help="The running API (default: http://STUDIO_HOST:STUDIO_PORT).")]
+    url: Annotated[str | None, typer.Option(help="The running API (default: where the `studio up` of this "
+                                                    "home serves, else http://STUDIO_HOST:STUDIO_PORT).")]
         = None,
     output: Annotated[AuditFormat, typer.Option("--format", help="The executive summary, or JSON.")]
         = AuditFormat.text,
@@ -477,7 +584,7 @@ def audit(
             **{f"STUDIO_{role.removeprefix('studio_').upper()}_PASSWORD": password
                for role, password in deployment.passwords.items()}})
         target = AuditTarget(settings, deployment.conninfo(OWNER_ROLE),
-                             url or f"http://{settings.host}:{settings.port}", secrets)
+                             url or instance.api_url(settings), secrets)
         result = report.build(run_checks(target))
     if output is AuditFormat.json:
         print(json.dumps(result.as_json(), indent=2))
@@ -527,7 +634,7 @@ def _with_bar(description: str, total: int, written: Callable[[], int], work: Ca
     def run() -> None:
         try:
             outcome["value"] = work()
-        except BaseException as exc:  # re-raised in the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             outcome["error"] = exc
 
     thread = threading.Thread(target=run, name="backup-step", daemon=True)
@@ -649,7 +756,7 @@ def backup_drill(repo: Annotated[int, typer.Option(help="Repository to restore f
 @_operator_errors
 def backup_dump(
     file: Annotated[Path, typer.Argument(help="Where to write the dump (pg_dump custom format).")],
-    admin_url: Annotated[Optional[str], typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
+    admin_url: Annotated[str | None, typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
                                                      help="A superuser or BYPASSRLS login (external cluster only).")] = None,
 ) -> None:
     """A logical backup with pg_dump: the fallback for external clusters, and a portable
@@ -675,11 +782,11 @@ def backup_dump(
 @backup_app.command("restore")
 @_operator_errors
 def backup_restore(
-    target: Annotated[Optional[Path], typer.Option(help="A new, empty directory: becomes a Studio home "
+    target: Annotated[Path | None, typer.Option(help="A new, empty directory: becomes a Studio home "
                                                         "holding the restored database.")] = None,
-    to_time: Annotated[Optional[str], typer.Option(help="Recover up to this moment (ISO 8601 with a zone); "
+    to_time: Annotated[str | None, typer.Option(help="Recover up to this moment (ISO 8601 with a zone); "
                                                         "default: the end of the archive.")] = None,
-    set_label: Annotated[Optional[str], typer.Option("--set", help="Start from this backup (default: the "
+    set_label: Annotated[str | None, typer.Option("--set", help="Start from this backup (default: the "
                                                                   "latest one before --to-time).")] = None,
     repo: Annotated[int, typer.Option(help="1: local; 2: the S3 repository.")] = 1,
     in_place: Annotated[bool, typer.Option("--in-place", help="Replace this installation's database "
@@ -714,7 +821,7 @@ def dev_seed(
     users: Annotated[int, typer.Option(min=1, help="Users to create (user 1 is the heaviest).")],
     rows: Annotated[int, typer.Option(min=0, help="Rows to write in all, users included.")],
     seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, help="The same seed writes the same data.")] = 1,
-    admin_url: Annotated[Optional[str], typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
+    admin_url: Annotated[str | None, typer.Option(envvar="STUDIO_ADMIN_DATABASE_URL",
                                                      help="A superuser login (external cluster only).")] = None,
 ) -> None:
     """Fill the database with made-up users and data at scale (refused in production).

@@ -173,3 +173,43 @@ def test_failed_logins_are_throttled(server: Server, anon, admin_conn):
     # The window passing lifts the block.
     admin_conn.execute("UPDATE rate_limit_counters SET window_start = window_start - interval '1 day'")
     assert anon.post("/v1/auth/login", json={"email": "frank@example.org", "password": PASSWORD}).status_code == 200
+
+
+def test_patch_me_sets_trims_and_clears_the_display_name(server: Server, alice: Account, bob: Account, admin_conn):
+    r = alice.client.patch("/v1/me", json={"display_name": "  Alice A.  "})
+    assert r.status_code == 200, r.text
+    user = r.json()["user"]
+    assert user["id"] == alice.id and user["display_name"] == "Alice A." and user["role"] == "user"
+    assert alice.client.get("/v1/me").json()["user"]["display_name"] == "Alice A."
+    edge = "é" * 100
+    assert alice.client.patch("/v1/me", json={"display_name": edge}).json()["user"]["display_name"] == edge
+    cleared = alice.client.patch("/v1/me", json={"display_name": None})
+    assert cleared.status_code == 200 and cleared.json()["user"]["display_name"] is None
+    # Only the caller's own row changes.
+    assert admin_conn.execute("SELECT display_name FROM users WHERE id = %s", (bob.id,)).fetchone()[0] is None
+    alice.client.patch("/v1/me", json={"display_name": "Alice"})
+    assert bob.client.get("/v1/me").json()["user"]["display_name"] is None
+
+
+def test_patch_me_rejects_bad_names_with_4xx_json(server: Server, alice: Account, anon):
+    for body in ({"display_name": ""}, {"display_name": "   \t\n"}, {"display_name": "x" * 101},
+                 {"display_name": 42}, {}, {"display_name": "ok", "role": "admin"}, {"email": "x@example.org"}):
+        r = alice.client.patch("/v1/me", json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["error"]["code"] == "validation_error"
+    malformed = alice.client.patch("/v1/me", content=b"{", headers={"content-type": "application/json"})
+    assert malformed.status_code == 400
+    assert alice.client.get("/v1/me").json()["user"]["display_name"] is None
+    # Signed out: 401; a cookie without the CSRF token: 403.
+    assert anon.patch("/v1/me", json={"display_name": "Mallory"}).status_code == 401
+    token = alice.client.headers.pop("X-CSRF-Token")
+    assert alice.client.patch("/v1/me", json={"display_name": "Mallory"}).status_code == 403
+    alice.client.headers["X-CSRF-Token"] = token
+
+
+def test_patch_me_with_an_api_key(server: Server, alice: Account):
+    key = alice.client.post("/v1/api-keys", json={"name": "script"}).json()["key"]
+    with server.client() as bearer:
+        bearer.headers["Authorization"] = f"Bearer {key}"
+        r = bearer.patch("/v1/me", json={"display_name": "Scripted"})
+        assert r.status_code == 200 and r.json()["user"]["display_name"] == "Scripted"

@@ -113,3 +113,61 @@ def test_another_users_conversation_is_404_for_every_verb(alice: Account, bob: A
     assert admin_conn.execute("SELECT to_jsonb(c) FROM conversations c WHERE c.id = %s",
                               (conv["id"],)).fetchall() == [r for r in before if r[0]["id"] == conv["id"]]
     assert admin_conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+
+
+# --------------------------------------------------------------------------- title search
+
+
+def titles(account: Account, **params) -> list[str]:
+    r = account.client.get("/v1/conversations", params=params)
+    assert r.status_code == 200, r.text
+    return [c["title"] for c in r.json()["items"]]
+
+
+def test_title_search_ignores_case_and_takes_wildcards_literally(alice: Account, bob: Account):
+    for title in ("Trip to Paris", "paris notes", "100% done", "1000 done", "a_b test", "axb test",
+                  "back\\slash", "backslash", "Other"):
+        new_conversation(alice, title)
+    new_conversation(bob, "Paris, bob's")
+    assert titles(alice, q="PARIS") == ["paris notes", "Trip to Paris"]  # newest first, Alice's only
+    assert titles(alice, q="%") == ["100% done"]
+    assert titles(alice, q="0% d") == ["100% done"]
+    assert titles(alice, q="_") == ["a_b test"]
+    assert titles(alice, q="a_b") == ["a_b test"]
+    assert titles(alice, q="\\") == ["back\\slash"]
+    assert titles(alice, q="k\\s") == ["back\\slash"]
+    assert titles(alice, q="nothing like it") == []
+    assert len(titles(alice, q="")) == 9  # every title contains the empty text
+    assert titles(bob, q="paris") == ["Paris, bob's"]
+
+
+def test_title_search_pages_with_its_cursor(alice: Account):
+    for i in range(7):
+        new_conversation(alice, f"match {i}")
+        new_conversation(alice, f"other {i}")
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 3, "q": "MATCH"} | ({"cursor": cursor} if cursor else {})
+        body = alice.client.get("/v1/conversations", params=params).json()
+        seen += [c["title"] for c in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"match {i}" for i in reversed(range(7))] and pages == 3
+    # A cursor is a position, whatever the filter of the page that gave it.
+    unfiltered = alice.client.get("/v1/conversations", params={"limit": 2}).json()
+    assert [c["title"] for c in unfiltered["items"]] == ["other 6", "match 6"]
+    assert titles(alice, q="match", cursor=unfiltered["next_cursor"]) == [f"match {i}" for i in reversed(range(6))]
+
+
+def test_title_search_refuses_bad_input_with_a_clear_error(alice: Account):
+    new_conversation(alice, "x" * 200)
+    assert titles(alice, q="x" * 200) == ["x" * 200]  # the longest title fits
+    for q in ("x" * 201, "a\x00b"):
+        r = alice.client.get("/v1/conversations", params={"q": q})
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert error["code"] == "validation_error" and error["details"][0]["loc"] == ["query", "q"]
+    r = alice.client.get("/v1/conversations", params={"q": "x", "cursor": "garbage"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_cursor"

@@ -4,13 +4,14 @@ speaking its protocol on 127.0.0.1) and are stored only once complete."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from studio.config import API_ROLE
 from tests.api.conftest import Account, Server, make_settings, serve, sign_up_and_log_in
-from tests.providers.fakes import FakeOpenAI
+from tests.providers.fakes import FakeOpenAI, delta, sse
 
 
 @pytest.fixture
@@ -100,3 +101,125 @@ def test_another_users_conversation_is_404(chat_server: Server, carol: Account, 
                          json={"role": "user", "content": "hi", "generate": True})
     assert r.status_code == 404
     assert fake_openai.received("POST", "/v1/chat/completions") == []
+
+
+# --------------------------------------------------------------------------- regenerate
+
+
+def ask(account: Account, conversation_id: str, content: str, **extra) -> list[tuple[str, dict]]:
+    with account.client.stream("POST", f"/v1/conversations/{conversation_id}/messages",
+                               json={"role": "user", "content": content, "generate": True, **extra}) as r:
+        assert r.status_code == 200, r.read()
+        return read_events(r)
+
+
+def answer_again(account: Account, conversation_id: str, message_id: str, **kwargs) -> list[tuple[str, dict]]:
+    url = f"/v1/conversations/{conversation_id}/messages/{message_id}/answers"
+    with account.client.stream("POST", url, **kwargs) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream"), r.read()
+        return read_events(r)
+
+
+def test_regenerate_streams_a_sibling_answer_to_the_same_question(carol: Account, fake_openai: FakeOpenAI):
+    conversation = carol.client.post("/v1/conversations", json={"model_id": chat_model(carol),
+                                                                 "system_prompt": "Be kind."}).json()
+    first = ask(carol, conversation["id"], "Say hello")
+    question, answer = first[0][1], first[-1][1]
+    follow_up = ask(carol, conversation["id"], "And again")  # continues the branch below the first answer
+    assert follow_up[0][1]["parent_id"] == answer["id"]
+
+    fake_openai.state["chat_events"] = sse(delta(role="assistant"), delta("Hel"), delta("lo, "), delta("there"),
+                                           delta(finish="stop"), "[DONE]")
+    events = answer_again(carol, conversation["id"], question["id"])  # no body: the conversation's model
+    assert [name for name, _ in events] == ["message", "delta", "delta", "delta", "done"]
+    assert events[0][1] == question  # the message answered, as stored
+    again = events[-1][1]
+    assert again["role"] == "assistant" and again["content"] == "Hello, there" and again["model"] == "openai-chat"
+    assert again["parent_id"] == question["id"] and again["id"] != answer["id"]
+    # The model saw the branch up to the question only: not the answers below it.
+    sent = fake_openai.received("POST", "/v1/chat/completions")[-1].json()
+    assert [(m["role"], m["content"]) for m in sent["messages"]] == [("system", "Be kind."), ("user", "Say hello")]
+
+    # Siblings: the earlier answer (and what follows it) stays.
+    tree = carol.client.get(f"/v1/conversations/{conversation['id']}/messages").json()["items"]
+    children = [m["id"] for m in tree if m["parent_id"] == question["id"]]
+    assert children == [answer["id"], again["id"]] and len(tree) == 5
+
+    # A body is optional; model_id null means the conversation's model, an id picks one.
+    for body in ({"model_id": None}, {"model_id": chat_model(carol)}, {}):
+        assert answer_again(carol, conversation["id"], question["id"], json=body)[-1][0] == "done"
+    tree = carol.client.get(f"/v1/conversations/{conversation['id']}/messages").json()["items"]
+    assert len([m for m in tree if m["parent_id"] == question["id"]]) == 5
+
+
+def test_regenerate_refusals_store_nothing_and_call_no_model(chat_server: Server, carol: Account,
+                                                           fake_openai: FakeOpenAI, admin_conn):
+    conversation = carol.client.post("/v1/conversations", json={"model_id": chat_model(carol)}).json()
+    events = ask(carol, conversation["id"], "Say hello")
+    question, answer = events[0][1], events[-1][1]
+    other = carol.client.post("/v1/conversations", json={"model_id": chat_model(carol)}).json()
+    no_model = carol.client.post("/v1/conversations", json={}).json()
+    plain = carol.client.post(f"/v1/conversations/{no_model['id']}/messages",
+                              json={"role": "user", "content": "hi"}).json()
+    espeak = next(m["id"] for m in carol.client.get("/v1/models").json()["items"] if m["slug"] == "espeak-en")
+    dave = sign_up_and_log_in(chat_server, "dave@example.org")
+    calls = len(fake_openai.received("POST", "/v1/chat/completions"))
+    messages = admin_conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+
+    def answers(account: Account, conversation_id: str, message_id: str, **kwargs):
+        return account.client.post(f"/v1/conversations/{conversation_id}/messages/{message_id}/answers", **kwargs)
+
+    cases = [
+        (answers(carol, conversation["id"], answer["id"]), 422, "validation_error"),   # not a user message
+        (answers(carol, conversation["id"], str(uuid.uuid4())), 404, "not_found"),      # no such message
+        (answers(carol, other["id"], question["id"]), 404, "not_found"),                # another conversation's
+        (answers(carol, str(uuid.uuid4()), question["id"]), 404, "not_found"),
+        (answers(dave, conversation["id"], question["id"]), 404, "not_found"),          # another user's
+        (answers(dave, conversation["id"], question["id"], json={"model_id": chat_model(dave)}), 404, "not_found"),
+        (answers(carol, no_model["id"], plain["id"]), 422, "validation_error"),         # no chat model chosen
+        (answers(carol, conversation["id"], question["id"], json={"model_id": espeak}), 422, "validation_error"),
+        (answers(carol, conversation["id"], question["id"], json={"model_id": str(uuid.uuid4())}), 422,
+         "validation_error"),
+        (answers(carol, conversation["id"], question["id"], json={"model": "x"}), 422, "validation_error"),
+        (answers(carol, conversation["id"], question["id"], json={"model_id": "nope"}), 422, "validation_error"),
+        (answers(carol, conversation["id"], "not-a-uuid"), 422, "validation_error"),
+        (answers(carol, conversation["id"], question["id"], content=b"{", headers={"content-type": "application/json"}),
+         400, "malformed_json"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, (response.request.url, response.text)
+        assert response.json()["error"]["code"] == code, response.text
+    assert "role is assistant" in cases[0][0].json()["error"]["message"]
+    assert cases[3][0].json() == cases[4][0].json()  # another user's: indistinguishable from none
+    assert len(fake_openai.received("POST", "/v1/chat/completions")) == calls
+    assert admin_conn.execute("SELECT count(*) FROM messages").fetchone()[0] == messages
+    dave.client.close()
+
+
+def test_a_failed_regenerate_stores_no_half_answer(carol: Account, fake_openai: FakeOpenAI):
+    conversation = carol.client.post("/v1/conversations", json={"model_id": chat_model(carol)}).json()
+    question = ask(carol, conversation["id"], "Say hello")[0][1]
+    fake_openai.state["chat_cut_after"] = 3
+    events = answer_again(carol, conversation["id"], question["id"])
+    assert [name for name, _ in events] == ["message", "delta", "delta", "error"]
+    assert events[0][1] == question and events[-1][1]["code"] == "provider_error"
+    tree = carol.client.get(f"/v1/conversations/{conversation['id']}/messages").json()["items"]
+    assert [m["role"] for m in tree] == ["user", "assistant"]
+
+
+@pytest.fixture
+def limited_chat(pg, db, tmp_path, fake_openai) -> Iterator[Server]:
+    settings = make_settings(home=tmp_path, openai_base_url=f"{fake_openai.url}/v1", provider_timeout=5,
+                             provider_max_retries=0, rate_limit_chat_per_minute=2)
+    yield from serve(settings, pg.conninfo(API_ROLE, db))
+
+
+def test_regenerate_counts_against_the_chat_rate_limit(limited_chat: Server, fake_openai: FakeOpenAI):
+    erin = sign_up_and_log_in(limited_chat, "erin@example.org")
+    conversation = erin.client.post("/v1/conversations", json={"model_id": chat_model(erin)}).json()
+    question = ask(erin, conversation["id"], "Say hello")[0][1]
+    answer_again(erin, conversation["id"], question["id"])
+    r = erin.client.post(f"/v1/conversations/{conversation['id']}/messages/{question['id']}/answers")
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited" and "Retry-After" in r.headers
+    assert len(fake_openai.received("POST", "/v1/chat/completions")) == 2
+    erin.client.close()

@@ -5,6 +5,7 @@ at once, the worker produces the file with a local provider, the owner downloads
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import uuid
@@ -275,3 +276,79 @@ def test_speech_through_s3_storage(s3_server: Server, moto_server, pg, db, admin
         worker.stop()
         alice.client.close()
         bob.client.close()
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def test_models_describe_their_parameters_as_json_schema(alice: Account, anon):
+    models = {m["slug"]: m for m in alice.client.get("/v1/models").json()["items"]}
+    assert models["espeak-en"]["parameters"] == {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "voice": {"type": "string", "maxLength": 32, "pattern": "^[a-z]{2,3}(-[a-z0-9]+)*$", "default": None,
+                      "description": "an eSpeak NG voice such as en or en-us (default: the model's)"},
+            "speed": {"type": "integer", "minimum": 80, "maximum": 450, "default": None,
+                      "description": "words per minute (default 175)"},
+            "pitch": {"type": "integer", "minimum": 0, "maximum": 99, "default": None,
+                      "description": "voice pitch (default 50)"},
+            "format": {"type": "string", "enum": ["wav", "ogg"], "default": None,
+                       "description": "the audio file's format (default wav)"},
+        },
+    }
+    assert models["openai-chat"]["parameters"] == {"type": "object", "properties": {}, "additionalProperties": False}
+    ffmpeg = models["ffmpeg-video"]["parameters"]["properties"]
+    assert ffmpeg["width"] | {"description": ""} == {"type": "integer", "minimum": 64, "maximum": 1920,
+                                                    "multipleOf": 2, "default": None, "description": ""}
+    assert ffmpeg["duration_seconds"]["type"] == "number"
+    image = models["openai-image"]["parameters"]["properties"]  # shown even where a model cannot run
+    assert image["size"]["enum"][0] == "256x256" and image["negative_prompt"]["maxLength"] == 2000
+    for model in models.values():
+        schema = model["parameters"]
+        # Self-contained, and flat: one plain schema per property, nothing to resolve.
+        text = json.dumps(schema)
+        assert "$ref" not in text and "$defs" not in text and "anyOf" not in text, model["slug"]
+        assert schema["type"] == "object" and schema["additionalProperties"] is False
+        for name, prop in schema["properties"].items():
+            assert prop["type"] in ("string", "integer", "number") and prop["default"] is None, (model["slug"], name)
+            assert prop["description"], (model["slug"], name)
+    # The OpenAPI document says so too.
+    spec = anon.get("/openapi.json").json()
+    model_schema = spec["components"]["schemas"]["Model"]
+    assert "parameters" in model_schema["required"] and model_schema["properties"]["parameters"]["type"] == "object"
+
+
+def test_the_schema_is_what_the_generation_endpoint_accepts(alice: Account, admin_conn):
+    espeak = model_id(alice, "espeak-en")
+    schema = next(m for m in alice.client.get("/v1/models").json()["items"] if m["slug"] == "espeak-en")["parameters"]
+    props = schema["properties"]
+
+    def create(params: dict) -> httpx.Response:
+        return alice.client.post("/v1/generations", json={"type": "audio", "model_id": espeak, "prompt": "hi",
+                                                          "params": params})
+
+    edge = {"voice": "en-us", "speed": props["speed"]["maximum"], "pitch": props["pitch"]["minimum"],
+            "format": props["format"]["enum"][-1]}
+    r = create(edge)
+    assert r.status_code == 202, r.text
+    assert r.json()["params"] == edge
+    assert create({"speed": None, "format": None}).status_code == 202  # null: the provider's default
+    generations = admin_conn.execute("SELECT count(*) FROM generations").fetchone()[0]
+
+    for params, named in (({"speed": props["speed"]["maximum"] + 1}, "params.speed"),
+                          ({"pitch": props["pitch"]["minimum"] - 1}, "params.pitch"),
+                          ({"format": "mp3"}, "params.format"),
+                          ({"voice": "EN"}, "params.voice"),
+                          ({"voice": "e" * (props["voice"]["maxLength"] + 1)}, "params.voice")):
+        r = create(params)
+        assert r.status_code == 422, (params, r.text)
+        assert r.json()["error"]["code"] == "validation_error" and named in r.json()["error"]["message"]
+
+    # An unknown parameter: named, with the ones this model takes (the schema's).
+    r = create({"speed": 100, "volume": 11})
+    assert r.status_code == 422
+    message = r.json()["error"]["message"]
+    assert message == ("params.volume: unknown parameter for espeak audio; allowed: "
+                       + ", ".join(props)), message
+    assert "Extra inputs" not in message
+    assert admin_conn.execute("SELECT count(*) FROM generations").fetchone()[0] == generations

@@ -4,6 +4,7 @@ a token; the admins' view of pg_stat_statements."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -14,6 +15,7 @@ from pydantic import SecretStr
 
 from studio.config import API_ROLE
 from studio.monitoring.metrics import UNMATCHED
+from studio.monitoring.schemas import OpsSummary
 from tests.api.conftest import Account, Server, make_settings, serve
 from tests.api.test_generations import model_id
 
@@ -144,14 +146,19 @@ def test_metrics_expose_every_family_with_plausible_values(server: Server, alice
 
 
 def test_unknown_paths_share_one_label_and_refused_requests_are_counted(server: Server, anon):
-    for path in ("/nope/1", "/nope/2", "/v1/generations/not-a-route/at/all"):
-        assert anon.get(path).status_code == 404
+    # Unknown paths outside the API are the web app's client-side routes (it shows its own
+    # not-found page); unknown API paths are 404. Neither gets a label of its own.
+    for path in ("/nope/1", "/nope/2"):
+        page = anon.get(path)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert anon.get("/v1/generations/not-a-route/at/all").status_code == 404
     # Refused by RequestGuard before routing: counted, its status says why.
     refused = anon.post("/v1/auth/login", content=b"email=x", headers={"content-type": "text/plain"})
     assert refused.status_code == 415
     assert anon.get("/static/nothing-here.css").status_code == 404
     samples = scrape(anon)
-    assert value(samples, "studio_http_requests_total", route=UNMATCHED, method="GET", status="404") == 3
+    assert value(samples, "studio_http_requests_total", route=UNMATCHED, method="GET", status="200") == 2
+    assert value(samples, "studio_http_requests_total", route=UNMATCHED, method="GET", status="404") == 1
     assert value(samples, "studio_http_requests_total", route=UNMATCHED, method="POST", status="415") == 1
     assert value(samples, "studio_http_requests_total", route="/static", method="GET", status="404") == 1
     routes = {dict(key)["route"] for key in samples["studio_http_requests_total"]}
@@ -244,3 +251,99 @@ def test_the_statements_function_answers_admins_only(server: Server, alice: Acco
     assert call("admin")
     with pytest.raises(psycopg.errors.InvalidParameterValue):
         call("admin", "rows")
+
+
+# --------------------------------------------------------------------------- the ops page
+
+
+def test_ops_summary_is_for_admins_only_and_shows_no_users_content(server: Server, alice: Account, bob: Account,
+                                                                    anon, admin_conn):
+    r = alice.client.get("/v1/admin/ops")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    assert anon.get("/v1/admin/ops").status_code == 401
+
+    # Somebody's private things, and the admin's own.
+    created = bob.client.post("/v1/generations", json={"type": "audio", "model_id": model_id(bob, "espeak-en"),
+                                                       "prompt": "a private prompt nobody else may read"})
+    assert created.status_code == 202, created.text
+    assert bob.client.post("/v1/conversations", json={"title": "bob's secret title"}).status_code == 201
+    admin_conn.execute("UPDATE public.users SET role = 'admin' WHERE id = %s", (alice.id,))
+
+    r = alice.client.get("/v1/admin/ops")
+    assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
+    body = r.json()
+    OpsSummary.model_validate(body)  # the documented shape
+    assert set(body) == {"generated_at", "readiness", "audit", "backups", "queue", "pool"}
+
+    # Readiness: what /readyz says.
+    readyz = anon.get("/readyz").json()
+    assert body["readiness"]["status"] == "ready" == readyz["status"]
+    assert body["readiness"]["checks"] == readyz["checks"]
+    assert body["readiness"]["checks"]["migrations"]["status"] == "ok"
+
+    # The audit is not run by the API: said so, and how to run it.
+    audit = body["audit"]
+    assert audit["available"] is False and audit["score"] is None and audit["failing"] == []
+    assert "studio audit" in audit["message"]
+
+    # The queue: every kind; Bob's job waits, due.
+    queue = {q["kind"]: q for q in body["queue"]}
+    assert set(queue) == {"generation", "training", "storage_cleanup", "maintenance"}
+    assert {k: (q["queued"], q["due"], q["running"]) for k, q in queue.items()} == {
+        "generation": (1, 1, 0), "training": (0, 0, 0), "storage_cleanup": (0, 0, 0), "maintenance": (0, 0, 0)}
+    assert queue["generation"]["oldest_queued_age_seconds"] >= 0
+    assert queue["training"]["oldest_queued_age_seconds"] is None
+
+    # This process's pool (the test's server runs in this process).
+    pool = body["pool"]
+    assert pool["process_id"] == os.getpid()
+    assert pool["max_size"] == server.settings.pool_max_size and 1 <= pool["size"] <= pool["max_size"]
+    assert pool["in_use"] == pool["size"] - pool["available"] and pool["requests_total"] >= 1
+    assert pool["requests_waiting"] == 0
+
+    assert body["backups"] == {"enabled": True, "last_backup": None, "last_drill": None}
+
+    # Waiting since its run_after; a job in its backoff is queued but not due.
+    admin_conn.execute("UPDATE jobs SET run_after = now() - interval '90 seconds'")
+    admin_conn.execute("INSERT INTO jobs (kind, status, run_after) VALUES ('maintenance', 'queued', now() + interval '1 hour'),"
+                       " ('maintenance', 'running', now())")
+    admin_conn.execute("INSERT INTO backup_runs (kind, backup_type, status, started_at, finished_at)"
+                       " VALUES ('backup', 'full', 'failed', now() - interval '3 hours', now() - interval '2 hours'),"
+                       "        ('backup', 'incr', 'succeeded', now() - interval '70 minutes', now() - interval '60 minutes')")
+    admin_conn.execute("INSERT INTO backup_runs (kind, status, error, started_at, finished_at)"
+                       " VALUES ('drill', 'failed', 'checksum mismatch in public.users', now() - interval '1 day',"
+                       "         now() - interval '23 hours')")
+    admin_conn.execute("INSERT INTO backup_runs (kind, status) VALUES ('drill', 'running')")
+    body = alice.client.get("/v1/admin/ops").json()
+    OpsSummary.model_validate(body)
+    queue = {q["kind"]: q for q in body["queue"]}
+    assert 90 <= queue["generation"]["oldest_queued_age_seconds"] < 150
+    assert (queue["maintenance"]["queued"], queue["maintenance"]["due"], queue["maintenance"]["running"]) == (1, 0, 1)
+    assert queue["maintenance"]["oldest_queued_age_seconds"] is None
+    backup, drill = body["backups"]["last_backup"], body["backups"]["last_drill"]
+    assert (backup["status"], backup["backup_type"], backup["trigger"]) == ("succeeded", "incr", "manual")
+    assert backup["duration_seconds"] == pytest.approx(600, abs=1) and backup["error"] is None
+    assert drill["status"] == "running" and drill["finished_at"] is None and drill["duration_seconds"] is None
+    # /readyz's summary still names the last finished drill, which failed.
+    assert body["readiness"]["checks"]["backups"]["status"] == "failing"
+
+    # Counts, states and operational records: nobody's content.
+    text = alice.client.get("/v1/admin/ops").text
+    for private in ("private prompt", "secret title", bob.email, bob.id, alice.email, created.json()["id"]):
+        assert private not in text
+
+    assert bob.client.get("/v1/admin/ops").status_code == 404
+
+
+def test_the_queue_summary_function_answers_admins_only(server: Server, alice: Account, pg, db):
+    """The database keeps the rule by itself: as authenticated, a non-admin's call
+    returns no row; an admin's, every kind."""
+    def call(role: str) -> list:
+        with psycopg.connect(pg.conninfo(API_ROLE, db)) as conn:
+            conn.execute("SELECT set_config('role', 'authenticated', true), set_config('studio.user_id', %s, true),"
+                         " set_config('studio.user_role', %s, true)", (alice.id, role))
+            return conn.execute("SELECT kind FROM public.queue_summary()").fetchall()
+
+    assert call("user") == []
+    assert [row[0] for row in call("admin")] == ["generation", "maintenance", "storage_cleanup", "training"]

@@ -176,6 +176,7 @@ UNIQUE_REWRITES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("public.node_resources", "name"): lambda row: f"copy-{_fresh_tag()}",
     ("public.rate_limit_counters", "bucket"): lambda row: f"copy:{_fresh_tag()}",
     ("public.webhook_deliveries", "delivery_id"): lambda row: f"copy-{_fresh_tag()}",
+    ("auth.setup_tokens", "token_hash"): lambda row: hashlib.sha256(uuid.uuid4().bytes).digest(),
 }
 
 
@@ -470,12 +471,12 @@ class _Filler:
             "reviewed_by": s.user_a, "reviewed_at": self.now, "review_note": "not now"})
 
 
-def _generation_events(self: "_Filler") -> None:
+def _generation_events(self: _Filler) -> None:
     """Written by the generations trigger, not inserted here: fill_every_table collects
     them per user afterwards (like the audit records triggers write)."""
 
 
-def _storage_deletions(self: "_Filler") -> None:
+def _storage_deletions(self: _Filler) -> None:
     # The outbox has no owner column; "A's rows" are the files under A's prefix.
     for label in ("A", "B"):
         uid = self.sample.users[label]
@@ -484,7 +485,7 @@ def _storage_deletions(self: "_Filler") -> None:
             "attempts": 0})
 
 
-def _webhook_deliveries(self: "_Filler") -> None:
+def _webhook_deliveries(self: _Filler) -> None:
     # No owner column; "A's rows" are deliveries about A's generation.
     for label in ("A", "B"):
         uid = self.sample.users[label]
@@ -497,7 +498,7 @@ def _webhook_deliveries(self: "_Filler") -> None:
             "generation_id": generation[0] if generation else None, "payload": {"status": "succeeded"}})
 
 
-def _backup_runs(self: "_Filler") -> None:
+def _backup_runs(self: _Filler) -> None:
     # Installation-wide records, owned by nobody (like node_resources, filed under A).
     self.add("public.backup_runs", "A", {
         "id": uuid.uuid4(), "kind": "backup", "backup_type": "full", "repo": 1, "status": "succeeded",
@@ -509,7 +510,19 @@ def _backup_runs(self: "_Filler") -> None:
         "finished_at": None})
 
 
+def _setup_tokens(self: _Filler) -> None:
+    # Installation-wide (the first admin's one-time links), filed under A: the link A
+    # used (back when A became an admin) and a fresh one nobody used yet.
+    self.add("auth.setup_tokens", "A", {
+        "id": uuid.uuid4(), "token_hash": hashlib.sha256(uuid.uuid4().bytes).digest(), "used_at": self.now,
+        "used_by": self.sample.user_a})
+    self.add("auth.setup_tokens", "A", {
+        "id": uuid.uuid4(), "token_hash": hashlib.sha256(uuid.uuid4().bytes).digest(), "used_at": None,
+        "used_by": None})
+
+
 _Filler.backup_runs = _backup_runs  # type: ignore[attr-defined]
+_Filler.setup_tokens = _setup_tokens  # type: ignore[attr-defined]
 _Filler.webhook_deliveries = _webhook_deliveries  # type: ignore[attr-defined]
 _Filler.generation_events = _generation_events  # type: ignore[attr-defined]
 _Filler.storage_deletions = _storage_deletions  # type: ignore[attr-defined]
@@ -545,6 +558,7 @@ FILL_ORDER: tuple[tuple[str, Callable[[_Filler], None]], ...] = (
     ("public.storage_deletions", _storage_deletions),
     ("public.webhook_deliveries", _webhook_deliveries),
     ("public.backup_runs", _backup_runs),
+    ("auth.setup_tokens", _setup_tokens),
 )
 KNOWN_TABLES = frozenset(name for name, _ in FILL_ORDER)
 

@@ -72,6 +72,32 @@ def test_conversation_pages_walk_the_user_created_index(populated):
                               "conversations_user_id_created_idx")
 
 
+def explain_generic(conninfo: str, user_id, sql: str, params: tuple) -> dict[str, Any]:
+    """The plan PostgreSQL caches for a prepared statement (psycopg prepares a query it
+    has run five times on a connection): parameters unknown, nothing folded."""
+    with psycopg.connect(conninfo) as conn:
+        conn.execute("SELECT set_config('role', 'authenticated', true), set_config('studio.user_id', %s, true),"
+                     " set_config('studio.user_role', 'user', true),"
+                     " set_config('plan_cache_mode', 'force_generic_plan', true)", (str(user_id),))
+        return conn.execute("EXPLAIN (FORMAT JSON) " + sql, params).fetchone()[0][0]["Plan"]
+
+
+def test_a_title_search_filters_the_same_index_walk(populated):
+    """q: the user's conversations in page order through their index, the title checked
+    on top (a filter, no Sort, no scan of anybody else's), with or without a cursor,
+    planned for these values or generically."""
+    conninfo, user_id, _ = populated
+    pattern = chat_repo.like_pattern("C1_")
+    first = (user_id, pattern, 21)
+    after = (user_id, "2026-01-01T00:00:00Z", "00000000-0000-0000-0000-000000000000", pattern, 21)
+    for how in (explain, explain_generic):
+        for sql, params in ((chat_repo._SEARCH_FIRST, first), (chat_repo._SEARCH_AFTER, after)):
+            plan = how(conninfo, user_id, sql, params)
+            assert_ordered_index_scan(plan, "conversations_user_id_created_idx")
+            scan = next(n for n in plan_nodes(plan) if n.get("Index Name") == "conversations_user_id_created_idx")
+            assert "~~*" in scan.get("Filter", ""), scan
+
+
 def test_api_key_pages_walk_the_user_created_index(populated):
     conninfo, user_id, _ = populated
     assert_ordered_index_scan(explain(conninfo, user_id, auth_repo._LIST_API_KEYS_FIRST, (user_id, 51)),

@@ -79,7 +79,8 @@ def test_two_api_processes_serve_one_port_and_report_one_sum(lab: Lab) -> None:
     port = free_port()
     env = child_env(home, port, STUDIO_API_WORKERS=str(WORKERS), STUDIO_POOL_MAX_SIZE=str(POOL_MAX),
                     STUDIO_POOL_MIN_SIZE="1", STUDIO_BACKUP_ENABLED="false", STUDIO_RATE_LIMITS_ENABLED="false")
-    up = lab.start(["-v", "up"], env)  # debug logging, for the API's processes too
+    # Debug logging, for the API's processes too; every process's log lines on stdout.
+    up = lab.start(["-v", "up", "--log-json"], env)
     up.wait_ready(port)
     up.wait_output(f"{WORKERS} API processes")  # in the ready line
     api, servers = api_processes(up.pid)

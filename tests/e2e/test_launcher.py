@@ -96,9 +96,11 @@ def test_up_as_root_twice_on_the_same_home_keeps_the_data(lab: Lab) -> None:
     # First run: a fresh home is initialised, migrated and served.
     proc, ready = _start_up(lab, home, port)
     _assert_ready_at_head(ready)
-    said = proc.wait_output("Studio is ready")
+    said = proc.wait_output("Stop with Ctrl+C.")
     assert f"Studio is ready at http://127.0.0.1:{port}" in said
-    assert "studio user create" in said and "/v1/auth/signup" in said and "/v1/auth/login" in said
+    # No admin yet: the one-time link that creates the first one (tests/e2e/test_first_run_e2e.py).
+    assert f"Create the first admin account: http://127.0.0.1:{port}/setup#token=" in said
+    assert f"API reference: http://127.0.0.1:{port}/docs" in said
     cluster = EmbeddedCluster(home)
     assert cluster.data_dir == (home / "pg" / "data").resolve()
     owner = cluster.data_dir.stat().st_uid
@@ -169,20 +171,21 @@ def test_up_stops_postgres_again_when_sigterm_arrives_during_startup(lab: Lab) -
     assert _stopped(home), "SIGTERM during startup left the embedded postgres running"
 
 
-def test_up_exits_1_and_stops_postgres_when_the_api_cannot_listen(lab: Lab) -> None:
+def test_up_on_a_taken_port_is_refused_with_one_line_before_anything_starts(lab: Lab) -> None:
     home = lab.home()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = lab.start(["up"], child_env(home, port))
-        code = proc.wait_exit(120)
-        assert code is not None, f"studio up kept running without its API:\n{proc.describe()}"
-    said = one_line(proc.stderr)
-    assert code == 1, proc.describe()
-    assert "address already in use" in said and "the API process exited" in said
-    assert "Studio is ready" not in said
-    assert _stopped(home), "studio up left the embedded postgres running after its API failed"
+        result = lab.run(["up"], child_env(home, port), timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [(
+        f"error: port {port} on 127.0.0.1 is already in use by another program; stop it, or start Studio on "
+        f"another port (STUDIO_PORT=...)")], result.stderr
+    # Refused before the database: nothing initialised, nothing left running.
+    assert not EmbeddedCluster(home).is_initialized() and not (home / "pg").exists()
+    assert _stopped(home)
 
 
 # --------------------------------------------------------------------------- studio db

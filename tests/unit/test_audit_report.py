@@ -48,3 +48,25 @@ def test_the_summary_and_json_carry_the_computed_figures():
     assert data["score"] == round(result.score, 1)
     assert {c["id"]: c["status"] for c in data["checks"]} == {"K1": "pass", "F14": "warn"}
     assert set(data["checks"][0]) >= {"id", "area", "status", "detail"}
+
+
+def test_the_ops_page_shows_a_report_as_it_was_printed():
+    """GET /v1/admin/ops reads a stored report in the shape `studio audit --format json`
+    prints: the score, the verdict, and every check that did not pass, the worst first."""
+    from studio.monitoring.schemas import AuditSummary
+    from studio.monitoring.service import audit_summary
+
+    checks = [check("F6", "warn", "medium"), check("K1", "pass", "high"), check("F7", "fail", "low"),
+              check("F3", "fail", "critical"), check("F9", "error", "high")]
+    printed = report.build(checks).as_json()
+    summary = audit_summary(printed)
+    AuditSummary.model_validate(summary)
+    assert summary["available"] is True and summary["message"] is None
+    assert summary["score"] == printed["score"] and summary["status"] == "NOT PRODUCTION READY"
+    assert summary["blocking"] == ["F3"] and summary["generated_at"] == printed["generated_at"]
+    assert [c["id"] for c in summary["failing"]] == ["F3", "F7", "F9", "F6"]
+    assert set(summary["failing"][0]) == {"id", "area", "title", "severity", "status", "detail", "action"}
+
+    nothing = audit_summary(None)
+    AuditSummary.model_validate(nothing)
+    assert nothing["available"] is False and "studio audit" in nothing["message"]

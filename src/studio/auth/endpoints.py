@@ -1,17 +1,19 @@
-"""Accounts: sign-up, login, logout, the current user, password change, API keys, and
-the user's own audit log."""
+"""Accounts: sign-up, login, logout, the current user and their profile, password change,
+API keys, the user's own audit log, and the first admin's one-time setup link."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from starlette.responses import Response
 
 from studio.auth import repository as repo
 from studio.auth import service, tokens
 from studio.auth.schemas import (
+    SETUP_TOKEN_MAX,
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyPage,
@@ -20,6 +22,9 @@ from studio.auth.schemas import (
     LoginResponse,
     MeResponse,
     PasswordChange,
+    ProfileUpdate,
+    SetupLinkState,
+    SetupRequest,
     SignupRequest,
     UserEnvelope,
 )
@@ -40,17 +45,47 @@ async def signup(body: SignupRequest, request: Request, db: Db, ctx: Ctx) -> Res
     return json_response({"user": user}, 201)
 
 
-@router.post("/auth/login", response_model=LoginResponse)
-async def login(body: LoginRequest, db: Db, ctx: Ctx, settings: SettingsDep, secret_key: SecretKey) -> Response:
-    session = await service.login(db, ctx, settings, email=body.email, password=body.password)
+def _signed_in(session: service.NewSession, settings: SettingsDep, secret_key: SecretKey) -> Response:
+    """A new session's answer: the user, the CSRF token and the HttpOnly session cookie;
+    never stored by a cache."""
     response = json_response({
         "user": session.user,
         "csrf_token": tokens.csrf_token(secret_key, session.token),
         "expires_at": session.expires_at,
-    })
+    }, headers=service.NO_STORE)
     response.set_cookie(tokens.SESSION_COOKIE, session.token, max_age=settings.session_ttl_hours * 3600,
                         httponly=True, samesite="lax", secure=settings.secure_cookies, path="/")
     return response
+
+
+@router.post("/auth/login", response_model=LoginResponse)
+async def login(body: LoginRequest, db: Db, ctx: Ctx, settings: SettingsDep, secret_key: SecretKey) -> Response:
+    session = await service.login(db, ctx, settings, email=body.email, password=body.password)
+    return _signed_in(session, settings, secret_key)
+
+
+_SETUP_REFUSED: dict[int | str, dict[str, Any]] = {404: {"description": "the link is unknown or replaced (code not_found), already used "
+                                       "(setup_link_used), or an admin exists already (setup_complete)"}}
+
+
+@router.get("/setup/{token}", response_model=SetupLinkState, responses=_SETUP_REFUSED)
+async def check_setup_link(db: Db, ctx: Ctx,
+                           token: Annotated[str, PathParam(min_length=1, max_length=SETUP_TOKEN_MAX)]) -> Response:
+    """Can this one-time setup link create the first admin? For the setup page, before it
+    asks for a password."""
+    await service.check_setup_link(db, ctx, token=token)
+    return json_response({"valid": True}, headers=service.NO_STORE)
+
+
+@router.post("/setup", response_model=LoginResponse,
+             responses={**_SETUP_REFUSED, 409: {"description": "an account with this email exists already"}})
+async def setup_admin(body: SetupRequest, db: Db, ctx: Ctx, settings: SettingsDep, secret_key: SecretKey) -> Response:
+    """Creates the first admin with the one-time setup link that `studio up` prints while
+    the installation has no admin, and signs them in: the same answer and session cookie
+    as POST /v1/auth/login. The link works once."""
+    session = await service.setup_admin(db, ctx, settings, token=body.token, email=body.email,
+                                        password=body.password, display_name=body.display_name)
+    return _signed_in(session, settings, secret_key)
 
 
 @router.post("/auth/logout", status_code=204)
@@ -68,6 +103,13 @@ async def me(request: Request, db: Db, ctx: Ctx, cred: Cred, secret_key: SecretK
     token = request.cookies.get(tokens.SESSION_COOKIE) if cred.via_cookie else None
     csrf = tokens.csrf_token(secret_key, token) if token else None
     return json_response({"user": user, "csrf_token": csrf})
+
+
+@router.patch("/me", response_model=UserEnvelope)
+async def update_me(body: ProfileUpdate, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    """Your profile: the display name (trimmed; null removes it)."""
+    user = await service.update_profile(db, ctx, cred, display_name=body.display_name)
+    return json_response({"user": user})
 
 
 @router.post("/me/password", status_code=204,

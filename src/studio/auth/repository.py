@@ -17,6 +17,14 @@ def set_user_role_direct(conn: psycopg.Connection[Any], *, email: str, role: str
     conn.execute("SELECT auth.set_user_role(%s, %s)", (email, role))
 
 
+def issue_setup_token_direct(conn: psycopg.Connection[Any], *, token_hash: bytes) -> bool:
+    """A new one-time setup link's token (its hash), replacing every unused one, unless
+    an admin exists (then False and nothing changes). On studio_owner's own login
+    (`studio up`, `studio setup-link`)."""
+    row = conn.execute("SELECT auth.issue_setup_token(%s)", (token_hash,)).fetchone()
+    return bool(row and row[0])
+
+
 async def signup(tx: AnonScope, *, email: str, password_hash: str, display_name: str | None) -> UUID:
     cur = await tx.conn.execute("SELECT auth.signup(%s, %s, %s) AS id", (email, password_hash, display_name))
     row = await cur.fetchone()
@@ -54,11 +62,39 @@ async def create_session(tx: AnonScope, *, user_id: UUID, token_hash: bytes, exp
     return row
 
 
+async def setup_token_state(tx: AnonScope, *, token_hash: bytes) -> str:
+    """'valid', 'used', 'unknown' or 'admin_exists' (migration 0020)."""
+    cur = await tx.conn.execute("SELECT auth.setup_token_state(%s) AS state", (token_hash,))
+    row = await cur.fetchone()
+    assert row is not None
+    return str(row["state"])
+
+
+async def setup_admin(tx: AnonScope, *, token_hash: bytes, email: str, password_hash: str,
+                      display_name: str | None) -> tuple[str, UUID | None]:
+    """Uses the setup token: ('created', the new admin's id), or (why not, None).
+    psycopg.errors.UniqueViolation when the email has an account already."""
+    cur = await tx.conn.execute("SELECT state, user_id FROM auth.setup_admin(%s, %s, %s, %s)",
+                                (token_hash, email, password_hash, display_name))
+    row = await cur.fetchone()
+    assert row is not None
+    return str(row["state"]), row["user_id"]
+
+
 async def get_me(tx: UserScope) -> dict[str, Any]:
     cur = await tx.conn.execute(
         "SELECT id, email, display_name, role, created_at FROM public.users WHERE id = %s", (tx.user.id,))
     row = await cur.fetchone()
     assert row is not None
+    return row
+
+
+async def update_display_name(tx: UserScope, *, display_name: str | None) -> dict[str, Any] | None:
+    """The caller's new display name (RLS: only their own row); None when the account is gone."""
+    cur = await tx.conn.execute(
+        "UPDATE public.users SET display_name = %s WHERE id = %s"
+        " RETURNING id, email, display_name, role, created_at", (display_name, tx.user.id))
+    row: dict[str, Any] | None = await cur.fetchone()
     return row
 
 

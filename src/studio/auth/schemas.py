@@ -40,6 +40,37 @@ class LoginRequest(Credentials):
     pass
 
 
+SETUP_TOKEN_MAX = 128  # the token is 43 characters; anything much longer is not one
+
+
+class SetupRequest(SignupRequest):
+    """The first admin, by the one-time setup link: sign-up's rules plus the link's token."""
+
+    token: str = Field(min_length=1, max_length=SETUP_TOKEN_MAX, description="the token of the setup link "
+                       "(what follows #token= in /setup#token=...)")
+
+
+class SetupLinkState(BaseModel):
+    valid: bool
+
+
+class ProfileUpdate(Strict):
+    display_name: str | None = Field(description=f"1 to {DISPLAY_NAME_MAX} characters once trimmed; null "
+                                                 "removes it")
+
+    @field_validator("display_name")
+    @classmethod
+    def _trimmed(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            raise ValueError("display_name must not be blank; send null to remove it")
+        if len(value) > DISPLAY_NAME_MAX:
+            raise ValueError(f"display_name must be at most {DISPLAY_NAME_MAX} characters")
+        return value
+
+
 class PasswordChange(Strict):
     current_password: str = Field(min_length=1, max_length=PASSWORD_MAX,
                                   description="your password now, also when you call with an API key")

@@ -1,5 +1,5 @@
 """Accounts' rules: sign-up, login and its throttle, re-authentication, password change,
-logout, API keys. Called by the endpoints and the CLI; the service opens its own scopes
+logout, API keys, the profile, the first admin by one-time setup link. Called by the endpoints and the CLI; the service opens its own scopes
 from the database it is given and never holds one across argon2 work."""
 
 from __future__ import annotations
@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
+
+import psycopg
+import psycopg.errors
 
 from studio.auth import repository as repo
 from studio.auth import tokens
@@ -136,3 +139,80 @@ async def create_api_key(db: ApiDatabase, ctx: RequestContext, cred: Credential,
         row = await repo.create_api_key(tx, name=name, prefix=key[:16], key_hash=tokens.token_hash(key),
                                         expires_at=expires_at)
     return row, key
+
+
+# --------------------------------------------------------------------------- the profile
+
+
+async def update_profile(db: ApiDatabase, ctx: RequestContext, cred: Credential, *,
+                         display_name: str | None) -> dict[str, Any]:
+    """The caller's display name (already trimmed and checked by the schema); their user."""
+    async with db.as_user(cred, ctx) as tx:
+        user = await repo.update_display_name(tx, display_name=display_name)
+    if user is None:
+        raise Unauthenticated  # gone meanwhile (a concurrent erasure)
+    return user
+
+
+# --------------------------------------------------------------------------- the first admin
+
+# Every answer that carries a setup token's verdict or a new session.
+NO_STORE = {"Cache-Control": "no-store"}
+
+_SETUP_REFUSALS = {
+    "unknown": ("not_found", ("this setup link is not valid; a newer one may have replaced it "
+                              "(`studio setup-link` prints a fresh one)")),
+    "used": ("setup_link_used", "this setup link was already used; sign in instead"),
+    "admin_exists": ("setup_complete", "Studio has an admin already; sign in instead"),
+}
+
+
+def _setup_refused(state: str) -> ApiError:
+    """404 for every link that cannot be used, with a code that says why."""
+    code, message = _SETUP_REFUSALS.get(state, _SETUP_REFUSALS["unknown"])
+    return ApiError(404, code, message, headers=NO_STORE)
+
+
+def setup_link(base_url: str, token: str) -> str:
+    """The browser app's setup page; the token in the fragment never reaches a server log
+    or a Referer header."""
+    return f"{base_url.rstrip('/')}/setup#token={token}"
+
+
+def issue_setup_token(conn: psycopg.Connection[Any]) -> str | None:
+    """A fresh one-time setup token (replacing any unused one), or None when the
+    installation has an admin already. On studio_owner's login; the caller commits."""
+    token = tokens.new_setup_token()
+    return token if repo.issue_setup_token_direct(conn, token_hash=tokens.token_hash(token)) else None
+
+
+async def check_setup_link(db: ApiDatabase, ctx: RequestContext, *, token: str) -> None:
+    """Nothing when the link can create the first admin; else 404 saying why."""
+    async with db.as_anon(ctx) as tx:
+        state = await repo.setup_token_state(tx, token_hash=tokens.token_hash(token))
+    if state != "valid":
+        raise _setup_refused(state)
+
+
+async def setup_admin(db: ApiDatabase, ctx: RequestContext, settings: Settings, *, token: str, email: str,
+                      password: str, display_name: str | None) -> NewSession:
+    """The first admin, created with the setup link's token and signed in as login would
+    sign them in. The account, its admin role, the token's use and the session are one
+    transaction: a token works once, and two uses at once create one admin at most."""
+    # A link that cannot work is refused before any argon2 work.
+    await check_setup_link(db, ctx, token=token)
+    password_hash = await tokens.hash_password(password)
+    session_token = tokens.new_session_token()
+    expires_at = datetime.now(UTC) + timedelta(hours=settings.session_ttl_hours)
+    try:
+        async with db.as_anon(ctx) as tx:
+            state, user_id = await repo.setup_admin(tx, token_hash=tokens.token_hash(token), email=email,
+                                                    password_hash=password_hash, display_name=display_name)
+            if state != "created" or user_id is None:
+                raise _setup_refused(state)
+            user = await repo.create_session(tx, user_id=user_id, token_hash=tokens.token_hash(session_token),
+                                             expires_at=expires_at)
+    except psycopg.errors.UniqueViolation:
+        raise ApiError(409, "conflict", "an account with this email exists already; choose another email "
+                                        "for the admin", headers=NO_STORE) from None
+    return NewSession(user, session_token, expires_at)

@@ -1,7 +1,8 @@
-"""Secrets handled by the API process: password hashes, session tokens, API keys, CSRF.
+"""Secrets handled by the API process: password hashes, session tokens, API keys, CSRF,
+the first admin's setup link.
 
-Passwords are hashed with argon2id (argon2-cffi). Session tokens and API keys are 256
-random bits, so a fast SHA-256 is enough to store them: nothing is left to brute-force,
+Passwords are hashed with argon2id (argon2-cffi). Session tokens, API keys and setup
+tokens are 256 random bits, so a fast SHA-256 is enough to store them: nothing is left to brute-force,
 and lookups stay a single index probe.
 """
 
@@ -45,6 +46,11 @@ def token_hash(token: str) -> bytes:
 
 
 def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_setup_token() -> str:
+    """The secret of a one-time setup link (the first admin): 256 random bits."""
     return secrets.token_urlsafe(32)
 
 

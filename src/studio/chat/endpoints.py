@@ -14,6 +14,8 @@ from studio.auth.identity import Credential, RequestContext
 from studio.chat import repository as repo
 from studio.chat import service
 from studio.chat.schemas import (
+    TITLE_MAX,
+    AnswerCreate,
     Conversation,
     ConversationCreate,
     ConversationPage,
@@ -33,6 +35,15 @@ from studio.ratelimit import service as ratelimit
 router = APIRouter(prefix="/v1/conversations", tags=["chat"])
 
 Limit = Annotated[int, Query(ge=1, le=100)]
+TitleQuery = Annotated[str | None, Query(
+    max_length=TITLE_MAX, pattern=r"^[^\x00]*$",
+    description="only conversations whose title contains this text, ignoring case (% and _ match "
+                "themselves); pages and their cursors work the same")]
+
+_ANSWER_STREAM = ("Server-Sent Events: `event: message` (the user message answered), then `event: delta` "
+                  '`{"content": "..."}` as the answer arrives, then `event: done` (the stored answer, a Message; '
+                  'null when the conversation was deleted meanwhile) or `event: error` `{"code", "message"}` '
+                  "(nothing stored)")
 
 
 @router.post("", status_code=201, response_model=Conversation)
@@ -44,10 +55,13 @@ async def create_conversation(body: ConversationCreate, db: Db, ctx: Ctx, cred: 
 
 
 @router.get("", response_model=ConversationPage)
-async def list_conversations(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 20, cursor: str | None = None) -> Response:
+async def list_conversations(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 20, cursor: str | None = None,
+                             q: TitleQuery = None) -> Response:
+    """The caller's conversations, newest first, in keyset pages (`next_cursor`); with
+    `q`, only those whose title contains it (case-insensitive)."""
     after = decode_cursor(cursor)
     async with db.as_user(cred, ctx) as tx:
-        rows = await repo.list_conversations(tx, after=after, limit=limit)
+        rows = await repo.list_conversations(tx, after=after, limit=limit, title_contains=q)
     return json_response(page(rows, limit))
 
 
@@ -81,8 +95,7 @@ async def delete_conversation(conversation_id: UUID, db: Db, ctx: Ctx, cred: Cre
 
 
 @router.post("/{conversation_id}/messages", status_code=201, response_model=Message,
-             responses={200: {"content": {"text/event-stream": {}},
-                              "description": "with generate: events message, delta..., done (or error)"}})
+             responses={200: {"content": {"text/event-stream": {}}, "description": f"with generate: {_ANSWER_STREAM}"}})
 async def add_message(conversation_id: UUID, body: MessageCreate, request: Request, db: Db, ctx: Ctx,
                       cred: Cred, providers: ProvidersDep) -> Response:
     if body.generate:
@@ -98,9 +111,7 @@ async def add_message(conversation_id: UUID, body: MessageCreate, request: Reque
 
 async def _add_and_answer(conversation_id: UUID, body: MessageCreate, request: Request, db: ApiDatabase,
                           ctx: RequestContext, cred: Credential, providers: Providers) -> Response:
-    """Stores the user's message, then streams the model's answer as it arrives. The
-    answer is stored, as a child of the user's message, only once it is complete: a
-    client that goes away or a provider that fails midway leaves no half-written reply."""
+    """Stores the user's message, then streams the model's answer as it arrives."""
     if body.role != "user":
         raise ApiError(422, "validation_error", "only a user message can be answered (generate: true)")
     await ratelimit.check(request, ratelimit.CHAT, cred)
@@ -108,6 +119,33 @@ async def _add_and_answer(conversation_id: UUID, body: MessageCreate, request: R
         question = await service.ask(tx, providers, conversation_id=conversation_id, content=body.content,
                                      model_id=body.model_id, parent_id=body.parent_id,
                                      parent_given="parent_id" in body.model_fields_set)
+    return _answer_stream(question, conversation_id, db, ctx, cred)
+
+
+@router.post("/{conversation_id}/messages/{message_id}/answers", status_code=200, response_class=StreamingResponse,
+             summary="Regenerate an answer to a user message",
+             responses={200: {"content": {"text/event-stream": {}}, "description": _ANSWER_STREAM},
+                        404: {"description": "no such conversation or message of yours"},
+                        409: {"description": "the model cannot run here"},
+                        422: {"description": "the message is not a user message, or no chat model is chosen"},
+                        429: {"description": "rate limited (the chat limit)"}})
+async def answer_again(conversation_id: UUID, message_id: UUID, request: Request, db: Db, ctx: Ctx, cred: Cred,
+                       providers: ProvidersDep, body: AnswerCreate | None = None) -> Response:
+    """Regenerate: a new answer to an existing user message, streamed exactly like
+    `POST .../messages` with `generate: true`, and stored as another child of that
+    message (a sibling of its earlier answers, which stay). The body is optional."""
+    await ratelimit.check(request, ratelimit.CHAT, cred)
+    async with db.as_user(cred, ctx) as tx:
+        question = await service.answer_again(tx, providers, conversation_id=conversation_id, message_id=message_id,
+                                              model_id=body.model_id if body is not None else None)
+    return _answer_stream(question, conversation_id, db, ctx, cred)
+
+
+def _answer_stream(question: service.Question, conversation_id: UUID, db: ApiDatabase, ctx: RequestContext,
+                   cred: Credential) -> Response:
+    """Streams the model's answer to `question` as it arrives. The answer is stored, as
+    a child of the question, only once it is complete: a client that goes away or a
+    provider that fails midway leaves no half-written reply."""
 
     async def events() -> AsyncIterator[bytes]:
         yield _sse("message", question.message)

@@ -23,6 +23,22 @@ SELECT id, title, system_prompt, model_id, created_at, updated_at
  ORDER BY created_at DESC, id DESC
  LIMIT %s
 """
+# The same pages of the titles containing a text (ILIKE, the pattern from like_pattern):
+# the same walk of the index in page order, the title checked on top of it.
+_SEARCH_FIRST = """
+SELECT id, title, system_prompt, model_id, created_at, updated_at
+  FROM public.conversations
+ WHERE user_id = %s AND title ILIKE %s ESCAPE '\\'
+ ORDER BY created_at DESC, id DESC
+ LIMIT %s
+"""
+_SEARCH_AFTER = """
+SELECT id, title, system_prompt, model_id, created_at, updated_at
+  FROM public.conversations
+ WHERE user_id = %s AND (created_at, id) < (%s, %s) AND title ILIKE %s ESCAPE '\\'
+ ORDER BY created_at DESC, id DESC
+ LIMIT %s
+"""
 
 
 async def create_conversation(tx: UserScope, *, title: str, system_prompt: str | None,
@@ -40,9 +56,23 @@ async def create_conversation(tx: UserScope, *, title: str, system_prompt: str |
     return row
 
 
-async def list_conversations(tx: UserScope, *, after: tuple[datetime, UUID] | None,
-                             limit: int) -> list[dict[str, Any]]:
-    if after is None:
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own %, _ and \\ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_conversations(tx: UserScope, *, after: tuple[datetime, UUID] | None, limit: int,
+                             title_contains: str | None = None) -> list[dict[str, Any]]:
+    """Newest first, `limit` + 1 rows (the page and whether there is a next one); with
+    `title_contains`, only the titles containing it, ignoring case."""
+    if title_contains is not None:
+        pattern = like_pattern(title_contains)
+        if after is None:
+            cur = await tx.conn.execute(_SEARCH_FIRST, (tx.user.id, pattern, limit + 1))
+        else:
+            cur = await tx.conn.execute(_SEARCH_AFTER, (tx.user.id, after[0], after[1], pattern, limit + 1))
+    elif after is None:
         cur = await tx.conn.execute(_LIST_FIRST, (tx.user.id, limit + 1))
     else:
         cur = await tx.conn.execute(_LIST_AFTER, (tx.user.id, after[0], after[1], limit + 1))

@@ -60,6 +60,11 @@ class MessageCreate(Strict):
                                                     "conversation's model")
 
 
+class AnswerCreate(Strict):
+    model_id: UUID | None = Field(None, description="the chat model to answer with; default (omitted, null, or no "
+                                                    "body at all): the conversation's model")
+
+
 class Message(BaseModel):
     id: UUID
     conversation_id: UUID

@@ -29,9 +29,42 @@ async def ask(tx: UserScope, providers: Providers, *, conversation_id: UUID, con
               parent_id: UUID | None, parent_given: bool) -> Question:
     """Stores the user's message once the model (the given one, else the
     conversation's) is a chat model that can run here."""
+    spec = await _conversation_model(tx, conversation_id=conversation_id, model_id=model_id)
+    provider = _usable_provider(providers, spec)
+    question = await repo.add_message(tx, conversation_id=conversation_id, role="user", content=content, model=None,
+                                      parent_id=parent_id, parent_given=parent_given)
+    if question is None:
+        raise not_found("conversation")
+    history = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=question["id"]) or []
+    return _question(spec, provider, question, history)
+
+
+async def answer_again(tx: UserScope, providers: Providers, *, conversation_id: UUID, message_id: UUID,
+                       model_id: UUID | None) -> Question:
+    """A stored user message, to be answered once more (regenerate): the new answer
+    becomes another child of it, a sibling of its earlier answers, which stay. 404 for a
+    conversation or message that is not the caller's, 422 for a message that is not a
+    user's; then the same model checks as `ask`. Nothing is written here."""
+    spec = await _conversation_model(tx, conversation_id=conversation_id, model_id=model_id)
+    history = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=message_id)
+    if not history:
+        raise not_found("message")
+    message = history[-1]
+    if message["role"] != "user":
+        raise ApiError(422, "validation_error",
+                       f"only a user message can be answered; this message's role is {message['role']}")
+    return _question(spec, _usable_provider(providers, spec), message, history)
+
+
+async def _conversation_model(tx: UserScope, *, conversation_id: UUID, model_id: UUID | None) -> dict[str, Any]:
     spec = await repo.chat_model(tx, conversation_id=conversation_id, model_id=model_id)
     if spec is None:
         raise not_found("conversation")
+    return spec
+
+
+def _usable_provider(providers: Providers, spec: dict[str, Any]) -> ChatProvider:
+    """The provider of the chosen model, once it is an enabled chat model that can run here."""
     if spec["model_id"] is None or not spec["enabled"]:
         raise ApiError(422, "validation_error", "choose a chat model: model_id, or the conversation's model_id")
     if spec["type"] != "chat":
@@ -40,14 +73,15 @@ async def ask(tx: UserScope, providers: Providers, *, conversation_id: UUID, con
     reason = providers.unavailable_reason(spec["provider"], "chat")
     if reason or provider is None:
         raise ApiError(409, "model_unavailable", f"this model cannot run here: {reason}")
-    question = await repo.add_message(tx, conversation_id=conversation_id, role="user", content=content, model=None,
-                                      parent_id=parent_id, parent_given=parent_given)
-    if question is None:
-        raise not_found("conversation")
-    history = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=question["id"]) or []
+    return provider
+
+
+def _question(spec: dict[str, Any], provider: ChatProvider, message: dict[str, Any],
+              history: list[dict[str, Any]]) -> Question:
+    """`history`: the branch from the root down to `message`, oldest first."""
     prompt = ([ChatMessage("system", spec["system_prompt"])] if spec["system_prompt"] else []) + [
         ChatMessage(m["role"], m["content"]) for m in history]
-    return Question(question, provider, spec["provider_model"], spec["slug"], prompt)
+    return Question(message, provider, spec["provider_model"], spec["slug"], prompt)
 
 
 async def record_answer(tx: UserScope, question: Question, *, conversation_id: UUID,

@@ -23,6 +23,8 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 @router.get("/models", response_model=ModelList)
 async def list_models(db: Db, ctx: Ctx, cred: Cred, providers: ProvidersDep) -> Response:
+    """The enabled models: whether each can run here (and if not, why), and `parameters`,
+    the JSON Schema of the `params` POST /v1/generations accepts for it."""
     async with db.as_user(cred, ctx) as tx:
         rows = await service.list_models(tx, providers)
     return json_response({"items": rows})
@@ -31,6 +33,9 @@ async def list_models(db: Db, ctx: Ctx, cred: Cred, providers: ProvidersDep) -> 
 @router.post("/generations", status_code=202, response_model=Generation)
 async def create_generation(body: GenerationCreate, request: Request, db: Db, ctx: Ctx, cred: Cred,
                             providers: ProvidersDep) -> Response:
+    """Queues a generation (202, `Location` of the new generation). `params` must match
+    the model's `parameters` schema from GET /v1/models: a wrong or unknown parameter is
+    a 422 naming it (and, when unknown, the allowed ones)."""
     await ratelimit.check(request, ratelimit.GENERATIONS, cred)
     async with db.as_user(cred, ctx) as tx:
         row = await service.create_generation(tx, providers, type_=body.type, model_id=body.model_id,

@@ -17,36 +17,43 @@ class Strict(BaseModel):
 
 
 class EspeakParams(Strict):
-    voice: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[a-z0-9]+)*$", max_length=32)
-    speed: int | None = Field(None, ge=80, le=450)
-    pitch: int | None = Field(None, ge=0, le=99)
-    format: Literal["wav", "ogg"] | None = None
+    voice: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[a-z0-9]+)*$", max_length=32,
+                              description="an eSpeak NG voice such as en or en-us (default: the model's)")
+    speed: int | None = Field(None, ge=80, le=450, description="words per minute (default 175)")
+    pitch: int | None = Field(None, ge=0, le=99, description="voice pitch (default 50)")
+    format: Literal["wav", "ogg"] | None = Field(None, description="the audio file's format (default wav)")
 
 
 class FfmpegParams(Strict):
-    duration_seconds: float | None = Field(None, ge=0.5, le=600)
-    width: int | None = Field(None, ge=64, le=1920, multiple_of=2)
-    height: int | None = Field(None, ge=64, le=1920, multiple_of=2)
-    fps: int | None = Field(None, ge=1, le=60)
-    background: str | None = Field(None, pattern=r"^#?[0-9a-fA-F]{6}$|^[a-z]{3,20}$")
+    duration_seconds: float | None = Field(None, ge=0.5, le=600, description="the video's length in seconds")
+    width: int | None = Field(None, ge=64, le=1920, multiple_of=2, description="in pixels, even (default 640)")
+    height: int | None = Field(None, ge=64, le=1920, multiple_of=2, description="in pixels, even (default 360)")
+    fps: int | None = Field(None, ge=1, le=60, description="frames per second (default 25)")
+    background: str | None = Field(None, pattern=r"^#?[0-9a-fA-F]{6}$|^[a-z]{3,20}$",
+                                   description="a color: #rrggbb or a name such as navy (default #1e293b)")
 
 
 class ImageParams(Strict):
-    size: Literal["256x256", "512x512", "1024x1024", "1024x1536", "1536x1024"] | None = None
-    quality: Literal["low", "medium", "high", "standard", "hd"] | None = None
-    seed: int | None = Field(None, ge=0, le=2**32 - 1)
-    negative_prompt: str | None = Field(None, max_length=2000)
-    width: int | None = Field(None, ge=64, le=2048, multiple_of=8)
-    height: int | None = Field(None, ge=64, le=2048, multiple_of=8)
-    steps: int | None = Field(None, ge=1, le=150)
+    size: Literal["256x256", "512x512", "1024x1024", "1024x1536", "1536x1024"] | None = Field(
+        None, description="width x height in pixels")
+    quality: Literal["low", "medium", "high", "standard", "hd"] | None = Field(
+        None, description="which values a model accepts depends on the model")
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="the same seed repeats an image, where "
+                                                                   "the model supports it")
+    negative_prompt: str | None = Field(None, max_length=2000, description="what the image should not show")
+    width: int | None = Field(None, ge=64, le=2048, multiple_of=8, description="in pixels, a multiple of 8")
+    height: int | None = Field(None, ge=64, le=2048, multiple_of=8, description="in pixels, a multiple of 8")
+    steps: int | None = Field(None, ge=1, le=150, description="sampling steps")
 
 
 class SpeechParams(Strict):
-    voice: str | None = Field(None, min_length=1, max_length=64)
-    format: Literal["mp3", "wav", "opus", "aac", "flac"] | None = None
-    speed: float | None = Field(None, ge=0.25, le=4.0)
-    stability: float | None = Field(None, ge=0, le=1)
-    similarity_boost: float | None = Field(None, ge=0, le=1)
+    voice: str | None = Field(None, min_length=1, max_length=64,
+                              description="the provider's voice name or id (default: the model's)")
+    format: Literal["mp3", "wav", "opus", "aac", "flac"] | None = Field(
+        None, description="the audio file's format (default mp3)")
+    speed: float | None = Field(None, ge=0.25, le=4.0, description="speaking rate, 1 is normal")
+    stability: float | None = Field(None, ge=0, le=1, description="voice stability (ElevenLabs)")
+    similarity_boost: float | None = Field(None, ge=0, le=1, description="closeness to the voice (ElevenLabs)")
 
 
 PARAMS_BY_PROVIDER: dict[tuple[str, str], type[Strict]] = {
@@ -113,6 +120,15 @@ class Model(BaseModel):
     description: str | None
     available: bool
     unavailable_reason: str | None
+    parameters: dict[str, Any] = Field(
+        description="a JSON Schema (an object schema, self-contained) of the `params` that "
+                    "POST /v1/generations accepts for this model: each property's type, enum, "
+                    "minimum/maximum, multipleOf, minLength/maxLength, pattern and description; all are "
+                    "optional (default null: the provider's default). Chat models take none: "
+                    '{"type": "object", "properties": {}, "additionalProperties": false}',
+        json_schema_extra={"example": {"type": "object", "additionalProperties": False, "properties": {
+            "speed": {"type": "integer", "minimum": 80, "maximum": 450, "default": None,
+                      "description": "words per minute (default 175)"}}}})
 
 
 class ModelList(BaseModel):

@@ -4,10 +4,12 @@ worker's side, running a generation, is the job kind in tasks.py."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from studio.db.scopes import UserScope
 from studio.generation import repository as repo
@@ -22,12 +24,59 @@ DEFAULT_COST_CAP_CENTS = 1000
 
 
 async def list_models(tx: UserScope, providers: Providers) -> list[dict[str, Any]]:
-    """The enabled models, each saying whether it can run here and, if not, why."""
+    """The enabled models, each saying whether it can run here and, if not, why, and
+    which parameters it takes (a JSON Schema)."""
     rows = await repo.list_models(tx)
     for row in rows:
         reason = providers.unavailable_reason(row["provider"], row["type"])
         row["available"], row["unavailable_reason"] = reason is None, reason
+        row["parameters"] = params_schema(row["provider"], row["type"])
     return rows
+
+
+NO_PARAMS: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def params_schema(provider: str, type_: str) -> dict[str, Any]:
+    """The JSON Schema of the `params` a (provider, type) takes: the whitelist that
+    validated_params() applies, as an object schema a client can build a form from or
+    validate with. Every parameter is optional: its property is the non-null schema
+    (type, enum, minimum/maximum, multipleOf, maxLength, pattern, description) with
+    default null, null or omitted meaning the provider's default. Self-contained: no
+    $ref, no $defs. Those without a whitelist (chat, or a provider that takes none)
+    take nothing."""
+    schema = PARAMS_BY_PROVIDER.get((provider, type_))
+    return _schema_of(schema) if schema is not None else NO_PARAMS
+
+
+@functools.cache
+def _schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    raw = model.model_json_schema()
+    defs = raw.pop("$defs", {})
+    properties = {}
+    for name, prop in raw.get("properties", {}).items():
+        prop = _inline(prop, defs)
+        options = [option for option in prop.pop("anyOf", [prop]) if option.get("type") != "null"]
+        flat = {k: v for k, v in options[0].items() if k != "title"} if len(options) == 1 else {"anyOf": options}
+        flat.update({k: v for k, v in prop.items() if k in ("description", "default")})
+        flat.setdefault("default", None)
+        properties[name] = flat
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def _inline(node: Any, defs: dict[str, Any], depth: int = 0) -> Any:
+    """`node` with every {"$ref": "#/$defs/X"} replaced by X itself."""
+    if depth > 20:
+        raise ValueError("a params schema nests too deep (a recursive model?)")
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            target = copy.deepcopy(defs[ref.removeprefix("#/$defs/")])
+            return _inline({**target, **{k: v for k, v in node.items() if k != "$ref"}}, defs, depth + 1)
+        return {k: _inline(v, defs, depth + 1) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, defs, depth + 1) for v in node]
+    return node
 
 
 async def create_generation(tx: UserScope, providers: Providers, *, type_: str, model_id: UUID, prompt: str,
@@ -60,16 +109,27 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
 
 
 def validated_params(provider: str, type_: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters the model's whitelist accepts (None values dropped), else a 422
+    naming each wrong parameter; an unknown one is answered with the allowed ones."""
     schema = PARAMS_BY_PROVIDER.get((provider, type_))
     if schema is None:
         if params:
-            raise ApiError(422, "validation_error", f"{provider} takes no parameters for {type_}")
+            named = ", ".join(f"params.{name}" for name in sorted(params))
+            raise ApiError(422, "validation_error",
+                           f"{named}: unknown parameter; this model ({provider} {type_}) takes no parameters")
         return {}
     try:
         return schema.model_validate(params).model_dump(exclude_none=True)
     except ValidationError as exc:
-        details = "; ".join(f"params.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ApiError(422, "validation_error", details) from exc
+        allowed = ", ".join(schema.model_fields)
+        problems = []
+        for error in exc.errors():
+            where = "params." + ".".join(map(str, error["loc"]))
+            if error["type"] == "extra_forbidden":
+                problems.append(f"{where}: unknown parameter for {provider} {type_}; allowed: {allowed}")
+            else:
+                problems.append(f"{where}: {error['msg']}")
+        raise ApiError(422, "validation_error", "; ".join(problems)) from exc
 
 
 async def cancel_generation(tx: UserScope, *, generation_id: UUID) -> dict[str, Any] | ApiError:

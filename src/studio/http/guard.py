@@ -15,6 +15,8 @@ from studio.monitoring.logs import request_id_var
 # One line per request (method, route, status, duration, request id); probes excluded.
 access_log = logging.getLogger("studio.access")
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Paths that carry a secret (the first admin's setup token): logged as their route.
+_SECRET_PATH_PREFIXES = ("/v1/setup/",)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -55,7 +57,10 @@ class RequestGuard:
         finally:
             if scope["path"] not in _QUIET_PATHS:
                 route = scope.get("route")
-                access_log.info("%s %s %d", scope["method"], scope["path"], status, extra={
+                path = scope["path"]
+                if path.startswith(_SECRET_PATH_PREFIXES):
+                    path = getattr(route, "path", None) or "/v1/setup/{token}"
+                access_log.info("%s %s %d", scope["method"], path, status, extra={
                     "method": scope["method"], "route": getattr(route, "path", None), "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
             request_id_var.reset(token)

@@ -191,3 +191,13 @@ async def rescue_expired(tx: WorkerScope) -> list[MovedJob]:
         (RESCUE_ERROR,))
     return [MovedJob(_job(row), row["status"]) for row in await cur.fetchall()]
 
+
+
+async def queue_summary(tx: UserScope) -> list[dict[str, Any]]:
+    """Per job kind (every kind, also without jobs): queued, due (of those queued, the
+    ones whose run_after has come), running, and oldest_queued_age_seconds (how long
+    the longest-waiting due job has waited; None when none is due). For an admin's
+    scope: public.queue_summary() (migration 0019) returns no row to anyone else."""
+    cur = await tx.conn.execute(
+        "SELECT kind, queued, due, running, oldest_queued_age_seconds FROM public.queue_summary()")
+    return await cur.fetchall()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,14 +147,30 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
+def _quiet(step: str) -> None:
+    pass
+
+
+def _migrate(conninfo: str, progress: Callable[[str], None]) -> None:
+    head = migrate.head_revision()
+    current = migrate.current_revision(conninfo)
+    if current == head:
+        progress(f"The database schema is up to date (revision {head})")
+        return
+    progress(f"Migrating the database schema from {current or 'an empty database'} to revision {head}")
+    migrate.upgrade(conninfo)
+
+
 @contextmanager
-def database(settings: Settings, *, migrate_to_head: bool = False, repair_roles: bool = True) -> Iterator[Deployment]:
+def database(settings: Settings, *, migrate_to_head: bool = False, repair_roles: bool = True,
+             progress: Callable[[str], None] = _quiet) -> Iterator[Deployment]:
     """The installation's database, ready to use for the duration of the block.
 
     Embedded: initialises the cluster on first use, starts it if it is not running (and
     stops it again afterwards only in that case), and (re)asserts roles unless
     `repair_roles` is off (the audit must see them as they are). External: uses
-    STUDIO_DATABASE_URL with the per-role passwords from the settings."""
+    STUDIO_DATABASE_URL with the per-role passwords from the settings. `progress` hears
+    of each step in a sentence (`studio up` prints them)."""
     if not settings.embedded:
         # Behind an operator's PgBouncer, STUDIO_DATABASE_URL leads to it and
         # STUDIO_DIRECT_DATABASE_URL to the server, which migrations and the CLI use.
@@ -166,8 +182,9 @@ def database(settings: Settings, *, migrate_to_head: bool = False, repair_roles:
              WORKER_ROLE: _secret(settings.worker_password)},
             _secret(settings.secret_key),
             pooler_conninfo=make_conninfo(settings.database_url or "", dbname=settings.db_name) if pooled else None)
+        progress("Using the external PostgreSQL database (STUDIO_DATABASE_URL)")
         if migrate_to_head:
-            migrate.upgrade(deployment.conninfo(OWNER_ROLE))
+            _migrate(deployment.conninfo(OWNER_ROLE), progress)
         yield deployment
         return
 
@@ -175,10 +192,14 @@ def database(settings: Settings, *, migrate_to_head: bool = False, repair_roles:
     cluster, backrest = backed_up_cluster(settings, values["STUDIO_SUPERUSER_PASSWORD"])
     if not cluster.is_initialized():
         log.info("initialising the embedded PostgreSQL cluster in %s", cluster.data_dir)
+        progress(f"First run: initialising the embedded PostgreSQL cluster in {cluster.data_dir}")
         cluster.init(values["STUDIO_SUPERUSER_PASSWORD"])
     started_here = not cluster.is_running()
     if started_here:
+        progress(f"Starting the database (embedded PostgreSQL in {cluster.data_dir})")
         cluster.start()
+    else:
+        progress(f"The database is running already (embedded PostgreSQL in {cluster.data_dir})")
     try:
         if backrest is not None:
             backrest.ensure_stanza()
@@ -192,7 +213,7 @@ def database(settings: Settings, *, migrate_to_head: bool = False, repair_roles:
         deployment = Deployment(settings, base, passwords, values["STUDIO_SECRET_KEY"], cluster, backrest,
                                 values["STUDIO_SUPERUSER_PASSWORD"])
         if migrate_to_head:
-            migrate.upgrade(deployment.conninfo(OWNER_ROLE))
+            _migrate(deployment.conninfo(OWNER_ROLE), progress)
         yield deployment
     finally:
         if started_here:

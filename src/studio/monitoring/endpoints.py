@@ -1,4 +1,5 @@
-"""GET /metrics (Prometheus) and GET /v1/admin/statements (pg_stat_statements for admins)."""
+"""GET /metrics (Prometheus), and for admins GET /v1/admin/statements (pg_stat_statements)
+and GET /v1/admin/ops (the ops page's summary)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from studio.config import Settings
-from studio.http.deps import Cred, Ctx, Db, MetricsDep, SettingsDep
+from studio.http.deps import Cred, Ctx, Db, MetricsDep, MigrationHead, SettingsDep
 from studio.http.errors import ApiError, error_response, not_found
 from studio.http.responses import json_response
 from studio.monitoring import repository as repo
+from studio.monitoring import service
 from studio.monitoring.metrics import CONTENT_TYPE, database_families
+from studio.monitoring.schemas import OpsSummary
 
 log = logging.getLogger("studio.monitoring")
 
@@ -71,3 +74,16 @@ async def top_statements(db: Db, ctx: Ctx, cred: Cred, order: str = "total_time"
     except repo.StatementsUnavailable as exc:
         raise ApiError(503, "unavailable", f"statement statistics are not available: {exc}") from exc
     return json_response({"order": order, "limit": limit, "items": rows})
+
+
+@router.get("/v1/admin/ops", response_model=OpsSummary, summary="The operations summary (admins only)",
+            responses={401: {"description": "not signed in"},
+                       404: {"description": "not an admin (as if the endpoint did not exist)"}})
+async def ops_summary(db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep, expected: MigrationHead) -> Response:
+    """The operations page, read-only, for admins (anyone else gets 404): readiness as
+    /readyz checks it, the last stored audit result (or how to run `studio audit`), the
+    latest backup and restore drill, the queue per job kind (depth, due, running, the
+    oldest due job's wait), and this API process's database pool. Counts, states and
+    operational records only: no user's content, no emails."""
+    summary = await service.ops_summary(db, ctx, cred, settings=settings, expected_revision=expected)
+    return json_response(summary, headers={"Cache-Control": "no-store"})

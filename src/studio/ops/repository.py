@@ -4,7 +4,9 @@
   worker's role, under the policies written for it: a run can only be opened as
   `running` and closed once), and the scheduler's lock;
 - the restore drill's and the media check's statements, as the operator's superuser on
-  the source cluster and on the restored copy (a backup-level task, like the restore).
+  the source cluster and on the restored copy (a backup-level task, like the restore);
+- the latest runs for an admin's ops page, in the admin's scope (the admin policy on
+  backup_runs).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from studio.db.connections import scalar
-from studio.db.scopes import WorkerScope
+from studio.db.scopes import UserScope, WorkerScope
 
 
 def start_run(conn: psycopg.Connection[Any], *, kind: str, backup_type: str | None = None, repo: int = 1,
@@ -167,3 +169,28 @@ async def apply_retention(tx: WorkerScope, *, share_days: int, upload_days: int)
     cur = await tx.conn.execute("SELECT public.apply_retention(%s, %s) AS done", (share_days, upload_days))
     row = await cur.fetchone()
     return {k: int(v) for k, v in (row["done"] if row else {}).items()}
+
+
+async def last_runs(tx: UserScope) -> dict[str, dict[str, Any] | None]:
+    """The latest backup and the latest restore drill (running ones included), for an
+    admin's scope (backup_runs_admin_select): {"backup": row or None, "drill": ...}.
+    One index probe per kind (backup_runs_kind_started_idx)."""
+    cur = await tx.conn.execute(
+        """
+        SELECT k.kind, r.id, r.status, r.backup_type, r.repo, r.trigger, r.backup_label, r.error,
+               r.started_at, r.finished_at,
+               pg_catalog.date_part('epoch', r.finished_at - r.started_at) AS duration_seconds
+          FROM (VALUES ('backup'), ('drill')) AS k (kind)
+          LEFT JOIN LATERAL (
+                SELECT b.id, b.status, b.backup_type, b.repo, b.trigger, b.backup_label, b.error,
+                       b.started_at, b.finished_at
+                  FROM public.backup_runs b
+                 WHERE b.kind = k.kind
+                 ORDER BY b.started_at DESC
+                 LIMIT 1) r ON true
+        """)
+    runs: dict[str, dict[str, Any] | None] = {}
+    for row in await cur.fetchall():
+        kind = row.pop("kind")
+        runs[kind] = row if row["id"] is not None else None
+    return runs

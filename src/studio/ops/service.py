@@ -21,6 +21,7 @@ import psycopg
 
 from studio.config import WORKER_ROLE, Settings
 from studio.db.embedded import SUPERUSER, EmbeddedCluster
+from studio.launcher import instance
 from studio.launcher.deployment import (
     Deployment,
     LauncherError,
@@ -192,17 +193,13 @@ def recent_runs(deployment: Deployment, limit: int = 20) -> list[dict[str, Any]]
 
 
 def up_pid_file(settings: Settings) -> Path:
-    """Written by `studio up` while it runs, so an in-place restore can stop it."""
-    return settings.home_dir / "studio-up.pid"
+    """Locked and written by `studio up` while it runs, so an in-place restore can stop it."""
+    return instance.lock_path(settings.home_dir)
 
 
 def _running_up(settings: Settings) -> int | None:
-    try:
-        pid = int(up_pid_file(settings).read_text().split()[0])
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError, IndexError):
-        return None
+    pid = instance.running_pid(settings.home_dir)
+    return pid if pid is not None and pid > 0 else None
 
 
 def _stop_up(pid: int, timeout: float = 120) -> None:

@@ -64,6 +64,7 @@ NOT_EXPORTED: dict[str, str] = {
     "public.storage_deletions": "the file-deletion outbox, internal",
     "public.webhook_deliveries": "providers' callbacks, owned by nobody (erased with the account)",
     "public.rate_limit_counters": "request counters, internal",
+    "auth.setup_tokens": "the first admin's one-time setup links: hashes of secrets, the installation's",
     "public.alembic_version": "migration bookkeeping",
 }
 

@@ -1,0 +1,78 @@
+"""The admins' ops summary (GET /v1/admin/ops): readiness, the audit, backups, the queue
+and this process's database pool, read-only. Aggregates and operational records only:
+no prompt, title, email or any other user's content."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from studio.audit.report import SEVERITY_ORDER, STATUS_ORDER
+from studio.auth.identity import Credential, RequestContext
+from studio.config import Settings
+from studio.db.scopes import ApiDatabase
+from studio.health import service as health
+from studio.http.errors import not_found
+from studio.jobs import repository as jobs
+from studio.ops import repository as ops
+
+AUDIT_NOT_STORED = (
+    "no audit result is stored. The API does not run the audit: it needs the database owner's login, which "
+    "the API process does not have, and it calls this API over HTTP. Run `studio audit` on the server (as the "
+    "user that runs Studio; `studio audit --format json` for this shape), see docs/operations/audit.md")
+
+_POOL_KEYS = {"min_size": "pool_min", "max_size": "pool_max", "size": "pool_size", "available": "pool_available",
+              "requests_waiting": "requests_waiting", "requests_total": "requests_num",
+              "requests_queued": "requests_queued", "requests_wait_ms": "requests_wait_ms",
+              "requests_errors": "requests_errors", "connections_total": "connections_num",
+              "connections_errors": "connections_errors", "connections_lost": "connections_lost",
+              "returns_bad": "returns_bad"}
+
+
+async def ops_summary(db: ApiDatabase, ctx: RequestContext, cred: Credential, *, settings: Settings,
+                      expected_revision: str | None) -> dict[str, Any]:
+    """For admins only: anyone else gets 404, as if it did not exist, before anything
+    is checked. Several transactions: the admin's reads, then readiness in its own
+    anonymous one (what /readyz does)."""
+    async with db.as_user(cred, ctx) as tx:
+        if not tx.user.is_admin:
+            raise not_found()
+        queue = await jobs.queue_summary(tx)
+        runs = await ops.last_runs(tx)
+    ready = await health.readiness(db, ctx, settings, expected_revision)
+    return {
+        "generated_at": datetime.now(UTC),
+        "readiness": ready.as_json(),
+        "audit": audit_summary(None),
+        "backups": {"enabled": settings.backup_enabled, "last_backup": runs.get("backup"),
+                    "last_drill": runs.get("drill")},
+        "queue": queue,
+        "pool": pool_stats(db),
+    }
+
+
+def audit_summary(report: dict[str, Any] | None) -> dict[str, Any]:
+    """A stored audit report (`Report.as_json()`, what `studio audit --format json`
+    prints) as the ops page shows it: the score, the verdict and every check that did
+    not pass, the worst first. None (nothing stored, today always): not available,
+    and how to run it."""
+    if report is None:
+        return {"available": False, "score": None, "status": None, "generated_at": None, "blocking": [],
+                "failing": [], "message": AUDIT_NOT_STORED}
+    failing = sorted((c for c in report["checks"] if c["status"] != "pass"),
+                     key=lambda c: (c["id"] not in report["blocking"], STATUS_ORDER[c["status"]],
+                                    SEVERITY_ORDER[c["severity"]]))
+    return {"available": True, "score": report["score"], "status": report["status"],
+            "generated_at": report["generated_at"], "blocking": report["blocking"],
+            "failing": [{k: c[k] for k in ("id", "area", "title", "severity", "status", "detail", "action")}
+                        for c in failing],
+            "message": None}
+
+
+def pool_stats(db: ApiDatabase) -> dict[str, int]:
+    """This process's pool, from psycopg_pool's get_stats() (counters it has not
+    counted yet are absent there: 0 here)."""
+    stats = db.pool.get_stats()
+    values = {name: int(stats.get(key, 0)) for name, key in _POOL_KEYS.items()}
+    return {"process_id": os.getpid(), **values, "in_use": values["size"] - values["available"]}
