@@ -13,9 +13,9 @@ from pathlib import Path
 import psycopg
 from fastapi import FastAPI
 from pydantic import SecretStr
-from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from studio import web
 from studio.auth import endpoints as auth_endpoints
 from studio.chat import endpoints as chat_endpoints
 from studio.config import API_ROLE, Settings
@@ -101,7 +101,9 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
             await storage.aclose()
             await db.close()
 
-    app = FastAPI(title="Studio", version="0.1.0", lifespan=lifespan,
+    docs = settings.docs_enabled
+    app = FastAPI(title="Studio", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json" if docs else None,
                   description="Multi-modal generation studio. Errors: {\"error\": {\"code\", \"message\"}}.")
     app.state.settings = settings
     app.state.migration_head = migrate.head_revision()
@@ -131,10 +133,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(privacy_endpoints.router)
     app.include_router(monitoring_endpoints.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> HTMLResponse:
-        return HTMLResponse(_INDEX, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    web.install(app, docs=docs)  # last: its fallback answers every path the API does not
 
     # Uploads stream raw files with their own limit (STUDIO_MAX_UPLOAD_BYTES).
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, raw_body_paths=("/v1/uploads",))
@@ -165,17 +164,3 @@ async def _sample_pool_every_second(metrics: Metrics, db: ApiDatabase) -> None:
         metrics.sample_pool(db.pool)
         await asyncio.sleep(1)
 
-
-_INDEX = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Studio</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}
-code{background:#f3f3f3;padding:0 .2em}</style></head>
-<body><h1>Studio is running</h1>
-<p>Create an account: <code>POST /v1/auth/signup {"email", "password"}</code>,
-or from a shell: <code>studio user create you@example.org</code>.</p>
-<p>Sign in: <code>POST /v1/auth/login</code> (session cookie + CSRF token), or create an API key
-with <code>POST /v1/api-keys</code> and send <code>Authorization: Bearer &lt;key&gt;</code>.</p>
-<p>API reference: <a href="/docs">/docs</a> &middot; <a href="/openapi.json">/openapi.json</a> &middot;
-health: <a href="/readyz">/readyz</a></p>
-</body></html>
-"""

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     pg_port: int = Field(5432, ge=1, le=65535)
     pg_listen_tcp: bool = False
 
+    # /docs (Swagger UI, served offline) and /openapi.json: on unless production, where
+    # STUDIO_API_DOCS=true turns them on.
+    api_docs: bool | None = None
+
     # Signs CSRF tokens; sessions and API keys are random and stored hashed.
     secret_key: SecretStr | None = None
 
@@ -144,6 +148,10 @@ class Settings(BaseSettings):
     # is a terminal. Errors go to Sentry (or any Sentry-compatible service, e.g.
     # GlitchTip) when a DSN is set (needs the `sentry` extra: pip install 'studio[sentry]').
     log_format: Literal["json", "text"] | None = None
+    # `studio up` appends its log lines, and those of the processes it starts, to
+    # $STUDIO_HOME/logs/studio.log and keeps the terminal for a few plain sentences; true
+    # (or `studio up --log-json`) writes the log lines to standard output instead.
+    log_stdout: bool = False
     # `studio -v ...` sets debug for that command and every process it starts.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     sentry_dsn: SecretStr | None = None
@@ -234,6 +242,10 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return not self.database_url
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.env != "production" if self.api_docs is None else self.api_docs
 
     @property
     def secure_cookies(self) -> bool:

@@ -1,0 +1,59 @@
+// The user's live events (GET /v1/events): a generation that finishes or fails while the
+// user is elsewhere shows as a toast, and pages that list generations refresh from it.
+import { page } from '$app/state';
+import { toasts } from './toasts.svelte';
+
+export interface GenerationEvent {
+	generation_id: string;
+	status: 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+	progress: number;
+	error: string | null;
+	created_at: string;
+}
+
+type Listener = (event: GenerationEvent) => void;
+
+class LiveEvents {
+	private source: EventSource | null = null;
+	private listeners = new Set<Listener>();
+	/** Bumped on every event, for pages that simply reload. */
+	version = $state(0);
+
+	start(): void {
+		if (this.source) return;
+		// EventSource reconnects by itself and sends Last-Event-ID, so nothing is missed.
+		this.source = new EventSource('/v1/events', { withCredentials: true });
+		this.source.addEventListener('generation', (message) => {
+			let event: GenerationEvent;
+			try {
+				event = JSON.parse((message as MessageEvent<string>).data);
+			} catch {
+				return;
+			}
+			this.version++;
+			for (const listener of this.listeners) listener(event);
+			this.notify(event);
+		});
+	}
+
+	stop(): void {
+		this.source?.close();
+		this.source = null;
+	}
+
+	subscribe(listener: Listener): () => void {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
+	}
+
+	private notify(event: GenerationEvent): void {
+		const here = page.url.pathname;
+		// The page showing this generation already says so.
+		if (here.includes(event.generation_id) || here.startsWith('/generate')) return;
+		const href = `/gallery/${event.generation_id}`;
+		if (event.status === 'succeeded') toasts.show('success', 'A generation is ready.', { href });
+		else if (event.status === 'failed') toasts.show('error', `A generation failed: ${event.error ?? 'no reason given'}.`, { href });
+	}
+}
+
+export const liveEvents = new LiveEvents();
