@@ -1,21 +1,33 @@
-# The two commands: `make up` starts Studio on its embedded PostgreSQL,
-# `make test` type-checks src/ (mypy) and runs the whole test suite. Both bootstrap .venv first.
+# The two commands: `make up` starts Studio on its embedded PostgreSQL, `make test`
+# checks the web app (its API client is current, svelte-check, Vitest), type-checks src/
+# (mypy) and runs the whole test suite. Both bootstrap .venv first, then build the web
+# app when it is missing or its sources changed (scripts/build_web.sh).
 VENV  := .venv
 STAMP := $(VENV)/.installed
+# The web checks run the API's Python to read its OpenAPI document (web/scripts/api.mjs).
+WEB_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
-.PHONY: up test bootstrap clean
+.PHONY: up test bootstrap web web-check clean
 
-up: $(STAMP)
+up: web
 	$(VENV)/bin/studio up
 
-test: $(STAMP)
+test: web-check
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bootstrap: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh
+web: $(STAMP)
+	@scripts/build_web.sh
+
+web-check: web
+	cd web && $(WEB_ENV) npm run --silent api:check
+	cd web && npm run --silent check
+	cd web && npm test --silent
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh scripts/common.sh
 	@scripts/bootstrap.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache src/studio/web/app

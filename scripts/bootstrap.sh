@@ -1,26 +1,14 @@
 #!/usr/bin/env bash
 # Prepares a fresh machine for Studio: Python >= 3.11 with venv, the PostgreSQL server
-# binaries, and .venv with Studio and its test tools. As root it installs missing
+# binaries, the tools the tests use, and .venv with Studio and its test tools (the web
+# app is built by scripts/build_web.sh). As root it installs missing
 # Debian packages with apt-get; otherwise it says exactly what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf 'bootstrap: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-APT_UPDATED=""
-apt_install() {
-    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-        return 1
-    fi
-    if [ -z "$APT_UPDATED" ]; then
-        say "apt-get update"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-        APT_UPDATED=1
-    fi
-    say "apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+SAY_PREFIX=bootstrap
+# shellcheck source=scripts/common.sh
+. scripts/common.sh
 
 # 1. Python 3.11+ with the venv module.
 PYTHON="${PYTHON:-python3}"
@@ -83,7 +71,14 @@ if [ ${#missing_tools[@]} -gt 0 ]; then
         || say "optional tools missing: ${missing_tools[*]} (Debian/Ubuntu: apt-get install ${missing_tools[*]}); the espeak/ffmpeg models will be unavailable and their tests will fail"
 fi
 
-# 7. The virtualenv.
+# 7. Chromium (Debian's package): the browser tests drive it with Playwright for Python.
+#    Playwright's own browser download is never used. Studio itself does not need it.
+if ! command -v chromium >/dev/null 2>&1; then
+    apt_install chromium fonts-dejavu-core \
+        || say "Chromium is missing (Debian: apt-get install chromium); the browser tests need it"
+fi
+
+# 8. The virtualenv.
 if [ ! -x .venv/bin/python ]; then
     if ! "$PYTHON" -m venv .venv 2>/dev/null; then
         rm -rf .venv
