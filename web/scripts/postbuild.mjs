@@ -5,11 +5,15 @@
 //    app with `script-src 'self'` (no inline script at all), so the script moves into a
 //    content-hashed file; it relies on document.currentScript, which a classic external
 //    script has too.
+//    SvelteKit's route announcer (the element that tells screen readers a new page
+//    has loaded) carries a fixed style attribute, which `style-src 'self'` would
+//    refuse after every navigation. Its hash goes to csp.json, and the API allows that
+//    one attribute value ('unsafe-hashes' with its sha256) and no other inline style.
 // 2. Swagger UI, from the swagger-ui-dist package, goes to docs-assets/ with a small
 //    init file, so /docs works without internet.
 // 3. The JavaScript and CSS the login and chat pages load stay under the budget.
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { budgetReport } from './budget.mjs';
@@ -29,6 +33,17 @@ writeFileSync(join(out, '_app', 'immutable', name), body);
 html = html.replace(scripts[0][0], `<script src="/_app/immutable/${name}"></script>`);
 if (/<script>/.test(html) || /\sstyle=/.test(html)) throw new Error('index.html still has inline script or style');
 writeFileSync(indexPath, html);
+
+// 1b. The route announcer's style attribute.
+const entry = join(out, '_app', 'immutable', 'entry');
+const announcer = /id="svelte-announcer"[^>]*?\sstyle="([^"]*)"/g;
+const styles = new Set();
+for (const file of readdirSync(entry).filter((f) => f.endsWith('.js'))) {
+	for (const match of readFileSync(join(entry, file), 'utf8').matchAll(announcer)) styles.add(match[1]);
+}
+if (styles.size !== 1) throw new Error(`expected SvelteKit's route announcer with one style attribute, found ${styles.size}`);
+const styleHashes = [...styles].map((style) => `sha256-${createHash('sha256').update(style).digest('base64')}`);
+writeFileSync(join(out, 'csp.json'), JSON.stringify({ style_attribute_hashes: styleHashes }, null, 2) + '\n');
 
 // 2. Offline API docs.
 const swagger = join(here, '..', 'node_modules', 'swagger-ui-dist');

@@ -9,6 +9,8 @@ the same build (copied from the `swagger-ui-dist` package), so it works offline.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -21,11 +23,27 @@ from studio.http.errors import ApiError
 APP_DIR = Path(__file__).parent / "app"
 
 # The app runs no inline script (the build moves SvelteKit's bootstrap into a file) and
-# sets no inline style, so everything comes from 'self'; blob: for media the app
-# builds (downloads), data: for the favicon's and the highlighter's nothing else.
-APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-           "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
-           "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# sets no inline style, so everything comes from 'self'. One exception, named by hash:
+# SvelteKit's route announcer (for screen readers) has a fixed style attribute; the
+# build writes its sha256 to csp.json and only that value is allowed ('unsafe-hashes'
+# applies to attributes only, never to <style> or script). blob: for downloads the app
+# builds, data: for the favicon.
+APP_CSP_TEMPLATE = ("default-src 'self'; script-src 'self'; style-src 'self'{style_hashes}; "
+                    "img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
+                    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def app_csp(app_dir: Path) -> str:
+    """The app's policy, with the style attribute hashes its build recorded."""
+    try:
+        hashes = json.loads((app_dir / "csp.json").read_text())["style_attribute_hashes"]
+    except (OSError, ValueError, KeyError):
+        hashes = []
+    allowed = [h for h in hashes if isinstance(h, str) and re.fullmatch(r"sha256-[A-Za-z0-9+/]+=*", h)]
+    extra = " 'unsafe-hashes' " + " ".join(f"'{h}'" for h in allowed) if allowed else ""
+    return APP_CSP_TEMPLATE.format(style_hashes=extra)
+
+
 # Swagger UI sets style attributes from its React components and draws icons as data:
 # SVGs; its script is still 'self' only.
 DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -71,6 +89,7 @@ class BuildFiles(StaticFiles):
 def install(app: FastAPI, *, docs: bool) -> None:
     """Mounts the app's assets and, registered last, the fallback to its index."""
     index = APP_DIR / "index.html"
+    policy = app_csp(APP_DIR)
     if (APP_DIR / "_app").is_dir():
         app.mount("/_app", BuildFiles(directory=APP_DIR / "_app", immutable_under="immutable/"), name="app-assets")
     if docs and (APP_DIR / "docs-assets").is_dir():
@@ -100,7 +119,7 @@ def install(app: FastAPI, *, docs: bool) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or path.startswith(API_PREFIXES):
             await api_not_found(scope, receive, send)
             return
-        headers = {"Content-Security-Policy": APP_CSP, "Cache-Control": "no-cache", **SECURITY_HEADERS}
+        headers = {"Content-Security-Policy": policy, "Cache-Control": "no-cache", **SECURITY_HEADERS}
         response: Response = (FileResponse(index, media_type="text/html; charset=utf-8", headers=headers)
                               if index.is_file() else HTMLResponse(_NOT_BUILT, headers=headers))
         await response(scope, receive, send)

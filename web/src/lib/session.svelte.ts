@@ -11,6 +11,8 @@ class Session {
 	known = $state(false);
 	/** Set when the session ended under the user (401), so the login page can say why. */
 	expired = $state(false);
+	/** Set by a sign-out the user asked for: the login page then remembers no page to return to. */
+	signedOut = $state(false);
 
 	get isAdmin(): boolean {
 		return this.user?.role === 'admin';
@@ -27,6 +29,7 @@ class Session {
 		this.user = user;
 		setCsrfToken(csrf);
 		this.expired = false;
+		this.signedOut = false;
 		this.known = true;
 	}
 
@@ -37,6 +40,7 @@ class Session {
 
 	async logout(): Promise<void> {
 		await api.POST('/v1/auth/logout').catch(() => undefined);
+		this.signedOut = true;
 		this.clear();
 		await goto('/login', { replaceState: true });
 	}
