@@ -148,3 +148,66 @@ def test_upload_limits_change_nothing(server: Server, alice: Account, admin_conn
     assert big.status_code == 413
     assert admin_conn.execute("SELECT count(*) FROM media_objects").fetchone()[0] == 0
     assert files() == []
+
+
+def insert_generation(admin_conn, account: Account, prompt: str) -> str:
+    model = admin_conn.execute("SELECT id FROM model_registry WHERE slug = 'espeak-en'").fetchone()[0]
+    return str(admin_conn.execute(
+        "INSERT INTO generations (user_id, model_id, type, provider, prompt, status)"
+        " VALUES (%s, %s, 'audio', 'espeak', %s, 'succeeded') RETURNING id", (account.id, model, prompt)).fetchone()[0])
+
+
+def test_shares_filtered_by_item_typed_and_paged(server: Server, alice: Account, bob: Account, admin_conn):
+    first, second = insert_generation(admin_conn, alice, "first"), insert_generation(admin_conn, alice, "second")
+    conversation_id = shared_conversation(alice)
+    links = [alice.client.post("/v1/shares", json={"generation_id": first}).json() for _ in range(3)]
+    other = alice.client.post("/v1/shares", json={"generation_id": second}).json()
+    chat = alice.client.post("/v1/shares", json={"conversation_id": conversation_id}).json()
+    assert set(links[0]) == {"id", "slug", "url", "generation_id", "conversation_id", "expires_at", "revoked_at",
+                             "created_at"}
+    assert links[0]["generation_id"] == first and links[0]["conversation_id"] is None
+
+    # One generation's links, newest first, in keyset pages that keep the filter.
+    page1 = alice.client.get("/v1/shares", params={"generation_id": first, "limit": 2}).json()
+    assert [s["id"] for s in page1["items"]] == [links[2]["id"], links[1]["id"]] and page1["next_cursor"]
+    page2 = alice.client.get("/v1/shares", params={"generation_id": first, "limit": 2,
+                                                   "cursor": page1["next_cursor"]}).json()
+    assert [s["id"] for s in page2["items"]] == [links[0]["id"]] and page2["next_cursor"] is None
+    assert [s["id"] for s in alice.client.get("/v1/shares", params={"generation_id": second}).json()["items"]] \
+        == [other["id"]]
+    assert [s["id"] for s in alice.client.get("/v1/shares", params={"conversation_id": conversation_id})
+            .json()["items"]] == [chat["id"]]
+    assert len(alice.client.get("/v1/shares").json()["items"]) == 5
+    # A revoked link leaves the list.
+    assert alice.client.delete(f"/v1/shares/{links[1]['id']}").status_code == 204
+    assert [s["id"] for s in alice.client.get("/v1/shares", params={"generation_id": first}).json()["items"]] \
+        == [links[2]["id"], links[0]["id"]]
+
+    # Another user's item filters to nothing, and their links are 404s.
+    assert bob.client.get("/v1/shares", params={"generation_id": first}).json() == {"items": [], "next_cursor": None}
+    assert bob.client.get("/v1/shares", params={"conversation_id": conversation_id}).json()["items"] == []
+    assert bob.client.delete(f"/v1/shares/{links[0]['id']}").status_code == 404
+    assert bob.client.post("/v1/shares", json={"generation_id": first}).status_code == 404
+
+    # Bad input is a 422 (or 400 for a cursor) with the error JSON.
+    for params in ({"generation_id": "not-a-uuid"}, {"conversation_id": "1"}, {"limit": 0}, {"limit": 101}):
+        response = alice.client.get("/v1/shares", params=params)
+        assert response.status_code == 422, params
+        assert response.json()["error"]["code"] == "validation_error"
+    response = alice.client.get("/v1/shares", params={"cursor": "!!"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_cursor"
+    response = alice.client.post("/v1/shares", json={"generation_id": first, "extra": 1})
+    assert response.status_code == 422 and response.json()["error"]["code"] == "validation_error"
+
+
+def test_dead_link_is_a_not_found_page_for_browsers_and_json_for_clients(server: Server, alice: Account,
+                                                                         anon: httpx.Client):
+    share = alice.client.post("/v1/shares", json={"conversation_id": shared_conversation(alice)}).json()
+    assert alice.client.delete(f"/v1/shares/{share['id']}").status_code == 204
+    for url in (share["url"], "/s/" + "x" * 32, "/s/short"):
+        page = anon.get(url, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert "This link does not work" in page.text and "revoked" in page.text
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        for as_json in (anon.get(url, headers={"Accept": "application/json"}), anon.get(url, params={"format": "json"})):
+            assert as_json.status_code == 404 and as_json.json()["error"]["code"] == "not_found"

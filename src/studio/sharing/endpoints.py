@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, Response
 
 from studio.http.deps import Cred, Ctx, Db, StorageDep
-from studio.http.errors import not_found
+from studio.http.errors import ApiError, not_found
 from studio.http.responses import decode_cursor, json_response, page
 from studio.media.streaming import stream_media
 from studio.sharing import rendering, service
 from studio.sharing import repository as repo
-from studio.sharing.schemas import ShareCreate
+from studio.sharing.schemas import Share, ShareCreate, SharePage
 
 router = APIRouter(tags=["sharing"])
 
@@ -26,18 +26,27 @@ def _public(share: dict[str, Any]) -> dict[str, Any]:
     return share | {"url": f"/s/{share['slug']}"}
 
 
-@router.post("/v1/shares", status_code=201)
+@router.post("/v1/shares", status_code=201, response_model=Share)
 async def create_share(body: ShareCreate, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    """A link to one of the caller's generations or conversations (exactly one of the
+    two), lasting until revoked or until `expires_at`; 404 when the target is not theirs."""
     share = await service.create_share(db, ctx, cred, generation_id=body.generation_id,
                                        conversation_id=body.conversation_id, expires_at=body.expires_at)
     return json_response(_public(share), 201)
 
 
-@router.get("/v1/shares")
-async def list_shares(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 50, cursor: str | None = None) -> Response:
+@router.get("/v1/shares", response_model=SharePage)
+async def list_shares(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 50, cursor: str | None = None,
+                      generation_id: Annotated[UUID | None, Query(description="only the links to this generation")]
+                      = None,
+                      conversation_id: Annotated[UUID | None, Query(
+                          description="only the links to this conversation")] = None) -> Response:
+    """The caller's links that are not revoked (expired ones included, with their
+    `expires_at`), newest first, in keyset pages."""
     after = decode_cursor(cursor)
     async with db.as_user(cred, ctx) as tx:
-        rows = await repo.list_shares(tx, after=after, limit=limit)
+        rows = await repo.list_shares(tx, generation_id=generation_id, conversation_id=conversation_id,
+                                      after=after, limit=limit)
     result = page(rows, limit)
     result["items"] = [_public(r) for r in result["items"]]
     return json_response(result)
@@ -54,10 +63,19 @@ async def revoke_share(share_id: UUID, db: Db, ctx: Ctx, cred: Cred) -> Response
 
 @router.get("/s/{slug}", response_class=HTMLResponse)
 async def view_share(slug: str, request: Request, db: Db, ctx: Ctx, format: str | None = None) -> Response:  # noqa: A002
-    item = await service.view(db, ctx, slug)
+    """The shared item: an HTML page, or JSON with `?format=json` or `Accept:
+    application/json`. An unknown, expired or revoked link is a 404: a page saying so
+    for a browser, the usual error JSON for a JSON client."""
     headers = {"Content-Security-Policy": rendering.CONTENT_SECURITY_POLICY, "Referrer-Policy": "no-referrer",
                "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
-    if format == "json" or "application/json" in request.headers.get("accept", ""):
+    wants_json = format == "json" or "application/json" in request.headers.get("accept", "")
+    try:
+        item = await service.view(db, ctx, slug)
+    except ApiError as exc:
+        if wants_json or exc.status != 404:
+            raise
+        return HTMLResponse(rendering.not_found_page(), status_code=404, headers=headers)
+    if wants_json:
         return json_response(item, headers=headers)
     return HTMLResponse(rendering.share_page(item), headers=headers)
 

@@ -37,3 +37,8 @@ _templates.filters["rich_text"] = rich_text
 def share_page(item: dict[str, Any]) -> str:
     """The HTML page of a shared item (sharing.service.view)."""
     return _templates.get_template("share.html").render(**item)
+
+
+def not_found_page() -> str:
+    """The page a browser gets for a link that does not exist, has expired or was revoked."""
+    return _templates.get_template("share_not_found.html").render()

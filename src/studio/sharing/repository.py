@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg import sql
+
 from studio.db.scopes import AnonScope, UserScope
 
 
@@ -26,21 +28,25 @@ async def create_share(tx: UserScope, *, slug: str, generation_id: UUID | None, 
     return await cur.fetchone()
 
 
-async def list_shares(tx: UserScope, *, after: tuple[datetime, UUID] | None, limit: int) -> list[dict[str, Any]]:
-    if after is None:
-        cur = await tx.conn.execute(
-            """
-            SELECT id, slug, generation_id, conversation_id, expires_at, revoked_at, created_at
-              FROM public.shared_content WHERE user_id = %s AND revoked_at IS NULL
-             ORDER BY created_at DESC, id DESC LIMIT %s
-            """, (tx.user.id, limit + 1))
-    else:
-        cur = await tx.conn.execute(
-            """
-            SELECT id, slug, generation_id, conversation_id, expires_at, revoked_at, created_at
-              FROM public.shared_content WHERE user_id = %s AND revoked_at IS NULL AND (created_at, id) < (%s, %s)
-             ORDER BY created_at DESC, id DESC LIMIT %s
-            """, (tx.user.id, after[0], after[1], limit + 1))
+async def list_shares(tx: UserScope, *, generation_id: UUID | None, conversation_id: UUID | None,
+                      after: tuple[datetime, UUID] | None, limit: int) -> list[dict[str, Any]]:
+    """The caller's live links, newest first; only those of one generation or conversation
+    when asked. Only the filters given become conditions, so each query keeps an index."""
+    conditions = [sql.SQL("user_id = %(user)s"), sql.SQL("revoked_at IS NULL")]
+    if generation_id is not None:
+        conditions.append(sql.SQL("generation_id = %(generation)s"))
+    if conversation_id is not None:
+        conditions.append(sql.SQL("conversation_id = %(conversation)s"))
+    if after is not None:
+        conditions.append(sql.SQL("(created_at, id) < (%(after_ts)s, %(after_id)s)"))
+    query = sql.SQL(
+        "SELECT id, slug, generation_id, conversation_id, expires_at, revoked_at, created_at"
+        " FROM public.shared_content WHERE {conditions} ORDER BY created_at DESC, id DESC LIMIT %(limit)s"
+    ).format(conditions=sql.SQL(" AND ").join(conditions))
+    cur = await tx.conn.execute(
+        query, {"user": tx.user.id, "generation": generation_id, "conversation": conversation_id,
+                "after_ts": after[0] if after else None, "after_id": after[1] if after else None,
+                "limit": limit + 1})
     return await cur.fetchall()
 
 

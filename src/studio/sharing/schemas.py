@@ -24,3 +24,20 @@ class ShareCreate(BaseModel):
             if self.expires_at <= datetime.now(UTC):
                 raise ValueError("expires_at is in the past")
         return self
+
+
+class Share(BaseModel):
+    """A link of the caller's: `url` is the path under this server to open or hand out."""
+    id: UUID
+    slug: str
+    url: str = Field(description="the link's path, /s/<slug>; prefix it with the server's origin to share it")
+    generation_id: UUID | None
+    conversation_id: UUID | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+class SharePage(BaseModel):
+    items: list[Share]
+    next_cursor: str | None
