@@ -129,7 +129,8 @@ def install(app: FastAPI, *, docs: bool) -> None:
 _DOCS = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Studio API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="/docs-assets/swagger-ui.css"></head>
+<link rel="stylesheet" href="/docs-assets/swagger-ui.css">
+<link rel="stylesheet" href="/docs-assets/studio-docs.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs-assets/swagger-ui-bundle.js"></script>
 <script src="/docs-assets/swagger-init.js"></script>
