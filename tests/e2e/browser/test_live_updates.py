@@ -1,0 +1,61 @@
+"""Live updates over /v1/events: the gallery shows a new generation and its progress to
+the end without a reload, and a generation that finishes while the user is on another
+page shows as a toast that links to it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.support import needs_postgres
+
+from .harness import api_call, settled, sign_up, watch_of
+
+pytestmark = [pytest.mark.slow, needs_postgres,
+              pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None,
+                                 reason="needs espeak-ng and ffmpeg")]
+
+WAIT_MS = 120_000  # a queued job on a busy machine
+
+
+def _start(page: Any, slug: str, prompt: str, params: dict[str, Any] | None = None) -> str:
+    """A generation started through the API as the page's user, not through the page."""
+    status, models = api_call(page, "GET", "/v1/models")
+    assert status == 200, models
+    model = next(m for m in models["items"] if m["slug"] == slug)
+    status, made = api_call(page, "POST", "/v1/generations",
+                            {"type": model["type"], "model_id": model["id"], "prompt": prompt, "params": params or {}})
+    assert status == 202, made
+    return str(made["id"])
+
+
+def test_the_gallery_follows_new_generations_without_a_reload(page: Any) -> None:
+    sign_up(page, "Live Viewer")
+    page.goto("/gallery")
+    settled(page)
+    page.evaluate("() => { window.__sameDocument = true; }")  # gone if the page reloads
+
+    _start(page, "espeak-en", "Spoken while the gallery is open")
+    card = page.get_by_role("link", name=re.compile("Spoken while the gallery is open"))
+    expect(card).to_be_visible(timeout=WAIT_MS)
+    expect(card.locator(".badge")).to_have_text("succeeded", timeout=WAIT_MS)
+    assert page.evaluate("() => window.__sameDocument === true")
+    watch_of(page).assert_clean()
+
+
+def test_a_generation_finishing_elsewhere_shows_as_a_toast(page: Any) -> None:
+    sign_up(page, "Toast Reader")
+    page.goto("/chat")
+    settled(page)
+    generation = _start(page, "ffmpeg-video", "A short video made in the background",
+                        {"duration_seconds": 2, "width": 320, "height": 240})
+    toast = page.get_by_role("status").get_by_role("link", name="A generation is ready.")
+    expect(toast).to_be_visible(timeout=WAIT_MS)
+    toast.click()
+    page.wait_for_url(f"**/gallery/{generation}")
+    expect(page.locator("video")).to_be_visible()
+    watch_of(page).assert_clean()
