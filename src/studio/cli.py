@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import psycopg
 import sqlalchemy.exc
@@ -69,6 +69,9 @@ from studio.ops import service as ops
 from studio.ops.backup import BackupError, logical_dump
 from studio.ops.drill import DrillFailed
 from studio.ops.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from studio.audit.report import Report
 
 app = typer.Typer(help="Studio: a self-hostable multi-modal generation studio.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -571,7 +574,7 @@ def audit(
     """Is this installation production-ready? Live checks of every audit finding (the
     database catalog, roles, backups, settings, and the running API over HTTP), a score
     out of 10 and the security scorecard. Exits 1 below --min-score or when a critical
-    finding (F1-F5) fails."""
+    finding (F1-F5) fails. Every run is stored: admins see the latest on the ops page."""
     from studio.audit import configured_secrets, report
     from studio.audit.checks import AuditTarget, run_checks
 
@@ -586,11 +589,30 @@ def audit(
         target = AuditTarget(settings, deployment.conninfo(OWNER_ROLE),
                              url or instance.api_url(settings), secrets)
         result = report.build(run_checks(target))
+        code = result.exit_code(min_score)
+        stored = _store_audit_run(target.conninfo, result, code)
     if output is AuditFormat.json:
         print(json.dumps(result.as_json(), indent=2))
     else:
         print(report.markdown(result, title=f"Studio at {target.api_url}"), end="")
-    raise typer.Exit(result.exit_code(min_score))
+    if stored is None:
+        console.print("Stored in the database: admins see the latest result on the ops page (/ops).")
+    else:
+        console.print(f"[yellow]warning:[/] the result was not stored for the ops page: {escape(stored)}")
+    raise typer.Exit(code)
+
+
+def _store_audit_run(conninfo: str, result: Report, exit_code: int) -> str | None:
+    """Keeps the run for the ops page (GET /v1/admin/ops), as studio_owner. None when
+    stored, else why not: a failure to store never hides the audit's own result."""
+    from studio.audit import service as audit_service
+
+    try:
+        with psycopg.connect(conninfo, connect_timeout=10) as conn:
+            audit_service.store_run(conn, result, exit_code=exit_code)
+    except psycopg.Error as exc:
+        return _one_line(exc)
+    return None
 
 
 # --------------------------------------------------------------------------- backups

@@ -336,6 +336,66 @@ def test_ops_summary_is_for_admins_only_and_shows_no_users_content(server: Serve
     assert bob.client.get("/v1/admin/ops").status_code == 404
 
 
+def test_the_ops_page_shows_the_latest_stored_audit(server: Server, alice: Account, bob: Account, pg, db,
+                                                    admin_conn):
+    """`studio audit` stores each run as studio_owner (audit.service.store_run, what the
+    CLI calls); GET /v1/admin/ops shows the latest to admins, with its failing checks,
+    worst first. Only the latest KEEP_RUNS are kept, and no user reads the table."""
+    from studio.audit import report
+    from studio.audit import service as audit_service
+    from studio.audit.checks import Check
+    from studio.config import OWNER_ROLE
+
+    def run(*checks: Check) -> report.Report:
+        result = report.build(list(checks))
+        with psycopg.connect(pg.conninfo(OWNER_ROLE, db)) as conn:  # commits on leaving
+            audit_service.store_run(conn, result, exit_code=result.exit_code(8.0))
+        return result
+
+    def check(id_: str, status: str, severity: str) -> Check:
+        return Check(id_, "Area", f"check {id_}", severity, status, f"{id_} detail",  # type: ignore[arg-type]
+                     action=f"fix {id_}" if status != "pass" else "", risk="risk")
+
+    admin_conn.execute("UPDATE public.users SET role = 'admin' WHERE id = %s", (alice.id,))
+    for _ in range(audit_service.KEEP_RUNS + 1):
+        run(check("K1", "pass", "high"))
+    latest = run(check("K1", "pass", "high"), check("F6", "warn", "medium"), check("F3", "fail", "critical"),
+                 check("F9", "error", "high"))
+    assert admin_conn.execute("SELECT count(*), count(*) FILTER (WHERE exit_code = 1) FROM audit_runs"
+                              ).fetchone() == (audit_service.KEEP_RUNS, 1)
+
+    body = alice.client.get("/v1/admin/ops").json()
+    OpsSummary.model_validate(body)
+    audit = body["audit"]
+    assert audit["available"] is True and audit["message"] is None
+    assert audit["score"] == round(latest.score, 1) and audit["status"] == "NOT PRODUCTION READY"
+    assert audit["blocking"] == ["F3"]
+    assert audit["generated_at"].replace("Z", "+00:00") == latest.generated_at.isoformat()
+    assert [(c["id"], c["status"], c["action"]) for c in audit["failing"]] == [
+        ("F3", "fail", "fix F3"), ("F9", "error", "fix F9"), ("F6", "warn", "fix F6")]
+    assert "risk" not in audit["failing"][0]
+
+    # Not for users: the endpoint is hidden, and the table is not theirs to read.
+    assert bob.client.get("/v1/admin/ops").status_code == 404
+    with psycopg.connect(pg.conninfo(API_ROLE, db)) as conn:
+        conn.execute("SELECT set_config('role', 'authenticated', true), set_config('studio.user_id', %s, true),"
+                     " set_config('studio.user_role', 'user', true)", (bob.id,))
+        assert conn.execute("SELECT count(*) FROM public.audit_runs").fetchone()[0] == 0
+    with psycopg.connect(pg.conninfo(API_ROLE, db)) as conn:
+        conn.execute("SELECT set_config('role', 'anon', true)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM public.audit_runs")
+    # Admins read; nobody at run time changes a stored run, the owner included.
+    with psycopg.connect(pg.conninfo(API_ROLE, db)) as conn:
+        conn.execute("SELECT set_config('role', 'authenticated', true), set_config('studio.user_id', %s, true),"
+                     " set_config('studio.user_role', 'admin', true)", (alice.id,))
+        assert conn.execute("SELECT count(*) FROM public.audit_runs").fetchone()[0] == audit_service.KEEP_RUNS
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM public.audit_runs")
+    with psycopg.connect(pg.conninfo(OWNER_ROLE, db)) as conn:
+        assert conn.execute("UPDATE public.audit_runs SET score = 10").rowcount == 0
+
+
 def test_the_queue_summary_function_answers_admins_only(server: Server, alice: Account, pg, db):
     """The database keeps the rule by itself: as authenticated, a non-admin's call
     returns no row; an admin's, every kind."""

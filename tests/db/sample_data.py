@@ -521,7 +521,20 @@ def _setup_tokens(self: _Filler) -> None:
         "used_by": None})
 
 
+def _audit_runs(self: _Filler) -> None:
+    # Installation-wide (`studio audit`'s reports), owned by nobody, filed under A.
+    report = {"score": 9.4, "status": "NEARLY PRODUCTION READY", "generated_at": self.now.isoformat(),
+              "blocking": [], "scorecard": [], "checks": [
+                  {"id": "F14", "area": "Configuration", "title": "Production settings", "severity": "medium",
+                   "status": "warn", "detail": "development mode", "action": "set STUDIO_ENV=production",
+                   "risk": "debug behaviour in production"}]}
+    self.add("public.audit_runs", "A", {
+        "id": uuid.uuid4(), "score": 9.4, "status": "NEARLY PRODUCTION READY", "exit_code": 0,
+        "report": report, "created_at": self.now})
+
+
 _Filler.backup_runs = _backup_runs  # type: ignore[attr-defined]
+_Filler.audit_runs = _audit_runs  # type: ignore[attr-defined]
 _Filler.setup_tokens = _setup_tokens  # type: ignore[attr-defined]
 _Filler.webhook_deliveries = _webhook_deliveries  # type: ignore[attr-defined]
 _Filler.generation_events = _generation_events  # type: ignore[attr-defined]
@@ -559,6 +572,7 @@ FILL_ORDER: tuple[tuple[str, Callable[[_Filler], None]], ...] = (
     ("public.webhook_deliveries", _webhook_deliveries),
     ("public.backup_runs", _backup_runs),
     ("auth.setup_tokens", _setup_tokens),
+    ("public.audit_runs", _audit_runs),
 )
 KNOWN_TABLES = frozenset(name for name, _ in FILL_ORDER)
 

@@ -18,7 +18,7 @@ from studio.audit.lints import CLIENT_ROLES, DEFINER_ALLOW_LIST, RUNTIME_ROLES
 from tests.db.sample_data import catalog_tables, ident, primary_key_columns
 
 # Documented exceptions (migrations 0002 and 0006).
-APPEND_ONLY = frozenset({"public.audit_log", "public.api_usage"})  # created_at only
+APPEND_ONLY = frozenset({"public.audit_log", "public.api_usage", "public.audit_runs"})  # created_at only
 NATURAL_KEYS = {"public.rate_limit_counters": ["bucket", "window_start"]}
 # Ordered identity keys: Server-Sent Events resume "after event N" (Last-Event-ID).
 ORDERED_KEYS = {"public.generation_events": "id"}

@@ -50,7 +50,7 @@ from tests.db.sample_data import (
 # the admin is not an attacker there; every other table holds users' own content.
 ADMIN_MANAGED = frozenset({
     "public.model_registry", "public.model_tutorials", "public.node_resources",
-    "public.admin_approval_requests", "public.quotas", "public.backup_runs",
+    "public.admin_approval_requests", "public.quotas", "public.backup_runs", "public.audit_runs",
 })
 COMMANDS = ("SELECT", "UPDATE", "DELETE", "INSERT")
 PERMISSION_DENIED = "42501"  # insufficient_privilege: no grant, or an RLS violation

@@ -52,7 +52,7 @@ def by_id(report: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def test_a_fresh_installation_passes_and_the_summary_reads_like_the_audit(installation) -> None:
-    lab, _, env = installation
+    lab, home, env = installation
     code, report = audit(lab, env)
     checks = by_id(report)
     # Every finding that can be checked live is: the kept ones and F1-F23 but those
@@ -67,8 +67,15 @@ def test_a_fresh_installation_passes_and_the_summary_reads_like_the_audit(instal
     assert 9 <= report["score"] < 10
     assert report["status"] == "NEARLY PRODUCTION READY"
 
+    # Stored for the ops page (GET /v1/admin/ops), said on stderr: stdout stays the JSON.
+    stored = superuser_sql(home, "SELECT score::float8, status, exit_code, report->>'generated_at'"
+                                 " FROM audit_runs ORDER BY created_at DESC LIMIT 1")
+    assert stored == [(report["score"], report["status"], code, report["generated_at"])], stored
+
     text = lab.run(["audit"], env)
     assert text.returncode == 0, text.stderr
+    assert "Stored in the database: admins see the latest result on the ops page" in text.stderr, text.stderr
+    assert superuser_sql(home, "SELECT count(*) FROM audit_runs")[0][0] >= 2
     for heading in ("# DATABASE AUDIT - EXECUTIVE SUMMARY", "## QUICK STATUS", "Production Readiness Score: ",
                     "## WHAT'S WORKING WELL", "## SECURITY SCORECARD", "| **OVERALL** |"):
         assert heading in text.stdout, text.stdout

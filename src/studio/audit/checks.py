@@ -246,7 +246,7 @@ def runtime_roles(ctx: _Context) -> Check:
     listing = "; ".join(f"{role} ({where.get(role, 'not used by Studio')})" for role in privileged)
     ok = ("no runtime role is SUPERUSER or BYPASSRLS; studio_api is NOINHERIT and may only become anon or "
           f"authenticated. Logins that bypass RLS: {listing or 'none'}; studio_owner (NOBYPASSRLS) runs "
-          "migrations from the CLI")
+          "migrations and `studio audit` (which stores its runs) from the CLI")
     return ctx.verdict(problems, ok,
                     action="ALTER ROLE ... NOSUPERUSER NOBYPASSRLS NOINHERIT; `studio db bootstrap` re-asserts it",
                     risk="the API or a worker reads and writes everything, whatever the policies say")

@@ -49,17 +49,19 @@ class AuditFinding(BaseModel):
 
 
 class AuditSummary(BaseModel):
-    """The last stored `studio audit` result, when one is stored. The API does not run
-    the audit itself: it needs the database owner's login, which the API does not have,
-    and it calls this API over HTTP."""
+    """The latest `studio audit` result: every run of `studio audit` on the server stores
+    its report, and this shows the latest. The API does not run the audit itself: it
+    needs the database owner's login, which the API does not have, and it calls this API
+    over HTTP."""
 
     available: bool
     score: float | None = Field(description="out of 10")
     status: str | None = Field(description="PRODUCTION READY, NEARLY PRODUCTION READY or NOT PRODUCTION READY")
-    generated_at: datetime | None
+    generated_at: datetime | None = Field(description="when the audit ran")
     blocking: list[str] = Field(description="critical findings (F1-F5) that failed or could not be checked")
     failing: list[AuditFinding] = Field(description="every check that did not pass, the worst first")
-    message: str | None = Field(description="when not available: why, and how to run the audit")
+    message: str | None = Field(description="when not available (no run stored yet): why, and how to run the "
+                                            "audit")
 
 
 class BackupRun(BaseModel):

@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from studio.audit import repository as audit
 from studio.audit.report import SEVERITY_ORDER, STATUS_ORDER
 from studio.auth.identity import Credential, RequestContext
 from studio.config import Settings
@@ -18,9 +19,9 @@ from studio.jobs import repository as jobs
 from studio.ops import repository as ops
 
 AUDIT_NOT_STORED = (
-    "no audit result is stored. The API does not run the audit: it needs the database owner's login, which "
-    "the API process does not have, and it calls this API over HTTP. Run `studio audit` on the server (as the "
-    "user that runs Studio; `studio audit --format json` for this shape), see docs/operations/audit.md")
+    "no audit result is stored yet. The API does not run the audit: it needs the database owner's login, "
+    "which the API process does not have, and it calls this API over HTTP. Run `studio audit` on the server "
+    "(as the user that runs Studio): every run is stored and shows here, see docs/operations/audit.md")
 
 _POOL_KEYS = {"min_size": "pool_min", "max_size": "pool_max", "size": "pool_size", "available": "pool_available",
               "requests_waiting": "requests_waiting", "requests_total": "requests_num",
@@ -40,11 +41,12 @@ async def ops_summary(db: ApiDatabase, ctx: RequestContext, cred: Credential, *,
             raise not_found()
         queue = await jobs.queue_summary(tx)
         runs = await ops.last_runs(tx)
+        last_audit = await audit.latest_run(tx)
     ready = await health.readiness(db, ctx, settings, expected_revision)
     return {
         "generated_at": datetime.now(UTC),
         "readiness": ready.as_json(),
-        "audit": audit_summary(None),
+        "audit": audit_summary(last_audit),
         "backups": {"enabled": settings.backup_enabled, "last_backup": runs.get("backup"),
                     "last_drill": runs.get("drill")},
         "queue": queue,
@@ -53,10 +55,10 @@ async def ops_summary(db: ApiDatabase, ctx: RequestContext, cred: Credential, *,
 
 
 def audit_summary(report: dict[str, Any] | None) -> dict[str, Any]:
-    """A stored audit report (`Report.as_json()`, what `studio audit --format json`
-    prints) as the ops page shows it: the score, the verdict and every check that did
-    not pass, the worst first. None (nothing stored, today always): not available,
-    and how to run it."""
+    """The latest stored audit report (`Report.as_json()`, what `studio audit --format
+    json` prints; every `studio audit` stores one) as the ops page shows it: the score,
+    the verdict and every check that did not pass, the worst first. None (no run
+    stored yet): not available, and how to run it."""
     if report is None:
         return {"available": False, "score": None, "status": None, "generated_at": None, "blocking": [],
                 "failing": [], "message": AUDIT_NOT_STORED}

@@ -61,6 +61,7 @@ NOT_EXPORTED: dict[str, str] = {
     "public.model_tutorials": "the model catalog",
     "public.node_resources": "the installation's compute nodes",
     "public.backup_runs": "the installation's backups",
+    "public.audit_runs": "the installation's audit reports (`studio audit`): no user's data",
     "public.storage_deletions": "the file-deletion outbox, internal",
     "public.webhook_deliveries": "providers' callbacks, owned by nobody (erased with the account)",
     "public.rate_limit_counters": "request counters, internal",

@@ -808,9 +808,10 @@ export interface components {
         };
         /**
          * AuditSummary
-         * @description The last stored `studio audit` result, when one is stored. The API does not run
-         *     the audit itself: it needs the database owner's login, which the API does not have,
-         *     and it calls this API over HTTP.
+         * @description The latest `studio audit` result: every run of `studio audit` on the server stores
+         *     its report, and this shows the latest. The API does not run the audit itself: it
+         *     needs the database owner's login, which the API does not have, and it calls this API
+         *     over HTTP.
          */
         AuditSummary: {
             /** Available */
@@ -825,11 +826,14 @@ export interface components {
              * @description every check that did not pass, the worst first
              */
             failing: components["schemas"]["AuditFinding"][];
-            /** Generated At */
+            /**
+             * Generated At
+             * @description when the audit ran
+             */
             generated_at: string | null;
             /**
              * Message
-             * @description when not available: why, and how to run the audit
+             * @description when not available (no run stored yet): why, and how to run the audit
              */
             message: string | null;
             /**
