@@ -65,6 +65,8 @@ class Studio:
     home: Path
     port: int
     setup_link: str
+    lab: Lab
+    env: dict[str, str]
     admin: Account | None = None
 
     @property
@@ -106,7 +108,7 @@ def start_studio(lab: Lab, openai: FakeOpenAI, **extra: str) -> Studio:
     said = proc.wait_output("Stop with Ctrl+C.")
     found = SETUP_LINK.search(said)
     assert found is not None, f"no setup link printed:\n{proc.describe()}"
-    return Studio(proc=proc, home=home, port=port, setup_link=found.group(0))
+    return Studio(proc=proc, home=home, port=port, setup_link=found.group(0), lab=lab, env=env)
 
 
 # --------------------------------------------------------------------------- the browser
