@@ -383,9 +383,9 @@ def test_interrupted_completion_does_not_delete_the_kept_file(lab: Lab, interrup
     attempts). Once the outbox has run, the succeeded generation's file must still be
     there, and no outbox row may aim at it.
 
-    Made deterministic with a row lock: the superuser locks the job row while the job
-    runs, so the worker's completion transaction (repo.hold_lease: SELECT ... FOR UPDATE)
-    waits, after the upload; then its backend is terminated, or the worker SIGKILLed."""
+    Made deterministic with a row lock: the superuser locks the job row (FOR KEY SHARE,
+    so heartbeats still renew the lease) while the job runs, so the worker's completion
+    transaction (repo.hold_lease: SELECT ... FOR UPDATE) waits, after the upload; then its backend is terminated, or the worker SIGKILLed."""
     home = lab.home()
     api, port = _serve(lab, home)
     worker = _start_worker(lab, home)
@@ -400,7 +400,11 @@ def test_interrupted_completion_does_not_delete_the_kept_file(lab: Lab, interrup
 
         conninfo = EmbeddedCluster(home).conninfo("postgres", _secrets(home)["STUDIO_SUPERUSER_PASSWORD"], "studio")
         with psycopg.connect(conninfo, connect_timeout=5) as locker:
-            [(status,)] = locker.execute("SELECT status FROM jobs WHERE generation_id = %s FOR UPDATE", (gid,)).fetchall()
+            # FOR KEY SHARE blocks the completion's SELECT ... FOR UPDATE but not the heartbeats
+            # (non-key UPDATEs): on a busy machine the encoding outlasts the lease, which
+            # must stay held, or the job is rescued and runs twice, another case (`worker`).
+            [(status,)] = locker.execute("SELECT status FROM jobs WHERE generation_id = %s FOR KEY SHARE",
+                                         (gid,)).fetchall()
             assert status == "running", "the job ended before it could be interrupted"
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
@@ -413,8 +417,9 @@ def test_interrupted_completion_does_not_delete_the_kept_file(lab: Lab, interrup
             else:
                 pytest.fail(f"the worker never got to recording its result:\n{_describe(procs)}")
             if interruption == "connection":
+                # Only the completion's backend (its SELECT ... FOR UPDATE).
                 _sql(home, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'studio_worker'"
-                           " AND wait_event_type = 'Lock'")
+                           " AND wait_event_type = 'Lock' AND query LIKE '%%FOR UPDATE%%'")
             else:
                 worker.proc.kill()
                 worker.proc.wait(10)

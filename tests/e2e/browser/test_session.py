@@ -1,0 +1,41 @@
+"""A session that ends under the user: the next request's 401 takes the app to the login
+page, which says why, and signing in again returns to the page the user was going to.
+Logging out lands on the plain login page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.support import needs_postgres
+
+from .harness import api_call, settled, sign_up, watch_of
+
+pytestmark = [pytest.mark.slow, needs_postgres]
+
+
+def test_an_expired_session_returns_to_where_the_user_was(page: Any) -> None:
+    account = sign_up(page, "Sleepy Sam")
+    page.goto("/gallery?type=audio")
+    settled(page)
+    # The session ends on the server (as when it expires); the page does not know yet.
+    status, _ = api_call(page, "POST", "/v1/auth/logout")
+    assert status == 204
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
+    page.wait_for_url("**/login?next=%2Faccount")
+    expect(page.get_by_text("Your session has ended. Log in again to continue.")).to_be_visible()
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/account")
+    settled(page)
+    watch_of(page).assert_clean(expected=((401, r"/v1/.*"),))
+
+    # Logging out on purpose: the login page, with nothing to return to.
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    assert page.url.endswith("/login"), page.url
+    expect(page.get_by_text("Your session has ended")).to_have_count(0)
