@@ -86,13 +86,52 @@ class Provider(ABC):
 
 
 @dataclass(frozen=True)
+class ChatImage:
+    """An image attached to a chat message, sent inline to vision models."""
+
+    content_type: str   # image/png, image/jpeg, image/webp, image/gif
+    data: bytes
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     role: Literal["system", "user", "assistant", "tool"]
     content: str
+    images: Sequence[ChatImage] = ()
+
+
+@dataclass(frozen=True)
+class ChatUsage:
+    """Tokens an answer used, as the vendor counted them; yielded once, after the text."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class UpstreamModel:
+    """A model a connection's server offers (discovery), by its upstream name."""
+
+    name: str                          # what the vendor's API takes as its model name
+    display_name: str | None = None
+    capabilities: frozenset[str] = frozenset()   # a guess when the vendor says it (e.g. "chat", "vision")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A provider connection as a process runs it (public.provider_connections, key
+    decrypted). Adapters receive it and never read Settings for a URL or a key."""
+
+    id: UUID
+    name: str
+    kind: str              # which adapter speaks to it: openai, anthropic, gemini, ollama, ...
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)  # never in a repr, a log line or an error
 
 
 class ChatProvider(ABC):
-    """Chat completion with streaming: yields text deltas as they arrive."""
+    """Chat completion with streaming: yields text deltas as they arrive, then at most
+    one ChatUsage when the vendor reports tokens."""
 
     name: ClassVar[str]
 
@@ -101,8 +140,12 @@ class ChatProvider(ABC):
 
     @abstractmethod
     def stream_chat(self, *, model: str, messages: Sequence[ChatMessage],
-                    params: Mapping[str, Any] | None = None) -> AsyncIterator[str]:
+                    params: Mapping[str, Any] | None = None) -> AsyncIterator[str | ChatUsage]:
         ...
+
+    async def list_models(self) -> list[UpstreamModel]:
+        """The models the server offers (discovery, and the connection test)."""
+        raise ProviderError(f"{self.name}: this provider cannot list its models")
 
     async def aclose(self) -> None:
         ...

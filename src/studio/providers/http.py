@@ -22,7 +22,7 @@ import mimetypes
 import random
 import re
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -44,6 +44,7 @@ BACKOFF_MAX = 8.0
 RETRY_AFTER_CAP = 30.0      # a 429 asking for a longer pause fails now (retryable) rather than hold a worker
 JSON_MAX_BYTES = 256 * 1024 * 1024  # API replies; generated images may arrive inline as base64
 DETAIL_MAX_CHARS = 300      # how much of an error body goes into a message
+MAX_STREAM_LINE = 1024 * 1024  # a streamed event line longer than this is not a chat delta
 
 _GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
 # Preferred file extensions; mimetypes' choices vary by platform (.jpe, .mpga, ...).
@@ -335,3 +336,27 @@ def _origin(url: str) -> tuple[str, str]:
 def _describe(method: str, url: str) -> str:
     """How a request appears in messages: method and path, never the query or userinfo."""
     return f"{method} {urlsplit(url).path or '/'}"
+
+
+async def sse_data(response: httpx.Response, http: ProviderHTTP) -> AsyncGenerator[str, None]:
+    """The `data` of each server-sent event, as soon as its blank line arrives. Lines are
+    split on \\n only (str.splitlines would also split on U+2028 inside JSON strings)."""
+    buffer, data = "", list[str]()
+    async for text in response.aiter_text():
+        buffer += text
+        *lines, buffer = buffer.split("\n")
+        if len(buffer) > MAX_STREAM_LINE:
+            raise http.error("a stream line is too long")
+        for line in lines:
+            line = line.removesuffix("\r")
+            if not line:
+                if data:
+                    yield "\n".join(data)
+                    data = []
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+            # Comments (":" keep-alives) and other fields (event:, id:) carry no text.
+    if buffer.removesuffix("\r").startswith("data:"):
+        data.append(buffer.removesuffix("\r")[5:].removeprefix(" "))
+    if data:
+        yield "\n".join(data)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any, ClassVar
 
-import httpx
 import orjson
 
 from studio.config import Settings
@@ -28,7 +27,7 @@ from studio.providers.base import (
     ProviderError,
     ProviderUnavailable,
 )
-from studio.providers.http import JSON_MAX_BYTES, ProviderHTTP
+from studio.providers.http import JSON_MAX_BYTES, ProviderHTTP, sse_data
 
 # /audio/speech response_format -> (content type, file extension)
 SPEECH_FORMATS = {
@@ -43,7 +42,6 @@ SPEECH_FORMATS = {
 # negative_prompt, stability...) belong to other providers, and OpenAI would reject them.
 IMAGE_PARAMS = frozenset({"size", "quality", "n", "style", "background", "output_format", "output_compression"})
 SPEECH_PARAMS = frozenset({"speed", "instructions"})
-MAX_SSE_LINE = 1024 * 1024  # a single event line longer than this is not a chat delta
 
 
 def _client(settings: Settings) -> ProviderHTTP:
@@ -172,7 +170,7 @@ class OpenAIChat(ChatProvider):
                 yield self._whole_reply(await self._http.read(response, JSON_MAX_BYTES, "POST /chat/completions"))
                 return
             finished = False
-            async with aclosing(_sse_data(response)) as events:
+            async with aclosing(sse_data(response, self._http)) as events:
                 async for data in events:
                     if data == "[DONE]":
                         return
@@ -214,27 +212,3 @@ class OpenAIChat(ChatProvider):
         if not isinstance(content, str):
             raise self._http.error("the chat completion reply has no text content")
         return content
-
-
-async def _sse_data(response: httpx.Response) -> AsyncGenerator[str, None]:
-    """The `data` of each server-sent event, as soon as its blank line arrives. Lines are
-    split on \\n only (str.splitlines would also split on U+2028 inside JSON strings)."""
-    buffer, data = "", list[str]()
-    async for text in response.aiter_text():
-        buffer += text
-        *lines, buffer = buffer.split("\n")
-        if len(buffer) > MAX_SSE_LINE:
-            raise ProviderError("openai: a chat stream line is too long")
-        for line in lines:
-            line = line.removesuffix("\r")
-            if not line:
-                if data:
-                    yield "\n".join(data)
-                    data = []
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            # Comments (":" keep-alives) and other fields (event:, id:) carry no text.
-    if buffer.removesuffix("\r").startswith("data:"):
-        data.append(buffer.removesuffix("\r")[5:].removeprefix(" "))
-    if data:
-        yield "\n".join(data)
