@@ -170,6 +170,8 @@ UNIQUE_REWRITES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("public.sessions", "token_hash"): lambda row: hashlib.sha256(uuid.uuid4().bytes).digest(),
     ("public.api_keys", "key_hash"): lambda row: hashlib.sha256(uuid.uuid4().bytes).digest(),
     ("public.model_registry", "slug"): lambda row: f"copy-{_fresh_tag()}",
+    ("public.model_registry", "provider_model"): lambda row: f"copy-{_fresh_tag()}",
+    ("public.provider_connections", "name"): lambda row: f"copy-{_fresh_tag()}",
     ("public.generations", "provider_job_id"): lambda row: f"copy-{_fresh_tag()}",
     ("public.media_objects", "key"): lambda row: f"{row['owner_id']}/copy-{_fresh_tag()}.bin",
     ("public.shared_content", "slug"): lambda row: f"copy_{uuid.uuid4().hex}",
@@ -533,6 +535,15 @@ def _audit_runs(self: _Filler) -> None:
         "report": report, "created_at": self.now})
 
 
+def _provider_connections(self: _Filler) -> None:
+    # Installation-wide (admins' provider connections), owned by nobody, filed under A;
+    # the key is ciphertext (Fernet) with its last 4 characters.
+    self.add("public.provider_connections", "A", {
+        "id": uuid.uuid4(), "name": f"openai-{self.tag}", "kind": "openai", "base_url": "https://api.openai.com/v1",
+        "api_key_encrypted": b"gAAAAAB-sample-ciphertext", "api_key_last4": "1234", "enabled": True,
+        "created_by": self.sample.user_a})  # A was an admin when it was added
+
+
 _Filler.backup_runs = _backup_runs  # type: ignore[attr-defined]
 _Filler.audit_runs = _audit_runs  # type: ignore[attr-defined]
 _Filler.setup_tokens = _setup_tokens  # type: ignore[attr-defined]
@@ -549,6 +560,7 @@ FILL_ORDER: tuple[tuple[str, Callable[[_Filler], None]], ...] = (
     ("public.api_keys", _Filler.api_keys),
     ("public.audit_log", _Filler.audit_log),
     ("public.rate_limit_counters", _Filler.rate_limit_counters),
+    ("public.provider_connections", _provider_connections),
     ("public.model_registry", _Filler.model_registry),
     ("public.model_tutorials", _Filler.model_tutorials),
     ("public.conversations", _Filler.conversations),

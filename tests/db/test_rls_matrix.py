@@ -51,6 +51,7 @@ from tests.db.sample_data import (
 ADMIN_MANAGED = frozenset({
     "public.model_registry", "public.model_tutorials", "public.node_resources",
     "public.admin_approval_requests", "public.quotas", "public.backup_runs", "public.audit_runs",
+    "public.provider_connections",
 })
 COMMANDS = ("SELECT", "UPDATE", "DELETE", "INSERT")
 PERMISSION_DENIED = "42501"  # insufficient_privilege: no grant, or an RLS violation

@@ -23,17 +23,19 @@ COMMANDS = {"SELECT": "r", "INSERT": "a", "UPDATE": "w", "DELETE": "d"}
 
 # Who may call which SECURITY DEFINER function (0002_accounts.py, 0010_webhooks_shares_limits.py,
 # 0012_backup_runs.py, 0014_privacy.py, 0015_retention.py, 0016_audit.py, 0017_metrics.py, 0019_admin_ops.py,
-# 0020_setup_tokens.py).
+# 0020_setup_tokens.py, 0022_provider_connections.py).
 # Anything beyond this is a function callable "without need".
 DEFINER_ALLOW_LIST: dict[str, frozenset[str]] = {
     "anon": frozenset({"auth.signup", "auth.login_retry_after", "auth.login_credentials", "auth.login_failed",
+                       "public.provider_connections_runtime",
                        "auth.create_session", "auth.authenticate", "auth.rate_limit_hit", "public.record_webhook",
                        "public.backup_status", "public.metrics_snapshot", "auth.setup_token_state",
                        "auth.setup_admin"}),
     "authenticated": frozenset({"auth.authenticate", "auth.delete_account", "auth.rate_limit_hit",
                                 "auth.audit_export", "auth.change_password", "public.top_statements",
                                 "public.queue_summary"}),
-    "studio_worker": frozenset({"public.backup_status", "public.notify_admins", "public.apply_retention"}),
+    "studio_worker": frozenset({"public.backup_status", "public.notify_admins", "public.apply_retention",
+                                "public.provider_connections_runtime"}),
 }
 
 _TABLES_SQL = """

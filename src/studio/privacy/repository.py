@@ -59,6 +59,7 @@ NOT_EXPORTED: dict[str, str] = {
     "auth.credentials": "the password hash: a secret nobody may read back",
     "public.model_registry": "the model catalog; created_by records an admin's authorship, not ownership",
     "public.model_tutorials": "the model catalog",
+    "public.provider_connections": "the installation's provider connections and their (encrypted) API keys",
     "public.node_resources": "the installation's compute nodes",
     "public.backup_runs": "the installation's backups",
     "public.audit_runs": "the installation's audit reports (`studio audit`): no user's data",

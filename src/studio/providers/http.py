@@ -360,3 +360,28 @@ async def sse_data(response: httpx.Response, http: ProviderHTTP) -> AsyncGenerat
         data.append(buffer.removesuffix("\r")[5:].removeprefix(" "))
     if data:
         yield "\n".join(data)
+
+
+async def json_lines(response: httpx.Response, http: ProviderHTTP) -> AsyncGenerator[Any, None]:
+    """Each value of a newline-delimited JSON stream (Ollama's native API), decoded as
+    soon as its newline arrives; blank lines are skipped. Split as bytes: a JSON text
+    never holds a raw newline, and a character cut between two network chunks is then
+    decoded whole."""
+
+    def decode(line: bytes) -> Any:
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise http.error("malformed JSON in the stream") from None
+
+    buffer = b""
+    async for chunk in response.aiter_bytes():
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        if len(buffer) > MAX_STREAM_LINE:
+            raise http.error("a stream line is too long")
+        for line in lines:
+            if line.strip():
+                yield decode(line)
+    if buffer.strip():  # the server closed right after a last line without its newline
+        yield decode(buffer)
