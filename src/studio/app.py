@@ -17,6 +17,11 @@ from starlette.staticfiles import StaticFiles
 
 from studio import web
 from studio.auth import endpoints as auth_endpoints
+from studio.auth.identity import RequestContext
+from studio.catalog import endpoints as catalog_endpoints
+from studio.catalog import repository as catalog_repo
+from studio.catalog.crypto import CredentialCipher
+from studio.catalog.runtime import ConnectionRuntime
 from studio.chat import endpoints as chat_endpoints
 from studio.config import API_ROLE, Settings
 from studio.db import migrate, roles
@@ -32,7 +37,7 @@ from studio.monitoring import endpoints as monitoring_endpoints
 from studio.monitoring import logs
 from studio.monitoring.metrics import HttpMetrics, Metrics
 from studio.privacy import endpoints as privacy_endpoints
-from studio.providers.registry import build as build_providers
+from studio.providers.registry import Providers
 from studio.sharing import endpoints as sharing_endpoints
 from studio.storage.factory import create_storage
 from studio.webhooks import endpoints as webhook_endpoints
@@ -78,14 +83,24 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
         db = ApiDatabase(conninfo, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
                          timeout=settings.pool_timeout, prepared_statements=settings.prepared_statements)
         await db.open()
-        providers = build_providers(settings)
+        providers = Providers(settings)
+        cipher = CredentialCipher(settings.credentials_key.get_secret_value() if settings.credentials_key else None)
+
+        async def load_connections() -> list[dict]:
+            async with db.as_anon(RequestContext(request_id="connections")) as tx:
+                return await catalog_repo.runtime_connections(tx)
+
+        runtime = ConnectionRuntime(providers, cipher, load_connections, settings.direct_conninfo(conninfo))
         storage = create_storage(settings)
         sampler = None
         try:
             await check_role(db)
             await storage.ensure_buckets()
+            await runtime.start()
             app.state.db = db
             app.state.providers = providers
+            app.state.connection_runtime = runtime
+            app.state.credential_cipher = cipher
             app.state.storage = storage
             if metrics.multiprocess:  # a scrape reaches one process; the others report by themselves
                 sampler = asyncio.create_task(_sample_pool_every_second(metrics, db))
@@ -97,6 +112,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
                     await sampler
             metrics.process_exited()
             await events_listener.shutdown(app)
+            await runtime.stop()
             await providers.aclose()
             await storage.aclose()
             await db.close()
@@ -126,6 +142,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(auth_endpoints.router)
     app.include_router(chat_endpoints.router)
     app.include_router(generation_endpoints.router)
+    app.include_router(catalog_endpoints.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(events_endpoints.router)
     app.include_router(media_endpoints.router)
@@ -146,7 +163,7 @@ def serve() -> FastAPI:
     """The app of one `studio api` process, built from the environment. Uvicorn calls
     this in each of its STUDIO_API_WORKERS processes; `studio api` has checked the
     settings and the database before starting them."""
-    from studio.launcher.deployment import api_conninfo
+    from studio.launcher.deployment import api_conninfo, embedded_credentials_key
     from studio.monitoring import observability
 
     settings = Settings()
@@ -156,6 +173,8 @@ def serve() -> FastAPI:
     conninfo, secret_key = api_conninfo(settings)
     if secret_key and settings.secret_key is None:
         settings = settings.model_copy(update={"secret_key": SecretStr(secret_key)})
+    if settings.credentials_key is None and (credentials_key := embedded_credentials_key(settings)):
+        settings = settings.model_copy(update={"credentials_key": SecretStr(credentials_key)})
     return create_app(settings, conninfo=conninfo)
 
 

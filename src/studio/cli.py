@@ -28,7 +28,7 @@ import psycopg
 import sqlalchemy.exc
 import typer
 from psycopg.conninfo import make_conninfo
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -59,6 +59,7 @@ from studio.launcher.deployment import (
     api_conninfo,
     bootstrap_external,
     database,
+    embedded_credentials_key,
     embedded_pgbouncer,
     worker_conninfo,
 )
@@ -166,7 +167,7 @@ def up(
                   "STUDIO_PGBOUNCER=true and STUDIO_DIRECT_DATABASE_URL instead")
         settings = settings.model_copy(update={"pgbouncer": True})
     _raise_open_files_limit()
-    settings.require_secrets("secret_key", "owner_password", "api_password", "worker_password",
+    settings.require_secrets("secret_key", "owner_password", "api_password", "worker_password", "credentials_key",
                              *(("superuser_password",) if settings.embedded else ()))
     if settings.embedded:
         find_pg_bindir()  # no server binaries: one error line, before anything is said or created
@@ -346,7 +347,7 @@ def api() -> None:
     import uvicorn
 
     settings = _settings()
-    settings.require_secrets("secret_key", "api_password")
+    settings.require_secrets("secret_key", "api_password", "credentials_key")
     conninfo, secret_key = api_conninfo(settings)
     preflight(conninfo, timeout=settings.pool_timeout)
     workers = settings.api_workers
@@ -381,8 +382,10 @@ def worker(
     from studio.worker import run_worker
 
     settings = _settings()
-    settings.require_secrets("worker_password")
+    settings.require_secrets("worker_password", "credentials_key")
     conninfo = worker_conninfo(settings)
+    if settings.credentials_key is None and (credentials_key := embedded_credentials_key(settings)):
+        settings = settings.model_copy(update={"credentials_key": SecretStr(credentials_key)})
     asyncio.run(run_worker(settings, conninfo, concurrency=concurrency))
 
 

@@ -31,7 +31,7 @@ WORKER_ROLE = "studio_worker"
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "example", "secret", "password")
 
 
-SECRET_MINIMUM_LENGTHS = {"secret_key": 32, "superuser_password": 16, "owner_password": 16,
+SECRET_MINIMUM_LENGTHS = {"secret_key": 32, "credentials_key": 32, "superuser_password": 16, "owner_password": 16,
                           "api_password": 16, "worker_password": 16, "backup_cipher_pass": 32,
                           "metrics_token": 16}
 _HOW_TO_GENERATE = " (generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
@@ -69,6 +69,11 @@ class Settings(BaseSettings):
 
     # Signs CSRF tokens; sessions and API keys are random and stored hashed.
     secret_key: SecretStr | None = None
+    # Encrypts provider connections' API keys in the database (catalog/crypto.py): any
+    # random string of 32+ characters, the same in every API and worker process;
+    # comma-separated to rotate (the first encrypts, all decrypt). Embedded development
+    # generates one into secrets.env.
+    credentials_key: SecretStr | None = None
 
     # API processes (`studio api`, `studio up`): one per core the API may use is a good
     # start. Each has its own pool, so the API opens up to api_workers x pool_max_size.
@@ -125,6 +130,9 @@ class Settings(BaseSettings):
     # Providers: every external call has a timeout and a bounded retry budget.
     provider_timeout: float = Field(60.0, gt=0)
     provider_max_retries: int = Field(3, ge=0, le=10)
+    # Connections are managed at runtime by admins (/v1/admin/connections). These
+    # variables only seed one connection each on the first start that sees them
+    # (docs/providers.md); afterwards the admin's settings count.
     openai_base_url: str | None = None      # OpenAI, vLLM, Ollama, llama.cpp: anything OpenAI-compatible
     openai_api_key: SecretStr | None = None
     replicate_base_url: str = "https://api.replicate.com/v1"
@@ -137,6 +145,8 @@ class Settings(BaseSettings):
     elevenlabs_api_key: SecretStr | None = None
     comfyui_base_url: str | None = None
     comfyui_max_wait_seconds: float = Field(900.0, gt=0)
+    # Where the admins' Connections page looks for a running Ollama to offer.
+    ollama_probe_url: str = "http://127.0.0.1:11434"
     # Where providers send webhooks, e.g. https://studio.example.org/v1/webhooks/replicate.
     replicate_webhook_url: str | None = None
     # Webhook signing secrets as the provider shows them (`whsec_<base64>`). Unset: that

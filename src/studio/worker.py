@@ -7,7 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
+from studio.catalog import repository as catalog_repo
+from studio.catalog.crypto import CredentialCipher
+from studio.catalog.runtime import ConnectionRuntime
 from studio.config import Settings
 from studio.db.scopes import WorkerDatabase
 from studio.generation.tasks import GenerationJobs
@@ -15,7 +19,6 @@ from studio.jobs.registry import Registry
 from studio.jobs.worker import Duty, Worker, WorkerOptions
 from studio.ops import housekeeping
 from studio.providers.registry import Providers
-from studio.providers.registry import build as build_providers
 from studio.storage import outbox
 from studio.storage.factory import create_storage
 
@@ -35,7 +38,14 @@ async def assembled_worker(settings: Settings, conninfo: str, options: WorkerOpt
     db = WorkerDatabase(conninfo, min_size=1, max_size=options.concurrency + 3, timeout=settings.pool_timeout,
                         prepared_statements=settings.prepared_statements)
     storage = create_storage(settings)
-    providers = build_providers(settings)
+    providers = Providers(settings)
+    cipher = CredentialCipher(settings.credentials_key.get_secret_value() if settings.credentials_key else None)
+
+    async def load_connections() -> list[dict[str, Any]]:
+        async with db.as_worker() as tx:
+            return await catalog_repo.runtime_connections(tx)
+
+    runtime = ConnectionRuntime(providers, cipher, load_connections, settings.direct_conninfo(conninfo))
     retention = housekeeping.Retention(media_recovery_seconds=settings.media_recovery_seconds,
                                        share_retention_days=settings.share_retention_days,
                                        upload_orphan_days=settings.upload_orphan_days,
@@ -48,10 +58,12 @@ async def assembled_worker(settings: Settings, conninfo: str, options: WorkerOpt
     await db.open()
     try:
         await storage.ensure_buckets()
+        await runtime.start()
         # LISTEN goes straight to the server, never through a transaction pooler.
         yield Worker(db, settings.direct_conninfo(conninfo), storage, job_kinds(settings, providers), options,
                      duties)
     finally:
+        await runtime.stop()
         await providers.aclose()
         await storage.aclose()
         await db.close()

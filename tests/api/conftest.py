@@ -57,6 +57,7 @@ def serve(settings: Settings, conninfo: str, customize: Callable[[FastAPI], None
 
 def make_settings(**overrides: object) -> Settings:
     values: dict[str, object] = {"env": "test", "secret_key": SecretStr("k" * 40), "pool_max_size": 4,
+                                 "credentials_key": SecretStr("c" * 40),
                                  "login_max_failures": 3, "max_upload_bytes": 2 * 1024 * 1024}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -105,3 +106,25 @@ def bob(server: Server) -> Iterator[Account]:
 def anon(server: Server) -> Iterator[httpx.Client]:
     with server.client() as client:
         yield client
+
+
+def make_admin(account: Account, admin_conn) -> Account:
+    admin_conn.execute("UPDATE public.users SET role = 'admin' WHERE id = %s", (account.id,))
+    return account
+
+
+def add_connection(admin: Account, kind: str, base_url: str | None = None, api_key: str | None = None,
+                   **extra: object) -> dict:
+    """An admin adds a provider connection, through the API as a person would."""
+    body = {"kind": kind, **({"base_url": base_url} if base_url else {}),
+            **({"api_key": api_key} if api_key else {}), **extra}
+    r = admin.client.post("/v1/admin/connections", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def add_model(admin: Account, connection_id: str, provider_model: str, type_: str, **extra: object) -> dict:
+    r = admin.client.post("/v1/admin/models", json={"connection_id": connection_id, "provider_model": provider_model,
+                                                    "type": type_, **extra})
+    assert r.status_code == 201, r.text
+    return r.json()

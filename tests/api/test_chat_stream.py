@@ -1,5 +1,6 @@
 """Chat answers stream token by token (SSE) from an OpenAI-compatible server (a fake
-speaking its protocol on 127.0.0.1) and are stored only once complete."""
+speaking its protocol on 127.0.0.1, added as a connection by an admin through the API,
+with a model whose upstream name is the registry's) and are stored only once complete."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ from collections.abc import Iterator
 import pytest
 
 from studio.config import API_ROLE
-from tests.api.conftest import Account, Server, make_settings, serve, sign_up_and_log_in
+from tests.api.conftest import (
+    Account,
+    Server,
+    add_connection,
+    add_model,
+    make_admin,
+    make_settings,
+    serve,
+    sign_up_and_log_in,
+)
 from tests.providers.fakes import FakeOpenAI, delta, sse
 
 
@@ -24,11 +34,23 @@ def fake_openai() -> Iterator[FakeOpenAI]:
         fake.stop()
 
 
+UPSTREAM_MODEL = "llama-3.1-8b-instruct"
+
+
+def connect_fake(server: Server, fake: FakeOpenAI, admin_conn) -> None:
+    """An admin connects the fake server and registers one chat model on it (slug openai-chat)."""
+    admin = make_admin(sign_up_and_log_in(server, f"admin-{uuid.uuid4().hex[:8]}@example.org"), admin_conn)
+    connection = add_connection(admin, "openai", f"{fake.url}/v1", "sk-test-key-0001")
+    add_model(admin, connection["id"], UPSTREAM_MODEL, "chat", slug="openai-chat")
+    admin.client.close()
+
+
 @pytest.fixture
-def chat_server(pg, db, tmp_path, fake_openai) -> Iterator[Server]:
-    settings = make_settings(home=tmp_path, openai_base_url=f"{fake_openai.url}/v1", provider_timeout=5,
-                             provider_max_retries=0)
-    yield from serve(settings, pg.conninfo(API_ROLE, db))
+def chat_server(pg, db, tmp_path, fake_openai, admin_conn) -> Iterator[Server]:
+    settings = make_settings(home=tmp_path, provider_timeout=5, provider_max_retries=0)
+    for server in serve(settings, pg.conninfo(API_ROLE, db)):
+        connect_fake(server, fake_openai, admin_conn)
+        yield server
 
 
 @pytest.fixture
@@ -67,7 +89,8 @@ def test_answer_streams_and_is_stored_under_the_question(carol: Account, fake_op
     assert answer["parent_id"] == question["id"] and answer["model"] == "openai-chat"
     # The provider got the system prompt and the branch so far, in order.
     sent = fake_openai.received("POST", "/v1/chat/completions")[0].json()
-    assert sent["stream"] is True
+    assert sent["stream"] is True and sent["model"] == UPSTREAM_MODEL  # the registry's upstream name
+    assert fake_openai.received("POST", "/v1/chat/completions")[0].headers["authorization"] == "Bearer sk-test-key-0001"
     assert [m["role"] for m in sent["messages"]] == ["system", "user"]
     tree = carol.client.get(url).json()["items"]
     assert [m["content"] for m in tree] == ["Say hello", "Hello, world"]
@@ -208,10 +231,11 @@ def test_a_failed_regenerate_stores_no_half_answer(carol: Account, fake_openai: 
 
 
 @pytest.fixture
-def limited_chat(pg, db, tmp_path, fake_openai) -> Iterator[Server]:
-    settings = make_settings(home=tmp_path, openai_base_url=f"{fake_openai.url}/v1", provider_timeout=5,
-                             provider_max_retries=0, rate_limit_chat_per_minute=2)
-    yield from serve(settings, pg.conninfo(API_ROLE, db))
+def limited_chat(pg, db, tmp_path, fake_openai, admin_conn) -> Iterator[Server]:
+    settings = make_settings(home=tmp_path, provider_timeout=5, provider_max_retries=0, rate_limit_chat_per_minute=2)
+    for server in serve(settings, pg.conninfo(API_ROLE, db)):
+        connect_fake(server, fake_openai, admin_conn)
+        yield server
 
 
 def test_regenerate_counts_against_the_chat_rate_limit(limited_chat: Server, fake_openai: FakeOpenAI):

@@ -320,3 +320,301 @@ class FakeComfyUI(FakeServer):
 
     async def _empty(self, request: Request, recorded: Recorded) -> Response:
         return Response(status_code=200)
+
+
+# -- chat vendors with their own protocols: Anthropic, Gemini, Ollama ----------------------
+
+
+def _chat_state() -> dict[str, Any]:
+    """What every streaming chat fake starts from (see _scripted)."""
+    return {
+        "delay": 0.01,                   # seconds between chunks
+        "cut_after": None,               # drop the connection before this chunk
+        "finished": threading.Event(),   # set once every chunk was sent
+        "abandoned": threading.Event(),  # set when the client went away before the end
+    }
+
+
+def _scripted(state: dict[str, Any], chunks: list[str | bytes], media_type: str) -> StreamingResponse:
+    """Sends `chunks` as they are, each its own write (bytes may split a character)."""
+    pause, cut_after = state["delay"], state["cut_after"]
+    finished, abandoned = state["finished"], state["abandoned"]
+
+    async def stream() -> AsyncIterator[bytes]:
+        ended = False
+        try:
+            for index, chunk in enumerate(chunks):
+                if index == cut_after:
+                    ended = True
+                    # uvicorn drops the connection without the final chunk (see FakeOpenAI).
+                    raise ConnectionAbortedError("fake: stream cut")
+                if index:
+                    await asyncio.sleep(pause)
+                yield chunk if isinstance(chunk, bytes) else chunk.encode()
+            ended = True
+            finished.set()
+        finally:
+            # Starlette cancels the body once uvicorn reports the client's disconnect
+            # (or the generator is closed unfinished): the client went away.
+            if not ended:
+                abandoned.set()
+
+    return StreamingResponse(stream(), media_type=media_type)
+
+
+def _page(items: list[dict[str, Any]], start: int, size: int) -> tuple[list[dict[str, Any]], bool]:
+    return items[start:start + size], start + size < len(items)
+
+
+def anthropic_event(kind: str, **fields: Any) -> str:
+    """One Messages API event: its name, and data repeating it as "type"."""
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **fields})}\n\n"
+
+
+def anthropic_stream(*texts: str, model: str = "claude-test-1", input_tokens: int = 25,
+                     output_tokens: int = 12, end: bool = True) -> list[str]:
+    """A whole streamed answer as the API sends it; `end=False` stops before message_delta."""
+    message = {"id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant", "model": model,
+               "content": [], "stop_reason": None, "stop_sequence": None,
+               "usage": {"input_tokens": input_tokens, "cache_creation_input_tokens": 0,
+                         "cache_read_input_tokens": 0, "output_tokens": 1}}
+    events = [anthropic_event("message_start", message=message),
+              anthropic_event("content_block_start", index=0, content_block={"type": "text", "text": ""}),
+              anthropic_event("ping"),
+              *(anthropic_event("content_block_delta", index=0, delta={"type": "text_delta", "text": text})
+                for text in texts),
+              anthropic_event("content_block_stop", index=0)]
+    if end:
+        events += [anthropic_event("message_delta", delta={"stop_reason": "end_turn", "stop_sequence": None},
+                                   usage={"output_tokens": output_tokens}),
+                   anthropic_event("message_stop")]
+    return events
+
+
+def anthropic_error(status: int, kind: str, message: str) -> Reply:
+    return Reply(status, json={"type": "error", "error": {"type": kind, "message": message}})
+
+
+class FakeAnthropic(FakeServer):
+    """/v1/messages (server-sent events) and /v1/models (paged with after_id), refusing
+    what the real API refuses: no key, no anthropic-version, no max_tokens, a system role."""
+
+    VERSION = "2023-06-01"
+
+    def defaults(self) -> dict[str, Any]:
+        return {
+            **_chat_state(),
+            "texts": ["Hel", "lo, ", "world"],
+            "events": None,      # a replacement for the whole stream
+            "models": [{"type": "model", "id": f"claude-test-{i}", "display_name": f"Claude Test {i}",
+                        "created_at": "2025-05-14T00:00:00Z"} for i in range(1, 6)],
+            "page_size": 2,      # at most this many models per page, whatever the limit asked
+        }
+
+    def routes(self) -> None:
+        self.route("POST", "/v1/messages", self._messages)
+        self.route("GET", "/v1/models", self._models)
+
+    def _refusal(self, recorded: Recorded) -> Response | None:
+        if recorded.headers.get("x-api-key") != KEY:
+            return anthropic_error(401, "authentication_error", "invalid x-api-key").response()
+        if recorded.headers.get("anthropic-version") != self.VERSION:
+            return anthropic_error(400, "invalid_request_error", "anthropic-version: header is required").response()
+        return None
+
+    async def _messages(self, request: Request, recorded: Recorded) -> Response:
+        if (refusal := self._refusal(recorded)) is not None:
+            return refusal
+        body = recorded.json()
+        for required in ("model", "max_tokens", "messages"):
+            if required not in body:
+                return anthropic_error(400, "invalid_request_error", f"{required}: Field required").response()
+        for index, message in enumerate(body["messages"]):
+            if message.get("role") not in ("user", "assistant"):
+                return anthropic_error(400, "invalid_request_error",
+                                       f"messages.{index}.role: Input should be 'user' or 'assistant'").response()
+        if body.get("stream") is not True:
+            return anthropic_error(400, "invalid_request_error", "fake: only streamed requests").response()
+        events = self.state["events"]
+        if events is None:
+            events = anthropic_stream(*self.state["texts"], model=body["model"])
+        return _scripted(self.state, list(events), "text/event-stream; charset=utf-8")
+
+    async def _models(self, request: Request, recorded: Recorded) -> Response:
+        if (refusal := self._refusal(recorded)) is not None:
+            return refusal
+        models: list[dict[str, Any]] = self.state["models"]
+        ids = [m["id"] for m in models]
+        after = recorded.query.get("after_id")
+        start = ids.index(after) + 1 if after in ids else 0
+        page, more = _page(models, start, min(int(recorded.query.get("limit", 20)), self.state["page_size"]))
+        return JSONResponse({"data": page, "has_more": more,
+                             "first_id": page[0]["id"] if page else None,
+                             "last_id": page[-1]["id"] if page else None})
+
+
+def gemini_chunk(text: str | None = None, *, finish: str | None = None, prompt_tokens: int = 9,
+                 answer_tokens: int | None = None) -> dict[str, Any]:
+    """One GenerateContentResponse of a stream; every chunk carries the counts so far."""
+    candidate: dict[str, Any] = {"content": {"parts": [{"text": text}] if text is not None else [], "role": "model"},
+                                 "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    usage: dict[str, Any] = {"promptTokenCount": prompt_tokens}
+    if answer_tokens is not None:
+        usage.update(candidatesTokenCount=answer_tokens, totalTokenCount=prompt_tokens + answer_tokens)
+    return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": "gemini-test-flash",
+            "responseId": "fake-response-1"}
+
+
+def gemini_sse(*chunks: Any) -> list[str]:
+    """Gemini's framing: CRLF line ends."""
+    return [f"data: {json.dumps(chunk)}\r\n\r\n" for chunk in chunks]
+
+
+def gemini_error(status: int, code: str, message: str) -> Reply:
+    return Reply(status, json={"error": {"code": status, "message": message, "status": code}})
+
+
+class FakeGemini(FakeServer):
+    """/v1beta/models/{model}:streamGenerateContent?alt=sse and /v1beta/models (paged
+    with pageToken), refusing a missing or wrong x-goog-api-key, a key in the URL, an
+    unknown model, and turns that do not alternate."""
+
+    def defaults(self) -> dict[str, Any]:
+        return {
+            **_chat_state(),
+            "chunks": None,     # a replacement for the whole stream (dicts)
+            "models": [
+                {"name": "models/gemini-test-flash", "displayName": "Gemini Test Flash",
+                 "supportedGenerationMethods": ["generateContent", "countTokens"]},
+                {"name": "models/text-embedding-test", "displayName": "Embedding Test",
+                 "supportedGenerationMethods": ["embedContent"]},
+                {"name": "models/gemini-test-pro", "displayName": "Gemini Test Pro",
+                 "supportedGenerationMethods": ["generateContent", "countTokens", "createCachedContent"]},
+                {"name": "models/imagen-test", "displayName": "Imagen Test",
+                 "supportedGenerationMethods": ["predict"]},
+                {"name": "models/gemini-test-lite", "displayName": "Gemini Test Lite",
+                 "supportedGenerationMethods": ["generateContent"]},
+            ],
+            "page_size": 2,
+        }
+
+    def routes(self) -> None:
+        self.route("POST", "/v1beta/models/{model}:streamGenerateContent", self._generate)
+        self.route("GET", "/v1beta/models", self._models)
+
+    def _refusal(self, recorded: Recorded) -> Response | None:
+        if "key" in recorded.query:
+            return gemini_error(400, "INVALID_ARGUMENT", "fake: the key belongs in x-goog-api-key").response()
+        if recorded.headers.get("x-goog-api-key") != KEY:
+            return gemini_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.").response()
+        return None
+
+    async def _generate(self, request: Request, recorded: Recorded) -> Response:
+        if (refusal := self._refusal(recorded)) is not None:
+            return refusal
+        if recorded.query.get("alt") != "sse":
+            return gemini_error(400, "INVALID_ARGUMENT", "fake: only alt=sse is served").response()
+        model = f"models/{request.path_params['model']}"
+        if model not in [m["name"] for m in self.state["models"]]:
+            return gemini_error(404, "NOT_FOUND", f"{model} is not found for API version v1beta, or is not "
+                                                  "supported for generateContent.").response()
+        contents = recorded.json().get("contents") or []
+        roles = [c.get("role") for c in contents]
+        if (not contents or any(not c.get("parts") for c in contents) or set(roles) - {"user", "model"}
+                or any(a == b for a, b in itertools.pairwise(roles))):
+            return gemini_error(400, "INVALID_ARGUMENT", "Please ensure that multiturn requests alternate "
+                                                         "between user and model.").response()
+        chunks = self.state["chunks"]
+        if chunks is None:
+            chunks = [gemini_chunk("Hel"), gemini_chunk("lo, "),
+                      gemini_chunk("world", finish="STOP", answer_tokens=3)]
+        return _scripted(self.state, list(gemini_sse(*chunks)), "text/event-stream")
+
+    async def _models(self, request: Request, recorded: Recorded) -> Response:
+        if (refusal := self._refusal(recorded)) is not None:
+            return refusal
+        token = recorded.query.get("pageToken", "")
+        # Opaque to the client; here, where the page starts.
+        start = int(token.removeprefix("fake-token-")) if token else 0
+        page, more = _page(self.state["models"], start,
+                           min(int(recorded.query.get("pageSize", 50)), self.state["page_size"]))
+        reply: dict[str, Any] = {"models": page}
+        if more:  # the last page has no nextPageToken at all
+            reply["nextPageToken"] = f"fake-token-{start + len(page)}"
+        return JSONResponse(reply)
+
+
+def ollama_line(text: str = "", *, model: str = "llama3.2:latest", done: bool = False,
+                prompt_tokens: int = 26, answer_tokens: int = 3) -> dict[str, Any]:
+    line: dict[str, Any] = {"model": model, "created_at": "2025-01-01T00:00:00.000000Z",
+                            "message": {"role": "assistant", "content": text}, "done": done}
+    if done:
+        line.update(done_reason="stop", total_duration=4883583458, load_duration=1334875,
+                    prompt_eval_count=prompt_tokens, prompt_eval_duration=342546000,
+                    eval_count=answer_tokens, eval_duration=4535599000)
+    return line
+
+
+def ndjson(*lines: Any) -> list[str]:
+    return [f"{line if isinstance(line, str) else json.dumps(line)}\n" for line in lines]
+
+
+class FakeOllama(FakeServer):
+    """/api/chat (newline-delimited JSON) and /api/tags. With state["key"] set, requests
+    without that bearer token are refused, as an authenticating proxy would."""
+
+    def defaults(self) -> dict[str, Any]:
+        return {
+            **_chat_state(),
+            "lines": None,     # a replacement for the whole stream (dicts or raw strings, one a line)
+            "raw": None,       # or chunks sent exactly as they are (framing tests)
+            "key": None,
+            "models": [
+                {"name": "llama3.2:latest", "model": "llama3.2:latest", "size": 2019393189,
+                 "details": {"format": "gguf", "family": "llama", "families": ["llama"],
+                             "parameter_size": "3.2B", "quantization_level": "Q4_K_M"}},
+                {"name": "llava:7b", "model": "llava:7b", "size": 4733363377,
+                 "details": {"format": "gguf", "family": "llama", "families": ["llama", "clip"],
+                             "parameter_size": "7B", "quantization_level": "Q4_0"}},
+                {"name": "llama3.2-vision:11b", "model": "llama3.2-vision:11b", "size": 7901829417,
+                 "details": {"format": "gguf", "family": "mllama", "families": ["mllama"],
+                             "parameter_size": "9.8B", "quantization_level": "Q4_K_M"}},
+                {"name": "qwen2.5:0.5b", "model": "qwen2.5:0.5b", "size": 397821319,
+                 "details": {"format": "gguf", "family": "qwen2", "families": None,
+                             "parameter_size": "494.03M", "quantization_level": "Q4_K_M"}},
+            ],
+        }
+
+    def routes(self) -> None:
+        self.route("POST", "/api/chat", self._chat)
+        self.route("GET", "/api/tags", self._tags)
+
+    def _refusal(self, recorded: Recorded) -> Response | None:
+        if self.state["key"] and recorded.headers.get("authorization") != f"Bearer {self.state['key']}":
+            return JSONResponse({"error": "unauthorized"}, 401)
+        return None
+
+    async def _chat(self, request: Request, recorded: Recorded) -> Response:
+        if (refusal := self._refusal(recorded)) is not None:
+            return refusal
+        body = recorded.json()
+        model = body.get("model")
+        if model not in [m["name"] for m in self.state["models"]]:
+            return JSONResponse({"error": f'model "{model}" not found, try pulling it first'}, 404)
+        for message in body.get("messages", []):
+            if message.get("role") not in ("system", "user", "assistant", "tool"):
+                return JSONResponse({"error": f"invalid role: {message.get('role')}"}, 400)
+        if self.state["raw"] is not None:
+            return _scripted(self.state, self.state["raw"], "application/x-ndjson")
+        lines = self.state["lines"]
+        if lines is None:
+            lines = [ollama_line("Hel", model=model), ollama_line("lo, ", model=model),
+                     ollama_line("world", model=model), ollama_line(model=model, done=True)]
+        return _scripted(self.state, list(ndjson(*lines)), "application/x-ndjson")
+
+    async def _tags(self, request: Request, recorded: Recorded) -> Response:
+        if (refusal := self._refusal(recorded)) is not None:
+            return refusal
+        return JSONResponse({"models": self.state["models"]})

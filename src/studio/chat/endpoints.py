@@ -28,7 +28,7 @@ from studio.db.scopes import ApiDatabase
 from studio.http.deps import Cred, Ctx, Db, ProvidersDep
 from studio.http.errors import ApiError, not_found
 from studio.http.responses import decode_cursor, json_response, page
-from studio.providers.base import ProviderError
+from studio.providers.base import ChatUsage, ProviderError
 from studio.providers.registry import Providers
 from studio.ratelimit import service as ratelimit
 
@@ -152,7 +152,9 @@ def _answer_stream(question: service.Question, conversation_id: UUID, db: ApiDat
         parts: list[str] = []
         try:
             async for piece in question.provider.stream_chat(model=question.provider_model,
-                                                             messages=question.prompt):
+                                                             messages=question.prompt, params=question.params):
+                if isinstance(piece, ChatUsage):
+                    continue  # token usage is not recorded for chat yet (issue 13, item 6)
                 parts.append(piece)
                 yield _sse("delta", {"content": piece})
         except ProviderError as exc:

@@ -22,7 +22,8 @@ class Question:
     provider: ChatProvider
     provider_model: str
     model_slug: str
-    prompt: list[ChatMessage]  # the system prompt, then the branch ending in `message`
+    prompt: list[ChatMessage]
+    params: dict[str, Any]     # the model's default parameters (temperature, max_tokens, ...)  # the system prompt, then the branch ending in `message`
 
 
 async def ask(tx: UserScope, providers: Providers, *, conversation_id: UUID, content: str, model_id: UUID | None,
@@ -69,8 +70,8 @@ def _usable_provider(providers: Providers, spec: dict[str, Any]) -> ChatProvider
         raise ApiError(422, "validation_error", "choose a chat model: model_id, or the conversation's model_id")
     if spec["type"] != "chat":
         raise ApiError(422, "validation_error", f"model {spec['slug']} is not a chat model")
-    provider = providers.chat.get(spec["provider"])
-    reason = providers.unavailable_reason(spec["provider"], "chat")
+    provider = providers.chat(spec)
+    reason = providers.unavailable_reason(spec)
     if reason or provider is None:
         raise ApiError(409, "model_unavailable", f"this model cannot run here: {reason}")
     return provider
@@ -81,7 +82,7 @@ def _question(spec: dict[str, Any], provider: ChatProvider, message: dict[str, A
     """`history`: the branch from the root down to `message`, oldest first."""
     prompt = ([ChatMessage("system", spec["system_prompt"])] if spec["system_prompt"] else []) + [
         ChatMessage(m["role"], m["content"]) for m in history]
-    return Question(message, provider, spec["provider_model"], spec["slug"], prompt)
+    return Question(message, provider, spec["provider_model"], spec["slug"], prompt, spec["default_params"] or {})
 
 
 async def record_answer(tx: UserScope, question: Question, *, conversation_id: UUID,

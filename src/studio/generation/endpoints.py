@@ -45,7 +45,7 @@ async def create_generation(body: GenerationCreate, request: Request, db: Db, ct
 
 @router.get("/generations", response_model=GenerationPage)
 async def list_generations(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 20, cursor: str | None = None,
-                           type: Literal["image", "audio", "video"] | None = None,  # noqa: A002 - API name
+                           type: Literal["image", "audio", "video"] | None = None,
                            status: Literal["queued", "running", "succeeded", "failed", "canceled"] | None = None,
                            ) -> Response:
     after = decode_cursor(cursor)

@@ -17,14 +17,15 @@ from studio.db.scopes import UserScope, WorkerScope
 
 async def visible_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | None:
     cur = await tx.conn.execute(
-        "SELECT id, type, provider, provider_model, enabled FROM public.model_registry WHERE id = %s",
+        "SELECT id, type, provider, provider_model, connection_id, enabled FROM public.model_registry WHERE id = %s",
         (model_id,))
     return await cur.fetchone()
 
 
 async def list_models(tx: UserScope) -> list[dict[str, Any]]:
     cur = await tx.conn.execute(
-        "SELECT id, slug, display_name, type, provider, description FROM public.model_registry"
+        "SELECT id, slug, display_name, type, provider, description, capabilities, connection_id"
+        " FROM public.model_registry"
         " WHERE enabled ORDER BY type, slug")
     return await cur.fetchall()
 
@@ -158,6 +159,7 @@ class RunSpec:
     provider: str
     provider_model: str | None
     model_config: dict[str, Any]
+    connection_id: UUID | None = None  # the connection its model runs on (None: a local provider)
 
 
 async def start(tx: WorkerScope, *, generation_id: UUID, attempt: int) -> RunSpec | None:
@@ -170,7 +172,8 @@ async def start(tx: WorkerScope, *, generation_id: UUID, attempt: int) -> RunSpe
              WHERE id = %s AND status IN ('queued', 'running')
             RETURNING type, prompt, params, provider, model_id
         )
-        SELECT s.type, s.prompt, s.params, s.provider, m.provider_model, m.config AS model_config
+        SELECT s.type, s.prompt, s.params, s.provider, m.provider_model, m.config AS model_config,
+               m.connection_id
           FROM started s LEFT JOIN public.model_registry m ON m.id = s.model_id
         """,
         (attempt, generation_id))
@@ -178,7 +181,7 @@ async def start(tx: WorkerScope, *, generation_id: UUID, attempt: int) -> RunSpe
     if row is None:
         return None
     return RunSpec(row["type"], row["prompt"], row["params"] or {}, row["provider"], row["provider_model"],
-                   row["model_config"] or {})
+                   row["model_config"] or {}, row["connection_id"])
 
 
 async def report_progress(tx: WorkerScope, *, generation_id: UUID, percent: int) -> None:

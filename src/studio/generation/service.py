@@ -28,7 +28,7 @@ async def list_models(tx: UserScope, providers: Providers) -> list[dict[str, Any
     which parameters it takes (a JSON Schema)."""
     rows = await repo.list_models(tx)
     for row in rows:
-        reason = providers.unavailable_reason(row["provider"], row["type"])
+        reason = providers.unavailable_reason(row)
         row["available"], row["unavailable_reason"] = reason is None, reason
         row["parameters"] = params_schema(row["provider"], row["type"])
     return rows
@@ -88,7 +88,7 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
         raise not_found("model")
     if model["type"] != type_:
         raise ApiError(422, "validation_error", f"model {model_id} generates {model['type']}, not {type_}")
-    reason = providers.unavailable_reason(model["provider"], model["type"])
+    reason = providers.unavailable_reason(model)
     if reason:
         # No fake output: an unusable model is refused up front.
         raise ApiError(409, "model_unavailable", f"this model cannot run here: {reason}")

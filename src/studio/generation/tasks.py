@@ -109,8 +109,9 @@ class GenerationJobs(JobKind):
         if spec is None:  # cancelled or deleted before it started
             await job.cancel()
             return
-        provider = self.providers.media.get(spec.provider)
-        reason = self.providers.unavailable_reason(spec.provider, spec.type)
+        model = {"provider": spec.provider, "type": spec.type, "connection_id": spec.connection_id}
+        provider = self.providers.media(model)
+        reason = self.providers.unavailable_reason(model)
         if reason or provider is None:
             await job.fail(reason or "no provider", retryable=False)
             return

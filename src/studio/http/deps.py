@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 
 from studio.auth import tokens
 from studio.auth.identity import Credential, RequestContext, Unauthenticated
+from studio.catalog.crypto import CredentialCipher
+from studio.catalog.runtime import ConnectionRuntime
 from studio.config import Settings
 from studio.db.scopes import ApiDatabase
 from studio.http.errors import ApiError
@@ -67,6 +69,9 @@ Ctx = Annotated[RequestContext, Depends(request_context)]
 Cred = Annotated[Credential, Depends(credential)]
 SettingsDep = Annotated[Settings, Depends(_app_state("settings"))]
 ProvidersDep = Annotated[Providers, Depends(_app_state("providers"))]
+# The process's provider connections as they follow the catalog, and the key that encrypts theirs.
+ConnectionRuntimeDep = Annotated[ConnectionRuntime, Depends(_app_state("connection_runtime"))]
+CipherDep = Annotated[CredentialCipher, Depends(_app_state("credential_cipher"))]
 StorageDep = Annotated[Storage, Depends(_app_state("storage"))]
 SecretKey = Annotated[bytes, Depends(_app_state("secret_key"))]  # signs CSRF tokens
 MetricsDep = Annotated[Metrics, Depends(_app_state("metrics"))]

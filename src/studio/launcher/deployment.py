@@ -32,7 +32,7 @@ _ROLE_SECRETS = frozenset({"STUDIO_SUPERUSER_PASSWORD", "STUDIO_OWNER_PASSWORD",
                            "STUDIO_WORKER_PASSWORD", "STUDIO_ADMIN_DATABASE_URL", "STUDIO_DATABASE_URL",
                            "STUDIO_DIRECT_DATABASE_URL"})
 SECRET_NAMES = ("STUDIO_SUPERUSER_PASSWORD", "STUDIO_OWNER_PASSWORD", "STUDIO_API_PASSWORD",
-                "STUDIO_WORKER_PASSWORD", "STUDIO_SECRET_KEY")
+                "STUDIO_WORKER_PASSWORD", "STUDIO_SECRET_KEY", "STUDIO_CREDENTIALS_KEY")
 
 
 class LauncherError(RuntimeError):
@@ -58,7 +58,8 @@ def load_or_create_secrets(settings: Settings) -> dict[str, str]:
         ("STUDIO_OWNER_PASSWORD", settings.owner_password),
         ("STUDIO_API_PASSWORD", settings.api_password),
         ("STUDIO_WORKER_PASSWORD", settings.worker_password),
-        ("STUDIO_SECRET_KEY", settings.secret_key)) if setting is not None}
+        ("STUDIO_SECRET_KEY", settings.secret_key),
+        ("STUDIO_CREDENTIALS_KEY", settings.credentials_key)) if setting is not None}
     values = stored | explicit
     missing = [n for n in SECRET_NAMES if not values.get(n)]
     if missing and settings.env == "production":
@@ -88,6 +89,8 @@ class Deployment:
     # PgBouncer, when the API's and workers' pools go through one (settings.pgbouncer).
     # Migrations, the CLI and the scheduler always use the server directly.
     pooler_conninfo: str | None = None
+    # Encrypts provider API keys (catalog/crypto.py): API and workers alike need it.
+    credentials_key: str | None = None
 
     def conninfo(self, role: str) -> str:
         return self.settings.role_conninfo(role, self.passwords.get(role), base=self.base_conninfo)
@@ -108,6 +111,8 @@ class Deployment:
             env["STUDIO_API_PASSWORD"] = api_password
         if self.secret_key:
             env["STUDIO_SECRET_KEY"] = self.secret_key
+        if self.credentials_key:
+            env["STUDIO_CREDENTIALS_KEY"] = self.credentials_key
         return env
 
     def worker_environment(self) -> dict[str, str]:
@@ -161,6 +166,17 @@ def _migrate(conninfo: str, progress: Callable[[str], None]) -> None:
     migrate.upgrade(conninfo)
 
 
+def _seed_connections(deployment: Deployment, progress: Callable[[str], None]) -> None:
+    """Provider connections the environment describes, added on the first start that sees
+    them (catalog/service.py); afterwards admins manage them."""
+    from studio.catalog.service import seed_from_environment
+
+    with psycopg.connect(deployment.conninfo(OWNER_ROLE)) as conn:
+        for name in seed_from_environment(conn, deployment.settings, deployment.credentials_key):
+            progress(f"Added the provider connection {name!r} from the environment; manage it on the admin's "
+                     "Connections page from now on")
+
+
 @contextmanager
 def database(settings: Settings, *, migrate_to_head: bool = False, repair_roles: bool = True,
              progress: Callable[[str], None] = _quiet) -> Iterator[Deployment]:
@@ -180,11 +196,12 @@ def database(settings: Settings, *, migrate_to_head: bool = False, repair_roles:
                                     dbname=settings.db_name),
             {OWNER_ROLE: _secret(settings.owner_password), API_ROLE: _secret(settings.api_password),
              WORKER_ROLE: _secret(settings.worker_password)},
-            _secret(settings.secret_key),
+            _secret(settings.secret_key), credentials_key=_secret(settings.credentials_key),
             pooler_conninfo=make_conninfo(settings.database_url or "", dbname=settings.db_name) if pooled else None)
         progress("Using the external PostgreSQL database (STUDIO_DATABASE_URL)")
         if migrate_to_head:
             _migrate(deployment.conninfo(OWNER_ROLE), progress)
+            _seed_connections(deployment, progress)
         yield deployment
         return
 
@@ -211,9 +228,10 @@ def database(settings: Settings, *, migrate_to_head: bool = False, repair_roles:
                             db_name=settings.db_name, passwords=passwords)
         base = _socket_conninfo(cluster, settings.db_name)
         deployment = Deployment(settings, base, passwords, values["STUDIO_SECRET_KEY"], cluster, backrest,
-                                values["STUDIO_SUPERUSER_PASSWORD"])
+                                values["STUDIO_SUPERUSER_PASSWORD"], credentials_key=values["STUDIO_CREDENTIALS_KEY"])
         if migrate_to_head:
             _migrate(deployment.conninfo(OWNER_ROLE), progress)
+            _seed_connections(deployment, progress)
         yield deployment
     finally:
         if started_here:
@@ -277,3 +295,11 @@ def api_conninfo(settings: Settings) -> tuple[str, str | None]:
         raise LauncherError("the embedded database is not running: start Studio with `studio up`")
     base = _socket_conninfo(cluster, settings.db_name)
     return settings.role_conninfo(API_ROLE, values["STUDIO_API_PASSWORD"], base=base), values["STUDIO_SECRET_KEY"]
+
+
+def embedded_credentials_key(settings: Settings) -> str | None:
+    """STUDIO_CREDENTIALS_KEY for a stand-alone `studio api` or `studio worker`: the
+    setting, else (embedded) the one generated into secrets.env."""
+    if settings.credentials_key is not None or not settings.embedded:
+        return _secret(settings.credentials_key)
+    return load_or_create_secrets(settings).get("STUDIO_CREDENTIALS_KEY")

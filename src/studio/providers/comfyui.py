@@ -25,6 +25,7 @@ import orjson
 
 from studio.config import Settings
 from studio.providers.base import (
+    Connection,
     GenerationContext,
     GenerationTask,
     MediaOutput,
@@ -136,12 +137,11 @@ class ComfyUI(Provider):
     name: ClassVar[str] = "comfyui"
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "video"})
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connection: Connection) -> None:
         self._settings = settings
-        self._http = ProviderHTTP("comfyui", settings, base_url=settings.comfyui_base_url)
-
-    def unavailable_reason(self) -> str | None:
-        return None if self._settings.comfyui_base_url else "STUDIO_COMFYUI_BASE_URL is not set"
+        key = connection.api_key
+        self._http = ProviderHTTP("comfyui", settings, base_url=connection.base_url,
+                                  auth_headers={"Authorization": f"Bearer {key}"} if key else None)
 
     async def aclose(self) -> None:
         await self._http.aclose()

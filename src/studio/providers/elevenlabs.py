@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from studio.config import Settings
 from studio.providers.base import (
+    Connection,
     GenerationContext,
     GenerationTask,
     MediaOutput,
@@ -24,14 +25,14 @@ class ElevenLabs(Provider):
     name: ClassVar[str] = "elevenlabs"
     media_types: ClassVar[frozenset[str]] = frozenset({"audio"})
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connection: Connection) -> None:
         self._settings = settings
-        key = settings.elevenlabs_api_key.get_secret_value() if settings.elevenlabs_api_key else ""
-        self._http = ProviderHTTP("elevenlabs", settings, base_url=settings.elevenlabs_base_url,
-                                  auth_headers={"xi-api-key": key} if key else None)
+        self._key = connection.api_key
+        self._http = ProviderHTTP("elevenlabs", settings, base_url=connection.base_url,
+                                  auth_headers={"xi-api-key": self._key} if self._key else None)
 
     def unavailable_reason(self) -> str | None:
-        return None if self._settings.elevenlabs_api_key else "STUDIO_ELEVENLABS_API_KEY is not set"
+        return None if self._key else "its connection has no API key: add one on the admin's Connections page"
 
     async def aclose(self) -> None:
         await self._http.aclose()

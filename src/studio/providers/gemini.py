@@ -92,7 +92,7 @@ class GeminiChat(ChatProvider):
                 if text:
                     yield text
                 finished = finished or finish
-    # No end-of-stream event: only a finishReason tells a whole answer from a cut one.
+        # No end-of-stream event: only a finishReason tells a whole answer from a cut one.
         if not finished:
             raise self._http.error("the chat stream ended without a finishReason", retryable=True)
         if usage is not None:

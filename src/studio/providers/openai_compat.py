@@ -20,12 +20,15 @@ from studio.config import Settings
 from studio.providers.base import (
     ChatMessage,
     ChatProvider,
+    ChatUsage,
+    Connection,
     GenerationContext,
     GenerationTask,
     MediaOutput,
     Provider,
     ProviderError,
     ProviderUnavailable,
+    UpstreamModel,
 )
 from studio.providers.http import JSON_MAX_BYTES, ProviderHTTP, sse_data
 
@@ -44,14 +47,10 @@ IMAGE_PARAMS = frozenset({"size", "quality", "n", "style", "background", "output
 SPEECH_PARAMS = frozenset({"speed", "instructions"})
 
 
-def _client(settings: Settings) -> ProviderHTTP:
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
-    return ProviderHTTP("openai", settings, base_url=settings.openai_base_url,
+def _client(settings: Settings, connection: Connection) -> ProviderHTTP:
+    key = connection.api_key
+    return ProviderHTTP("openai", settings, base_url=connection.base_url,
                         auth_headers={"Authorization": f"Bearer {key}"} if key else None)
-
-
-def _unavailable_reason(settings: Settings) -> str | None:
-    return None if settings.openai_base_url else "STUDIO_OPENAI_BASE_URL is not set"
 
 
 def _image_type(data: bytes) -> tuple[str, str]:
@@ -67,12 +66,9 @@ class OpenAICompatible(Provider):
     name: ClassVar[str] = "openai"
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "audio"})
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connection: Connection) -> None:
         self._settings = settings
-        self._http = _client(settings)
-
-    def unavailable_reason(self) -> str | None:
-        return _unavailable_reason(self._settings)
+        self._http = _client(settings, connection)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -147,43 +143,53 @@ class OpenAICompatible(Provider):
 class OpenAIChat(ChatProvider):
     name: ClassVar[str] = "openai"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connection: Connection) -> None:
         self._settings = settings
-        self._http = _client(settings)
-
-    def unavailable_reason(self) -> str | None:
-        return _unavailable_reason(self._settings)
+        self._http = _client(settings, connection)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def list_models(self) -> list[UpstreamModel]:
+        """GET /models: every id the server offers (OpenAI, vLLM, llama.cpp, Ollama's /v1, ...)."""
+        reply = await self._http.json("GET", self._http.url("models"))
+        items = reply.get("data") if isinstance(reply, dict) else None
+        if not isinstance(items, list):
+            raise self._http.error("the /models reply has no 'data' list")
+        return [UpstreamModel(name=item["id"]) for item in items
+                if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]]
+
     async def stream_chat(self, *, model: str, messages: Sequence[ChatMessage],
-                          params: Mapping[str, Any] | None = None) -> AsyncIterator[str]:
-        if reason := self.unavailable_reason():
-            raise ProviderUnavailable(reason)
-        body = {**(params or {}), "model": model, "stream": True,
-                "messages": [{"role": m.role, "content": m.content} for m in messages]}
+                          params: Mapping[str, Any] | None = None) -> AsyncIterator[str | ChatUsage]:
+        # include_usage: the last event before [DONE] carries the token counts (OpenAI,
+        # vLLM, llama.cpp and Ollama all send it; a server that does not just omits it).
+        body = {**(params or {}), "model": model, "stream": True, "stream_options": {"include_usage": True},
+                "messages": [_openai_message(m) for m in messages]}
         url = self._http.url("chat/completions")
         async with self._http.stream("POST", url, json=body, headers={"Accept": "text/event-stream"}) as response:
             if response.headers.get("content-type", "").startswith("application/json"):
                 # A server that ignores "stream": the whole completion in one JSON reply.
-                yield self._whole_reply(await self._http.read(response, JSON_MAX_BYTES, "POST /chat/completions"))
+                for piece in self._whole_reply(await self._http.read(response, JSON_MAX_BYTES,
+                                                                     "POST /chat/completions")):
+                    yield piece
                 return
             finished = False
             async with aclosing(sse_data(response, self._http)) as events:
                 async for data in events:
                     if data == "[DONE]":
                         return
-                    content, done = self._delta(data)
+                    content, done, usage = self._delta(data)
                     finished = finished or done
                     if content:
                         yield content
+                    if usage is not None:
+                        yield usage
         # Older llama.cpp servers end without [DONE]; a finish_reason shows the answer is whole.
         if not finished:
             raise self._http.error("the chat stream ended before [DONE]", retryable=True)
 
-    def _delta(self, data: str) -> tuple[str | None, bool]:
-        """(text delta, finished) from one `data:` payload."""
+    def _delta(self, data: str) -> tuple[str | None, bool, ChatUsage | None]:
+        """(text delta, finished, usage) from one `data:` payload."""
         try:
             chunk = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -194,21 +200,43 @@ class OpenAIChat(ChatProvider):
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else error
             raise self._http.error(f"error in the chat stream: {str(message)[:300]}")
+        usage = _usage(chunk.get("usage"))
         choices = chunk.get("choices")
         if not isinstance(choices, list):
             raise self._http.error("a chat stream event has no 'choices' list")
         if not choices:  # e.g. the final usage-only chunk
-            return None, False
+            return None, False, usage
         choice = choices[0] if isinstance(choices[0], dict) else {}
         delta = choice.get("delta")
         content = delta.get("content") if isinstance(delta, dict) else None
-        return (content if isinstance(content, str) else None), bool(choice.get("finish_reason"))
+        return (content if isinstance(content, str) else None), bool(choice.get("finish_reason")), usage
 
-    def _whole_reply(self, body: bytes) -> str:
+    def _whole_reply(self, body: bytes) -> list[str | ChatUsage]:
         try:
-            content = orjson.loads(body)["choices"][0]["message"]["content"]
+            reply = orjson.loads(body)
+            content = reply["choices"][0]["message"]["content"]
         except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
             raise self._http.error("malformed chat completion reply") from None
         if not isinstance(content, str):
             raise self._http.error("the chat completion reply has no text content")
-        return content
+        usage = _usage(reply.get("usage"))
+        return [content] if usage is None else [content, usage]
+
+
+def _openai_message(message: ChatMessage) -> dict[str, Any]:
+    """A message in the Chat Completions format: images as data-URL content parts."""
+    if not message.images:
+        return {"role": message.role, "content": message.content}
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
+    for image in message.images:
+        url = f"data:{image.content_type};base64,{base64.b64encode(image.data).decode()}"
+        parts.append({"type": "image_url", "image_url": {"url": url}})
+    return {"role": message.role, "content": parts}
+
+
+def _usage(value: Any) -> ChatUsage | None:
+    if not isinstance(value, dict):
+        return None
+    prompt, completion = value.get("prompt_tokens"), value.get("completion_tokens")
+    return ChatUsage(input_tokens=prompt if isinstance(prompt, int) else None,
+                     output_tokens=completion if isinstance(completion, int) else None)

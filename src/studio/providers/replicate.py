@@ -21,6 +21,7 @@ from urllib.parse import unquote_to_bytes
 
 from studio.config import Settings
 from studio.providers.base import (
+    Connection,
     GenerationContext,
     GenerationTask,
     MediaOutput,
@@ -75,17 +76,17 @@ class Replicate(Provider):
     name: ClassVar[str] = "replicate"
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "audio", "video"})
 
-    def __init__(self, settings: Settings, *, webhook_url: str | None = None) -> None:
-        """`webhook_url`: where Replicate should POST the finished prediction (optional;
-        polling alone is enough)."""
+    def __init__(self, settings: Settings, connection: Connection) -> None:
+        """Replicate POSTs the finished prediction to settings.replicate_webhook_url when
+        it is set (optional; polling alone is enough)."""
         self._settings = settings
-        self._webhook_url = webhook_url
-        token = settings.replicate_api_token.get_secret_value() if settings.replicate_api_token else ""
-        self._http = ProviderHTTP("replicate", settings, base_url=settings.replicate_base_url,
-                                  auth_headers={"Authorization": f"Bearer {token}"} if token else None)
+        self._webhook_url = settings.replicate_webhook_url
+        self._token = connection.api_key
+        self._http = ProviderHTTP("replicate", settings, base_url=connection.base_url,
+                                  auth_headers={"Authorization": f"Bearer {self._token}"} if self._token else None)
 
     def unavailable_reason(self) -> str | None:
-        return None if self._settings.replicate_api_token else "STUDIO_REPLICATE_API_TOKEN is not set"
+        return None if self._token else "its connection has no API token: add one on the admin's Connections page"
 
     async def aclose(self) -> None:
         await self._http.aclose()
