@@ -18,7 +18,16 @@ import pytest
 from studio.config import API_ROLE, WORKER_ROLE
 from studio.jobs.worker import Worker, WorkerOptions
 from studio.worker import assembled_worker
-from tests.api.conftest import Account, Server, make_settings, serve, sign_up_and_log_in
+from tests.api.conftest import (
+    Account,
+    Server,
+    add_connection,
+    add_model,
+    make_admin,
+    make_settings,
+    serve,
+    sign_up_and_log_in,
+)
 
 
 class WorkerThread:
@@ -84,15 +93,27 @@ def wait_for(account: Account, generation_id: str, statuses: set[str], timeout: 
         time.sleep(0.1)
 
 
-def test_models_show_availability(alice: Account):
+def disabled_image_model(server: Server, admin_conn) -> None:
+    """An admin's image model on a connection that is switched off: listed, but unavailable."""
+    admin = make_admin(sign_up_and_log_in(server, f"admin-{uuid.uuid4().hex[:8]}@example.org"), admin_conn)
+    connection = add_connection(admin, "openai", "http://127.0.0.1:9/v1", enabled=False)
+    add_model(admin, connection["id"], "some-image-model", "image", slug="openai-image")
+    add_model(admin, connection["id"], "some-chat-model", "chat", slug="openai-chat")
+    admin.client.close()
+
+
+def test_models_show_availability(server: Server, alice: Account, admin_conn):
     models = {m["slug"]: m for m in alice.client.get("/v1/models").json()["items"]}
+    assert set(models) == {"espeak-en", "ffmpeg-video"}  # nothing configured: the local providers only
     assert models["espeak-en"]["available"] is True and models["espeak-en"]["type"] == "audio"
     assert models["ffmpeg-video"]["available"] is True
-    openai = models["openai-image"]
-    assert openai["available"] is False and "STUDIO_OPENAI_BASE_URL" in openai["unavailable_reason"]
+    disabled_image_model(server, admin_conn)
+    openai = {m["slug"]: m for m in alice.client.get("/v1/models").json()["items"]}["openai-image"]
+    assert openai["available"] is False and "disabled" in openai["unavailable_reason"]
 
 
-def test_unavailable_model_is_refused_not_faked(alice: Account, admin_conn):
+def test_unavailable_model_is_refused_not_faked(server: Server, alice: Account, admin_conn):
+    disabled_image_model(server, admin_conn)
     r = alice.client.post("/v1/generations", json={"type": "image", "model_id": model_id(alice, "openai-image"),
                                                    "prompt": "a cat"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "model_unavailable"
@@ -281,7 +302,8 @@ def test_speech_through_s3_storage(s3_server: Server, moto_server, pg, db, admin
 # --------------------------------------------------------------------------- parameters
 
 
-def test_models_describe_their_parameters_as_json_schema(alice: Account, anon):
+def test_models_describe_their_parameters_as_json_schema(server: Server, alice: Account, anon, admin_conn):
+    disabled_image_model(server, admin_conn)
     models = {m["slug"]: m for m in alice.client.get("/v1/models").json()["items"]}
     assert models["espeak-en"]["parameters"] == {
         "type": "object", "additionalProperties": False,

@@ -156,3 +156,10 @@ def elevenlabs_fake(_elevenlabs_server: FakeElevenLabs) -> FakeElevenLabs:
 def comfyui_fake(_comfyui_server: FakeComfyUI) -> FakeComfyUI:
     _comfyui_server.reset()
     return _comfyui_server
+
+
+def build(adapter: Any, settings: Settings, kind: str | None = None) -> Any:
+    """An adapter on the connection the settings describe (as the environment would seed it)."""
+    from studio.providers.registry import environment_connection
+
+    return adapter(settings, environment_connection(settings, kind or adapter.name))

@@ -161,13 +161,19 @@ class FakeOpenAI(FakeServer):
             "chat_delay": 0.01,          # seconds between events
             "chat_cut_after": None,      # drop the connection after this many events
             "chat_finished": threading.Event(),
+            "models": ["llama3", "qwen2.5:7b"],   # GET /v1/models
         }
 
     def routes(self) -> None:
+        self.route("GET", "/v1/models", self._models)
         self.route("POST", "/v1/images/generations", self._images)
         self.route("POST", "/v1/audio/speech", self._speech)
         self.route("POST", "/v1/chat/completions", self._chat)
         self.route("GET", "/files/{name}", self._file)
+
+    async def _models(self, request: Request, recorded: Recorded) -> Response:
+        return JSONResponse({"object": "list", "data": [
+            {"id": name, "object": "model", "created": 1700000000, "owned_by": "fake"} for name in self.state["models"]]})
 
     async def _images(self, request: Request, recorded: Recorded) -> Response:
         body = recorded.json()

@@ -10,7 +10,7 @@ import pytest
 
 from studio.providers.base import MediaOutput, ProviderError
 from studio.providers.comfyui import ComfyUI, build_workflow, history_files
-from tests.providers.conftest import FakeContext, make_settings, make_task
+from tests.providers.conftest import FakeContext, build, make_settings, make_task
 from tests.providers.fakes import MP4, PNG, FakeComfyUI, Reply
 
 PROMPT = ("POST", "/prompt")
@@ -30,7 +30,7 @@ def generate(fake: FakeComfyUI, context: FakeContext, task=None, **overrides: An
     settings = make_settings(**{"comfyui_base_url": fake.url, **overrides})
 
     async def scenario() -> list[MediaOutput]:
-        provider = ComfyUI(settings)
+        provider = build(ComfyUI, settings)
         try:
             return await provider.generate(task or make_task("image", "sdxl", "a fox", model_config=CONFIG),
                                            context)
@@ -168,7 +168,7 @@ def test_user_cancel_cancels_the_prompt(comfyui_fake, context):
     settings = make_settings(comfyui_base_url=comfyui_fake.url)
 
     async def scenario() -> None:
-        provider = ComfyUI(settings)
+        provider = build(ComfyUI, settings)
         try:
             task = asyncio.create_task(provider.generate(make_task("image", model_config=CONFIG), context))
             async with asyncio.timeout(5):

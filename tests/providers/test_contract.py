@@ -24,7 +24,7 @@ from studio.providers.comfyui import ComfyUI
 from studio.providers.elevenlabs import ElevenLabs
 from studio.providers.openai_compat import OpenAIChat, OpenAICompatible
 from studio.providers.replicate import Replicate
-from tests.providers.conftest import FakeContext, make_settings, make_task
+from tests.providers.conftest import FakeContext, build, make_settings, make_task
 from tests.providers.fakes import KEY, FakeServer, Reply
 
 WORKFLOW = {"6": {"class_type": "CLIPTextEncode", "inputs": {"text": "{{prompt}}", "clip": ["4", 1]}},
@@ -37,7 +37,7 @@ class Case:
     fake: str                                   # the fixture serving this provider
     route: tuple[str, str]                      # the call errors are injected into
     configured: Callable[[str], dict[str, Any]]  # fake URL -> settings that make it usable
-    setting: str                                # named by unavailable_reason() without them
+    setting: str                                # in unavailable_reason() on a connection without a key; "": usable without
     build: Callable[[Settings], Provider | ChatProvider]
     task: GenerationTask | None = None          # None: a chat provider
     auth: tuple[str, str] | None = None         # the credential header it must send
@@ -45,24 +45,24 @@ class Case:
 
 CASES = [
     Case("openai-image", "openai_fake", ("POST", "/v1/images/generations"),
-         lambda url: {"openai_base_url": f"{url}/v1", "openai_api_key": KEY}, "STUDIO_OPENAI_BASE_URL",
+         lambda url: {"openai_base_url": f"{url}/v1", "openai_api_key": KEY}, "",
          OpenAICompatible, make_task("image", "gpt-image-1"), ("authorization", f"Bearer {KEY}")),
     Case("openai-speech", "openai_fake", ("POST", "/v1/audio/speech"),
-         lambda url: {"openai_base_url": f"{url}/v1", "openai_api_key": KEY}, "STUDIO_OPENAI_BASE_URL",
+         lambda url: {"openai_base_url": f"{url}/v1", "openai_api_key": KEY}, "",
          OpenAICompatible, make_task("audio", "tts-1"), ("authorization", f"Bearer {KEY}")),
     Case("openai-chat", "openai_fake", ("POST", "/v1/chat/completions"),
-         lambda url: {"openai_base_url": f"{url}/v1", "openai_api_key": KEY}, "STUDIO_OPENAI_BASE_URL",
+         lambda url: {"openai_base_url": f"{url}/v1", "openai_api_key": KEY}, "",
          OpenAIChat, None, ("authorization", f"Bearer {KEY}")),
     Case("replicate", "replicate_fake", ("POST", "/v1/predictions"),
          lambda url: {"replicate_base_url": f"{url}/v1", "replicate_api_token": KEY},
-         "STUDIO_REPLICATE_API_TOKEN", Replicate, make_task("image", "acme/painter:abc123"),
+         "no API token", Replicate, make_task("image", "acme/painter:abc123"),
          ("authorization", f"Bearer {KEY}")),
     Case("elevenlabs", "elevenlabs_fake", ("POST", "/v1/text-to-speech/{voice_id}"),
-         lambda url: {"elevenlabs_base_url": url, "elevenlabs_api_key": KEY}, "STUDIO_ELEVENLABS_API_KEY",
+         lambda url: {"elevenlabs_base_url": url, "elevenlabs_api_key": KEY}, "no API key",
          ElevenLabs, make_task("audio", "eleven_multilingual_v2", model_config={"voice_id": "voice-1"}),
          ("xi-api-key", KEY)),
     Case("comfyui", "comfyui_fake", ("POST", "/prompt"),
-         lambda url: {"comfyui_base_url": url}, "STUDIO_COMFYUI_BASE_URL",
+         lambda url: {"comfyui_base_url": url}, "",
          ComfyUI, make_task("image", "sdxl", model_config={"workflow": WORKFLOW})),
 ]
 
@@ -80,7 +80,7 @@ def fake(case: Case, request: pytest.FixtureRequest) -> FakeServer:
 def run(case: Case, settings: Settings, context: FakeContext) -> Any:
     """Generate (or chat) once with a fresh adapter, closing it afterwards."""
     async def scenario() -> Any:
-        adapter = case.build(settings)
+        adapter = build(case.build, settings)
         try:
             if case.task is None:
                 assert isinstance(adapter, ChatProvider)
@@ -183,8 +183,9 @@ def test_malformed_json_is_a_clear_final_error(case, fake, context):
     assert str(error) == f"{case.build.name}: malformed JSON in the reply to {case.route[0]} {case.route[1]}"
 
 
-def test_unconfigured_names_the_setting(case, fake, context):
-    adapter = case.build(make_settings())  # nothing configured
+@pytest.mark.parametrize("case", [c for c in CASES if c.setting], ids=lambda case: case.id)  # a key is required
+def test_a_connection_without_its_key_is_unavailable(case, fake, context):
+    adapter = build(case.build, make_settings())  # a connection with no key
     reason = adapter.unavailable_reason()
     asyncio.run(adapter.aclose())
 

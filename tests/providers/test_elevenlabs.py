@@ -10,7 +10,7 @@ import pytest
 
 from studio.providers.base import MediaOutput, ProviderError
 from studio.providers.elevenlabs import ElevenLabs
-from tests.providers.conftest import FakeContext, make_settings, make_task
+from tests.providers.conftest import FakeContext, build, make_settings, make_task
 from tests.providers.fakes import KEY, MP3, FakeElevenLabs, Reply
 
 SPEECH = ("POST", "/v1/text-to-speech/{voice_id}")
@@ -20,7 +20,7 @@ def generate(fake: FakeElevenLabs, context: FakeContext, task, **overrides: Any)
     settings = make_settings(**{"elevenlabs_base_url": fake.url, "elevenlabs_api_key": KEY, **overrides})
 
     async def scenario() -> list[MediaOutput]:
-        provider = ElevenLabs(settings)
+        provider = build(ElevenLabs, settings)
         try:
             return await provider.generate(task, context)
         finally:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from studio.providers.base import ChatMessage, MediaOutput, ProviderError
+from studio.providers.base import ChatImage, ChatMessage, ChatUsage, MediaOutput, ProviderError, UpstreamModel
 from studio.providers.openai_compat import OpenAIChat, OpenAICompatible
-from tests.providers.conftest import FakeContext, make_settings, make_task
+from tests.providers.conftest import FakeContext, build, make_settings, make_task
 from tests.providers.fakes import (
     JPEG,
     KEY,
@@ -32,7 +32,7 @@ def settings(fake: FakeOpenAI, **overrides: Any):
 
 def generate(fake: FakeOpenAI, context: FakeContext, task, **overrides: Any) -> list[MediaOutput]:
     async def scenario() -> list[MediaOutput]:
-        provider = OpenAICompatible(settings(fake, **overrides))
+        provider = build(OpenAICompatible, settings(fake, **overrides))
         try:
             return await provider.generate(task, context)
         finally:
@@ -43,7 +43,7 @@ def generate(fake: FakeOpenAI, context: FakeContext, task, **overrides: Any) -> 
 
 def chat(fake: FakeOpenAI, **overrides: Any) -> list[str]:
     async def scenario() -> list[str]:
-        provider = OpenAIChat(settings(fake, **overrides))
+        provider = build(OpenAIChat, settings(fake, **overrides))
         try:
             return [piece async for piece in provider.stream_chat(
                 model="llama3", messages=[ChatMessage("system", "be brief"), ChatMessage("user", "hi")],
@@ -94,7 +94,7 @@ def test_response_format_can_be_left_out(openai_fake, context):
 
 def test_no_key_means_no_authorization_header(openai_fake, context):
     """Ollama and llama.cpp: the base URL alone makes the provider available."""
-    provider = OpenAICompatible(make_settings(openai_base_url=f"{openai_fake.url}/v1"))
+    provider = build(OpenAICompatible, make_settings(openai_base_url=f"{openai_fake.url}/v1"))
     assert provider.unavailable_reason() is None
 
     generate(openai_fake, context, make_task("image"), openai_api_key=None)
@@ -166,6 +166,7 @@ def test_chat_streams_deltas_in_order(openai_fake):
 
     [call] = openai_fake.received("POST", "/v1/chat/completions")
     assert call.json() == {"model": "llama3", "stream": True, "temperature": 0.2,
+                           "stream_options": {"include_usage": True},
                            "messages": [{"role": "system", "content": "be brief"},
                                         {"role": "user", "content": "hi"}]}
     assert call.headers["authorization"] == f"Bearer {KEY}"
@@ -177,7 +178,7 @@ def test_chat_deltas_arrive_before_the_stream_ends(openai_fake):
     finished = openai_fake.state["chat_finished"]
 
     async def scenario() -> tuple[str, bool, list[str]]:
-        provider = OpenAIChat(settings(openai_fake))
+        provider = build(OpenAIChat, settings(openai_fake))
         try:
             stream = provider.stream_chat(model="m", messages=[ChatMessage("user", "hi")])
             first = await anext(stream)
@@ -226,7 +227,7 @@ def test_a_stream_cut_midway_is_a_retryable_error(openai_fake):
     received: list[str] = []
 
     async def scenario() -> None:
-        provider = OpenAIChat(settings(openai_fake))
+        provider = build(OpenAIChat, settings(openai_fake))
         try:
             async for piece in provider.stream_chat(model="m", messages=[ChatMessage("user", "hi")]):
                 received.append(piece)
@@ -273,5 +274,45 @@ def test_a_server_ignoring_stream_answers_whole(openai_fake):
     assert chat(openai_fake) == ["all at once"]
 
 
-def test_chat_unconfigured(openai_fake):
-    assert OpenAIChat(make_settings()).unavailable_reason() == "STUDIO_OPENAI_BASE_URL is not set"
+def test_chat_reports_token_usage_after_the_text(openai_fake):
+    openai_fake.state["chat_events"] = sse(
+        delta("Hi"), delta(finish="stop"),
+        {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [],
+         "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}},
+        "[DONE]")
+
+    assert chat(openai_fake) == ["Hi", ChatUsage(input_tokens=12, output_tokens=3)]
+
+
+def test_chat_sends_images_as_data_url_parts(openai_fake):
+    async def scenario() -> list[Any]:
+        provider = build(OpenAIChat, settings(openai_fake))
+        try:
+            message = ChatMessage("user", "what is this?", images=[ChatImage("image/png", PNG)])
+            return [piece async for piece in provider.stream_chat(model="llava", messages=[message])]
+        finally:
+            await provider.aclose()
+
+    asyncio.run(scenario())
+
+    [call] = openai_fake.received("POST", "/v1/chat/completions")
+    [text, image] = call.json()["messages"][0]["content"]
+    assert text == {"type": "text", "text": "what is this?"}
+    prefix = "data:image/png;base64,"
+    assert image["type"] == "image_url" and image["image_url"]["url"].startswith(prefix)
+    assert base64.b64decode(image["image_url"]["url"].removeprefix(prefix)) == PNG
+
+
+def test_list_models_reads_the_model_ids(openai_fake):
+    openai_fake.state["models"] = ["gpt-4.1-mini", "qwen2.5:7b"]
+
+    async def scenario() -> list[UpstreamModel]:
+        provider = build(OpenAIChat, settings(openai_fake))
+        try:
+            return await provider.list_models()
+        finally:
+            await provider.aclose()
+
+    assert [m.name for m in asyncio.run(scenario())] == ["gpt-4.1-mini", "qwen2.5:7b"]
+    [call] = openai_fake.received("GET", "/v1/models")
+    assert call.headers["authorization"] == f"Bearer {KEY}"

@@ -11,7 +11,7 @@ import pytest
 
 from studio.providers.base import MediaOutput, ProviderError
 from studio.providers.replicate import Replicate, log_percent, prediction_outputs
-from tests.providers.conftest import FakeContext, make_settings, make_task
+from tests.providers.conftest import FakeContext, build, make_settings, make_task
 from tests.providers.fakes import KEY, MP3, MP4, PNG, FakeReplicate, Reply
 
 VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
@@ -25,7 +25,7 @@ def generate(fake: FakeReplicate, context: FakeContext, task=None, *, webhook_ur
     settings = make_settings(**{"replicate_base_url": f"{fake.url}/v1", "replicate_api_token": KEY, **overrides})
 
     async def scenario() -> list[MediaOutput]:
-        provider = Replicate(settings, webhook_url=webhook_url)
+        provider = build(Replicate, settings.model_copy(update={"replicate_webhook_url": webhook_url}))
         try:
             return await provider.generate(task or make_task("image", f"acme/painter:{VERSION}"), context)
         finally:
@@ -132,7 +132,7 @@ def test_user_cancel_cancels_the_prediction(replicate_fake, context):
                              replicate_poll_seconds=0.05)
 
     async def scenario() -> None:
-        provider = Replicate(settings)
+        provider = build(Replicate, settings)
         try:
             task = asyncio.create_task(provider.generate(make_task("image", f"a/b:{VERSION}"), context))
             async with asyncio.timeout(5):
@@ -226,7 +226,7 @@ def test_a_webhook_ends_the_wait_without_waiting_for_the_next_poll(replicate_fak
                              replicate_poll_seconds_with_webhook=60)
 
     async def scenario() -> list[MediaOutput]:
-        provider = Replicate(settings, webhook_url="https://studio.example/v1/webhooks/replicate")
+        provider = build(Replicate, settings.model_copy(update={"replicate_webhook_url": "https://studio.example/v1/webhooks/replicate"}))
         try:
             task = asyncio.create_task(provider.generate(make_task("image", f"a/b:{VERSION}"), context))
             async with asyncio.timeout(20):  # a deadline for a broken adapter, far below the 60 s poll

@@ -118,6 +118,8 @@ class Model(BaseModel):
     type: str
     provider: str
     description: str | None
+    capabilities: list[str] = Field(description="what it does: chat, vision, image, image-to-image, inpainting, "
+                                                "video, image-to-video, speech, transcription, music")
     available: bool
     unavailable_reason: str | None
     parameters: dict[str, Any] = Field(

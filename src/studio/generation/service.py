@@ -30,6 +30,7 @@ async def list_models(tx: UserScope, providers: Providers) -> list[dict[str, Any
     for row in rows:
         reason = providers.unavailable_reason(row)
         row["available"], row["unavailable_reason"] = reason is None, reason
+        del row["connection_id"]  # the admins' business (GET /v1/admin/models)
         row["parameters"] = params_schema(row["provider"], row["type"])
     return rows
 

@@ -238,5 +238,7 @@ def _usage(value: Any) -> ChatUsage | None:
     if not isinstance(value, dict):
         return None
     prompt, completion = value.get("prompt_tokens"), value.get("completion_tokens")
+    if not isinstance(prompt, int) and not isinstance(completion, int):
+        return None
     return ChatUsage(input_tokens=prompt if isinstance(prompt, int) else None,
                      output_tokens=completion if isinstance(completion, int) else None)

@@ -97,6 +97,196 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/connection-kinds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Connection Kinds
+         * @description The kinds of connection Studio speaks, each with its default base URL and whether it needs a key.
+         */
+        get: operations["connection_kinds_v1_admin_connection_kinds_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Connections */
+        get: operations["list_connections_v1_admin_connections_get"];
+        put?: never;
+        /**
+         * Create Connection
+         * @description Adds a connection. Its API key is stored encrypted and never returned: responses
+         *     show its last 4 characters. Every API and worker process uses it within seconds.
+         */
+        post: operations["create_connection_v1_admin_connections_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/connections/{connection_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Connection */
+        get: operations["get_connection_v1_admin_connections__connection_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Connection
+         * @description Removes a connection and the models registered on it (past generations and
+         *     messages stay, without a model).
+         */
+        delete: operations["delete_connection_v1_admin_connections__connection_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Connection
+         * @description Changes a connection; `api_key`: a new key replaces the stored one, null removes
+         *     it, leaving it out keeps it. `enabled: false` stops its models at once, everywhere.
+         */
+        patch: operations["update_connection_v1_admin_connections__connection_id__patch"];
+        trace?: never;
+    };
+    "/v1/admin/connections/{connection_id}/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Models
+         * @description Registers upstream models of the connection in one step (all or none).
+         */
+        post: operations["import_models_v1_admin_connections__connection_id__models_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/connections/{connection_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Connection
+         * @description Asks the connection's server for its models with the stored settings; a failure is
+         *     the answer (`ok: false` and why), not an error.
+         */
+        post: operations["test_connection_v1_admin_connections__connection_id__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/connections/{connection_id}/upstream-models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Upstream Models
+         * @description What the connection's server offers (OpenAI-style GET /models, Ollama's tags, ...),
+         *     each with the types already registered for it.
+         */
+        get: operations["upstream_models_v1_admin_connections__connection_id__upstream_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/connections/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Connection Suggestions
+         * @description Servers found running that no connection points at yet (an Ollama on this machine).
+         */
+        get: operations["connection_suggestions_v1_admin_connections_suggestions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Models
+         * @description Every registered model, disabled ones too, with its connection and whether it can run.
+         */
+        get: operations["list_models_v1_admin_models_get"];
+        put?: never;
+        /** Create Model */
+        post: operations["create_model_v1_admin_models_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Model */
+        delete: operations["delete_model_v1_admin_models__model_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Model */
+        patch: operations["update_model_v1_admin_models__model_id__patch"];
+        trace?: never;
+    };
     "/v1/admin/ops": {
         parameters: {
             query?: never;
@@ -695,6 +885,62 @@ export interface components {
              */
             password: string;
         };
+        /** AdminModel */
+        AdminModel: {
+            /** Available */
+            available: boolean;
+            /** Capabilities */
+            capabilities: string[];
+            /** Connection Id */
+            connection_id: string | null;
+            /** Connection Name */
+            connection_name: string | null;
+            /** Cost Cents */
+            cost_cents: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Default Params */
+            default_params: {
+                [key: string]: unknown;
+            };
+            /** Description */
+            description: string | null;
+            /** Display Name */
+            display_name: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Provider */
+            provider: string;
+            /** Provider Model */
+            provider_model: string;
+            /** Slug */
+            slug: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "chat" | "image" | "audio" | "video";
+            /** Unavailable Reason */
+            unavailable_reason: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** AdminModelList */
+        AdminModelList: {
+            /** Items */
+            items: components["schemas"]["AdminModel"][];
+        };
         /** AnswerCreate */
         AnswerCreate: {
             /**
@@ -921,6 +1167,116 @@ export interface components {
              */
             status: "ok" | "disabled" | "failing" | "none" | "stale";
         };
+        /** Connection */
+        Connection: {
+            /**
+             * Api Key Last4
+             * @description the last 4 characters of the stored key; null: no key
+             */
+            api_key_last4: string | null;
+            /** Base Url */
+            base_url: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "openai" | "anthropic" | "gemini" | "ollama" | "replicate" | "elevenlabs" | "comfyui";
+            /** Model Count */
+            model_count: number;
+            /** Name */
+            name: string;
+            /**
+             * Status
+             * @description null when this API process can use it; otherwise why not
+             */
+            status: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ConnectionCreate */
+        ConnectionCreate: {
+            /**
+             * Api Key
+             * @description stored encrypted; never returned, only its last 4 characters
+             */
+            api_key?: string | null;
+            /**
+             * Base Url
+             * @description default: the vendor's public API (see GET .../kinds)
+             */
+            base_url?: string | null;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "openai" | "anthropic" | "gemini" | "ollama" | "replicate" | "elevenlabs" | "comfyui";
+            /**
+             * Name
+             * @description unique; default: the kind (then kind-2, ...)
+             */
+            name?: string | null;
+        };
+        /** ConnectionDeleted */
+        ConnectionDeleted: {
+            /** Deleted */
+            deleted: boolean;
+            /** Models Removed */
+            models_removed: number;
+        };
+        /** ConnectionList */
+        ConnectionList: {
+            /** Items */
+            items: components["schemas"]["Connection"][];
+        };
+        /** ConnectionTest */
+        ConnectionTest: {
+            /** Message */
+            message: string;
+            /**
+             * Models
+             * @description how many models the server offers, when it lists them
+             */
+            models?: number | null;
+            /**
+             * Ok
+             * @description null: this kind cannot be checked without running a generation
+             */
+            ok: boolean | null;
+        };
+        /** ConnectionUpdate */
+        ConnectionUpdate: {
+            /**
+             * Api Key
+             * @description a new key replaces the stored one; null removes it, leaving the field out keeps it
+             */
+            api_key?: string | null;
+            /** Base Url */
+            base_url?: string | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Name */
+            name?: string | null;
+        };
         /** Conversation */
         Conversation: {
             /**
@@ -1055,6 +1411,34 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** KindInfo */
+        KindInfo: {
+            /**
+             * Api Key
+             * @enum {string}
+             */
+            api_key: "required" | "optional";
+            /** Chat */
+            chat: boolean;
+            /** Default Base Url */
+            default_base_url: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "openai" | "anthropic" | "gemini" | "ollama" | "replicate" | "elevenlabs" | "comfyui";
+            /** Label */
+            label: string;
+            /** Lists Models */
+            lists_models: boolean;
+            /** Media Types */
+            media_types: string[];
+        };
+        /** KindList */
+        KindList: {
+            /** Items */
+            items: components["schemas"]["KindInfo"][];
+        };
         /** LoginRequest */
         LoginRequest: {
             /**
@@ -1174,6 +1558,11 @@ export interface components {
         Model: {
             /** Available */
             available: boolean;
+            /**
+             * Capabilities
+             * @description what it does: chat, vision, image, image-to-image, inpainting, video, image-to-video, speech, transcription, music
+             */
+            capabilities: string[];
             /** Description */
             description: string | null;
             /** Display Name */
@@ -1211,10 +1600,107 @@ export interface components {
             /** Unavailable Reason */
             unavailable_reason: string | null;
         };
+        /** ModelCreate */
+        ModelCreate: {
+            /** Capabilities */
+            capabilities?: ("chat" | "vision" | "image" | "image-to-image" | "inpainting" | "video" | "image-to-video" | "speech" | "transcription" | "music")[] | null;
+            /**
+             * Connection Id
+             * @description required unless the provider is local (espeak, ffmpeg)
+             */
+            connection_id?: string | null;
+            /**
+             * Cost Cents
+             * @description what one generation costs, for the cost caps
+             */
+            cost_cents?: number | null;
+            /**
+             * Default Params
+             * @description sent with every request, under what the user sets (e.g. temperature, max_tokens)
+             */
+            default_params?: {
+                [key: string]: unknown;
+            };
+            /** Description */
+            description?: string | null;
+            /** Display Name */
+            display_name?: string | null;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Provider
+             * @description default: the connection's kind
+             */
+            provider?: string | null;
+            /** Provider Model */
+            provider_model: string;
+            /**
+             * Slug
+             * @description default: <connection>/<upstream name>, made a valid slug
+             */
+            slug?: string | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "chat" | "image" | "audio" | "video";
+        };
+        /** ModelImport */
+        ModelImport: {
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /** Models */
+            models: components["schemas"]["ModelImportItem"][];
+        };
+        /** ModelImportItem */
+        ModelImportItem: {
+            /**
+             * Capabilities
+             * @description default: what the type implies
+             */
+            capabilities?: ("chat" | "vision" | "image" | "image-to-image" | "inpainting" | "video" | "image-to-video" | "speech" | "transcription" | "music")[] | null;
+            /** Display Name */
+            display_name?: string | null;
+            /** Provider Model */
+            provider_model: string;
+            /**
+             * Type
+             * @default chat
+             * @enum {string}
+             */
+            type: "chat" | "image" | "audio" | "video";
+        };
         /** ModelList */
         ModelList: {
             /** Items */
             items: components["schemas"]["Model"][];
+        };
+        /** ModelUpdate */
+        ModelUpdate: {
+            /** Capabilities */
+            capabilities?: ("chat" | "vision" | "image" | "image-to-image" | "inpainting" | "video" | "image-to-video" | "speech" | "transcription" | "music")[] | null;
+            /** Cost Cents */
+            cost_cents?: number | null;
+            /** Default Params */
+            default_params?: {
+                [key: string]: unknown;
+            } | null;
+            /** Description */
+            description?: string | null;
+            /** Display Name */
+            display_name?: string | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Provider Model */
+            provider_model?: string | null;
+            /** Slug */
+            slug?: string | null;
         };
         /** OpsSummary */
         OpsSummary: {
@@ -1447,6 +1933,47 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** Suggestion */
+        Suggestion: {
+            /** Base Url */
+            base_url: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "openai" | "anthropic" | "gemini" | "ollama" | "replicate" | "elevenlabs" | "comfyui";
+            /** Message */
+            message: string;
+            /** Name */
+            name: string;
+        };
+        /** SuggestionList */
+        SuggestionList: {
+            /** Items */
+            items: components["schemas"]["Suggestion"][];
+        };
+        /** UpstreamModel */
+        UpstreamModel: {
+            /** Capabilities */
+            capabilities: string[];
+            /** Display Name */
+            display_name: string | null;
+            /**
+             * Name
+             * @description the vendor's model name, as its API takes it
+             */
+            name: string;
+            /**
+             * Registered Types
+             * @description types already in the registry for it on this connection
+             */
+            registered_types: ("chat" | "image" | "audio" | "video")[];
+        };
+        /** UpstreamModelList */
+        UpstreamModelList: {
+            /** Items */
+            items: components["schemas"]["UpstreamModel"][];
+        };
         /** User */
         User: {
             /** Created At */
@@ -1602,6 +2129,680 @@ export interface operations {
                 content: {
                     "application/json": unknown;
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    connection_kinds_v1_admin_connection_kinds_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KindList"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    list_connections_v1_admin_connections_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionList"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    create_connection_v1_admin_connections_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the name is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description STUDIO_CREDENTIALS_KEY is not set: a key cannot be stored */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_connection_v1_admin_connections__connection_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_connection_v1_admin_connections__connection_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionDeleted"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_connection_v1_admin_connections__connection_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the name is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description STUDIO_CREDENTIALS_KEY is not set: a key cannot be stored */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    import_models_v1_admin_connections__connection_id__models_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelImport"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminModelList"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description one of them is registered already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    test_connection_v1_admin_connections__connection_id__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTest"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upstream_models_v1_admin_connections__connection_id__upstream_models_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpstreamModelList"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the connection is disabled or unusable, or cannot list models */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description the server did not answer as expected */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    connection_suggestions_v1_admin_connections_suggestions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionList"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    list_models_v1_admin_models_get: {
+        parameters: {
+            query?: {
+                connection_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminModelList"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_model_v1_admin_models_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminModel"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the slug, or this upstream model of this type, is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_model_v1_admin_models__model_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_model_v1_admin_models__model_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminModel"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found, or not an admin (as if the endpoint did not exist) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the slug is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
