@@ -29,21 +29,14 @@ down_revision = "0021"
 branch_labels = None
 depends_on = None
 
-CAPABILITIES = ("chat", "vision", "image", "image-to-image", "inpainting", "video", "image-to-video",
-                "speech", "transcription", "music")
-KINDS = ("openai", "anthropic", "gemini", "ollama", "replicate", "elevenlabs", "comfyui")
-
-
 def upgrade() -> None:
-    capabilities = ", ".join(f"'{c}'" for c in CAPABILITIES)
-    kinds = ", ".join(f"'{k}'" for k in KINDS)
     op.execute("SET LOCAL lock_timeout = '5s'")
     op.execute(
-        f"""
+        """
         CREATE TABLE public.provider_connections (
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-            name text NOT NULL CONSTRAINT provider_connections_name_format CHECK (name ~ '^[a-z0-9][a-z0-9._-]{{0,49}}$'),
-            kind text NOT NULL CONSTRAINT provider_connections_kind_valid CHECK (kind IN ({kinds})),
+            name text NOT NULL CONSTRAINT provider_connections_name_format CHECK (name ~ '^[a-z0-9][a-z0-9._-]{0,49}$'),
+            kind text NOT NULL CONSTRAINT provider_connections_kind_valid CHECK (kind IN ('openai', 'anthropic', 'gemini', 'ollama', 'replicate', 'elevenlabs', 'comfyui')),
             base_url text NOT NULL CONSTRAINT provider_connections_base_url_format
                 CHECK (base_url ~ '^https?://[^[:space:]]+$' AND length(base_url) <= 2000),
             api_key_encrypted bytea CONSTRAINT provider_connections_api_key_size CHECK (octet_length(api_key_encrypted) <= 16384),
@@ -114,9 +107,10 @@ def upgrade() -> None:
 
         ALTER TABLE public.model_registry
             ADD COLUMN connection_id uuid REFERENCES public.provider_connections (id) ON DELETE CASCADE,
-            ADD COLUMN capabilities text[] NOT NULL DEFAULT '{{}}'
-                CONSTRAINT model_registry_capabilities_valid CHECK (capabilities <@ ARRAY[{capabilities}]::text[]),
-            ADD COLUMN default_params jsonb NOT NULL DEFAULT '{{}}'
+            ADD COLUMN capabilities text[] NOT NULL DEFAULT '{}'
+                CONSTRAINT model_registry_capabilities_valid CHECK (capabilities <@ ARRAY['chat', 'vision', 'image', 'image-to-image', 'inpainting', 'video', 'image-to-video',
+                                                                 'speech', 'transcription', 'music']::text[]),
+            ADD COLUMN default_params jsonb NOT NULL DEFAULT '{}'
                 CONSTRAINT model_registry_default_params_object CHECK (jsonb_typeof(default_params) = 'object');
         CREATE INDEX model_registry_connection_id_idx ON public.model_registry (connection_id);
         -- Two models of one connection with one upstream name and type are one model twice.
@@ -130,8 +124,8 @@ def upgrade() -> None:
             USING (true) WITH CHECK (true);
 
         ALTER TABLE public.model_registry NO FORCE ROW LEVEL SECURITY;
-        UPDATE public.model_registry SET capabilities = CASE type WHEN 'chat' THEN '{{chat}}'::text[]
-                                                                  WHEN 'audio' THEN '{{speech}}'::text[]
+        UPDATE public.model_registry SET capabilities = CASE type WHEN 'chat' THEN '{chat}'::text[]
+                                                                  WHEN 'audio' THEN '{speech}'::text[]
                                                                   ELSE ARRAY[type] END;
         DELETE FROM public.model_registry m
          WHERE m.slug IN ('openai-image', 'openai-speech', 'openai-chat', 'elevenlabs-tts', 'replicate-image',
