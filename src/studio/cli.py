@@ -579,16 +579,21 @@ def audit(
     out of 10 and the security scorecard. Exits 1 below --min-score or when a critical
     finding (F1-F5) fails. Every run is stored: admins see the latest on the ops page."""
     from studio.audit import configured_secrets, report
+    from studio.catalog import service as catalog_service
     from studio.audit.checks import AuditTarget, run_checks
 
     settings = _owner_settings()
     # Roles as they are: any other command would first repair them.
     with database(settings, repair_roles=False) as deployment:
+        with psycopg.connect(deployment.conninfo(OWNER_ROLE)) as conn:
+            connection_keys = catalog_service.stored_keys(conn, deployment.credentials_key)
         secrets = configured_secrets(settings, {
             "STUDIO_SUPERUSER_PASSWORD": deployment.superuser_password,
             "STUDIO_SECRET_KEY": deployment.secret_key,
+            "STUDIO_CREDENTIALS_KEY": deployment.credentials_key,
             **{f"STUDIO_{role.removeprefix('studio_').upper()}_PASSWORD": password
-               for role, password in deployment.passwords.items()}})
+               for role, password in deployment.passwords.items()},
+            **connection_keys})
         target = AuditTarget(settings, deployment.conninfo(OWNER_ROLE),
                              url or instance.api_url(settings), secrets)
         result = report.build(run_checks(target))

@@ -16,7 +16,7 @@ import httpx
 import psycopg
 
 from studio.catalog import repository as repo
-from studio.catalog.crypto import CredentialCipher, CredentialsUnavailable, last4
+from studio.catalog.crypto import CredentialCipher, CredentialsUnavailable, UndecryptableKey, last4
 from studio.catalog.runtime import ConnectionRuntime
 from studio.catalog.schemas import ConnectionCreate, ConnectionUpdate, ModelCreate, ModelImport, ModelUpdate
 from studio.config import Settings
@@ -302,6 +302,19 @@ async def delete_model(tx: UserScope, *, model_id: UUID) -> None:
     require_admin(tx)
     if not await repo.delete_model(tx, model_id=model_id):
         raise not_found("model")
+
+
+def stored_keys(conn: psycopg.Connection[Any], credentials_key: str | None) -> dict[str, str]:
+    """Every connection's API key, decrypted, by a name for reports ("connection openai"):
+    what the audit's secret scan looks for. Keys this installation cannot decrypt are left out."""
+    cipher = CredentialCipher(credentials_key)
+    found = {}
+    for name, ciphertext in repo.stored_key_ciphertexts(conn):
+        try:
+            found[f"the API key of connection {name!r}"] = cipher.decrypt(ciphertext)
+        except (CredentialsUnavailable, UndecryptableKey):
+            continue
+    return found
 
 
 # -- the environment's connections, on first start (the launcher) ----------------------------
