@@ -579,8 +579,8 @@ def audit(
     out of 10 and the security scorecard. Exits 1 below --min-score or when a critical
     finding (F1-F5) fails. Every run is stored: admins see the latest on the ops page."""
     from studio.audit import configured_secrets, report
-    from studio.catalog import service as catalog_service
     from studio.audit.checks import AuditTarget, run_checks
+    from studio.catalog import service as catalog_service
 
     settings = _owner_settings()
     # Roles as they are: any other command would first repair them.

@@ -3,7 +3,6 @@ audit's view of the stored keys, and what each process reads: the runtime functi
 
 from __future__ import annotations
 
-
 import psycopg
 from pydantic import SecretStr
 
