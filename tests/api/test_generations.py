@@ -374,3 +374,17 @@ def test_the_schema_is_what_the_generation_endpoint_accepts(alice: Account, admi
                        + ", ".join(props)), message
     assert "Extra inputs" not in message
     assert admin_conn.execute("SELECT count(*) FROM generations").fetchone()[0] == generations
+
+
+def test_a_fresh_installation_says_what_to_configure(server: Server, alice: Account, admin_conn):
+    listed = alice.client.get("/v1/models").json()
+    assert "/admin/connections" in listed["setup_hint"] and "docs/providers.md" in listed["setup_hint"]
+    conversation = alice.client.post("/v1/conversations", json={"title": "first"}).json()
+    r = alice.client.post(f"/v1/conversations/{conversation['id']}/messages",
+                          json={"role": "user", "content": "hello?", "generate": True})
+    assert r.status_code == 422 and "/admin/connections" in r.json()["error"]["message"]
+    # Once a chat model can run, the hint is gone.
+    admin = make_admin(sign_up_and_log_in(server, "admin-hint@example.org"), admin_conn)
+    connection = add_connection(admin, "ollama", "http://127.0.0.1:9")
+    add_model(admin, connection["id"], "llama3.2", "chat")
+    assert alice.client.get("/v1/models").json()["setup_hint"] is None

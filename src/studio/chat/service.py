@@ -11,7 +11,7 @@ from studio.chat import repository as repo
 from studio.db.scopes import UserScope
 from studio.http.errors import ApiError, not_found
 from studio.providers.base import ChatMessage, ChatProvider
-from studio.providers.registry import Providers
+from studio.providers.registry import SETUP_HINT, Providers
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ async def _conversation_model(tx: UserScope, *, conversation_id: UUID, model_id:
 def _usable_provider(providers: Providers, spec: dict[str, Any]) -> ChatProvider:
     """The provider of the chosen model, once it is an enabled chat model that can run here."""
     if spec["model_id"] is None or not spec["enabled"]:
-        raise ApiError(422, "validation_error", "choose a chat model: model_id, or the conversation's model_id")
+        raise ApiError(422, "validation_error", "choose a chat model: model_id, or the conversation's model_id "
+                                                f"(GET /v1/models lists them). {SETUP_HINT}")
     if spec["type"] != "chat":
         raise ApiError(422, "validation_error", f"model {spec['slug']} is not a chat model")
     provider = providers.chat(spec)

@@ -27,7 +27,7 @@ async def list_models(db: Db, ctx: Ctx, cred: Cred, providers: ProvidersDep) -> 
     the JSON Schema of the `params` POST /v1/generations accepts for it."""
     async with db.as_user(cred, ctx) as tx:
         rows = await service.list_models(tx, providers)
-    return json_response({"items": rows})
+    return json_response({"items": rows, "setup_hint": service.setup_hint(rows)})
 
 
 @router.post("/generations", status_code=202, response_model=Generation)

@@ -135,3 +135,4 @@ class Model(BaseModel):
 
 class ModelList(BaseModel):
     items: list[Model]
+    setup_hint: str | None = Field(None, description="when no chat model can run here: what to configure, and where")

@@ -16,7 +16,7 @@ from studio.generation import repository as repo
 from studio.generation.schemas import PARAMS_BY_PROVIDER
 from studio.http.errors import ApiError, not_found
 from studio.jobs import repository as jobs
-from studio.providers.registry import Providers
+from studio.providers.registry import SETUP_HINT, Providers
 
 # When an admin has not set a quota row for the user (the quotas table's defaults).
 DEFAULT_JOBS_PER_DAY = 200
@@ -33,6 +33,13 @@ async def list_models(tx: UserScope, providers: Providers) -> list[dict[str, Any
         del row["connection_id"]  # the admins' business (GET /v1/admin/models)
         row["parameters"] = params_schema(row["provider"], row["type"])
     return rows
+
+
+def setup_hint(models: list[dict[str, Any]]) -> str | None:
+    """What to do when no chat model can run: the first thing a new installation needs."""
+    if any(m["type"] == "chat" and m["available"] for m in models):
+        return None
+    return SETUP_HINT
 
 
 NO_PARAMS: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}

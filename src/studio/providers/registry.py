@@ -23,6 +23,9 @@ from studio.providers.base import ChatProvider, Connection, Provider
 log = logging.getLogger("studio.providers")
 
 ADMIN_HINT = "an admin adds one on the Connections page (/admin/connections; docs/providers.md)"
+# Said wherever a person meets an installation with no usable model of a kind.
+SETUP_HINT = ("No model? An admin adds a provider connection (OpenAI-compatible, Anthropic, Gemini, Ollama, ...) "
+              "and imports its models on the Connections page, /admin/connections; docs/providers.md explains it.")
 
 
 @dataclass(frozen=True)

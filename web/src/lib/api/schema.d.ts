@@ -1680,6 +1680,11 @@ export interface components {
         ModelList: {
             /** Items */
             items: components["schemas"]["Model"][];
+            /**
+             * Setup Hint
+             * @description when no chat model can run here: what to configure, and where
+             */
+            setup_hint?: string | null;
         };
         /** ModelUpdate */
         ModelUpdate: {
