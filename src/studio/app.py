@@ -40,6 +40,7 @@ from studio.privacy import endpoints as privacy_endpoints
 from studio.providers.registry import Providers
 from studio.sharing import endpoints as sharing_endpoints
 from studio.storage.factory import create_storage
+from studio.usage import endpoints as usage_endpoints
 from studio.webhooks import endpoints as webhook_endpoints
 
 log = logging.getLogger("studio.app")
@@ -143,6 +144,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(chat_endpoints.router)
     app.include_router(generation_endpoints.router)
     app.include_router(catalog_endpoints.router)
+    app.include_router(usage_endpoints.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(events_endpoints.router)
     app.include_router(media_endpoints.router)

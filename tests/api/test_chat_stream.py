@@ -41,7 +41,8 @@ def connect_fake(server: Server, fake: FakeOpenAI, admin_conn) -> None:
     """An admin connects the fake server and registers one chat model on it (slug openai-chat)."""
     admin = make_admin(sign_up_and_log_in(server, f"admin-{uuid.uuid4().hex[:8]}@example.org"), admin_conn)
     connection = add_connection(admin, "openai", f"{fake.url}/v1", "sk-test-key-0001")
-    add_model(admin, connection["id"], UPSTREAM_MODEL, "chat", slug="openai-chat")
+    add_model(admin, connection["id"], UPSTREAM_MODEL, "chat", slug="openai-chat",
+              input_cents_per_mtok=250, output_cents_per_mtok=1000)
     admin.client.close()
 
 
@@ -247,3 +248,33 @@ def test_regenerate_counts_against_the_chat_rate_limit(limited_chat: Server, fak
     assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited" and "Retry-After" in r.headers
     assert len(fake_openai.received("POST", "/v1/chat/completions")) == 2
     erin.client.close()
+
+
+def test_each_answer_records_its_tokens_and_cost_for_its_owner_only(carol: Account, fake_openai: FakeOpenAI,
+                                                                     chat_server: Server, admin_conn):
+    fake_openai.state["chat_events"] = sse(
+        delta("Hi"), delta(finish="stop"),
+        {"id": "c", "object": "chat.completion.chunk", "choices": [],
+         "usage": {"prompt_tokens": 40_000, "completion_tokens": 10_000, "total_tokens": 50_000}},
+        "[DONE]")
+    conversation = carol.client.post("/v1/conversations", json={"model_id": chat_model(carol)}).json()
+    answer = ask(carol, conversation["id"], "Count")[-1][1]
+
+    usage = carol.client.get("/v1/me/usage").json()
+    [row] = usage["items"]
+    assert row["kind"] == "chat" and row["model"] == UPSTREAM_MODEL and row["requests"] == 1
+    assert (row["input_tokens"], row["output_tokens"]) == (40_000, 10_000)
+    assert row["cost_cents"] == 20  # 250 cents per million in, 1000 per million out
+    assert usage["totals"] == {"requests": 1, "input_tokens": 40_000, "output_tokens": 10_000, "cost_cents": 20}
+    stored = admin_conn.execute("SELECT message_id, user_id FROM api_usage").fetchall()
+    assert [(str(m), str(u)) for m, u in stored] == [(answer["id"], carol.id)]
+    # A vendor that reports nothing: the answer is counted, its tokens as unknown (0).
+    fake_openai.state["chat_events"] = sse(delta("Hi"), delta(finish="stop"), "[DONE]")
+    ask(carol, conversation["id"], "Again")
+    assert carol.client.get("/v1/me/usage").json()["totals"]["requests"] == 2
+    # Nobody else sees it.
+    dave = sign_up_and_log_in(chat_server, "dave@example.org")
+    assert dave.client.get("/v1/me/usage").json()["items"] == []
+    r = dave.client.get("/v1/me/usage", params={"since": "2026-02-01", "until": "2026-01-01"})
+    assert r.status_code == 422
+    dave.client.close()

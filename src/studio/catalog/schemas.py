@@ -124,6 +124,10 @@ class ModelCreate(Strict):
     default_params: dict[str, Any] = Field(default_factory=dict, description="sent with every request, "
                                            "under what the user sets (e.g. temperature, max_tokens)")
     cost_cents: int | None = Field(None, ge=0, le=100_000, description="what one generation costs, for the cost caps")
+    input_cents_per_mtok: float | None = Field(None, ge=0, le=1_000_000,
+                                               description="chat: cents per million prompt tokens")
+    output_cents_per_mtok: float | None = Field(None, ge=0, le=1_000_000,
+                                                description="chat: cents per million answer tokens")
     enabled: bool = True
 
 
@@ -135,6 +139,10 @@ class ModelUpdate(Strict):
     capabilities: list[Capability] | None = None
     default_params: dict[str, Any] | None = None
     cost_cents: int | None = Field(None, ge=0, le=100_000)
+    input_cents_per_mtok: float | None = Field(None, ge=0, le=1_000_000,
+                                               description="chat: cents per million prompt tokens")
+    output_cents_per_mtok: float | None = Field(None, ge=0, le=1_000_000,
+                                                description="chat: cents per million answer tokens")
     enabled: bool | None = None
 
 
@@ -151,6 +159,8 @@ class AdminModel(BaseModel):
     capabilities: list[str]
     default_params: dict[str, Any]
     cost_cents: int | None
+    input_cents_per_mtok: float | None
+    output_cents_per_mtok: float | None
     enabled: bool
     available: bool
     unavailable_reason: str | None

@@ -27,6 +27,8 @@ from studio.providers.registry import KINDS, LOCAL_PROVIDERS, Providers, connect
 
 log = logging.getLogger("studio.catalog")
 
+# Prices, kept in model_registry.config: per generation (the cost caps), per million chat tokens.
+PRICE_KEYS = ("cost_cents", "input_cents_per_mtok", "output_cents_per_mtok")
 DEFAULT_CAPABILITIES = {"chat": ["chat"], "image": ["image"], "audio": ["speech"], "video": ["video"]}
 OLLAMA_LOCAL = "http://127.0.0.1:11434"
 
@@ -231,8 +233,8 @@ async def suggestions(tx: UserScope, settings: Settings) -> list[dict[str, Any]]
 def model_out(row: dict[str, Any], providers: Providers) -> dict[str, Any]:
     reason = providers.unavailable_reason(row) if row["enabled"] else "disabled"
     config = row.pop("config") or {}
-    cost = config.get("cost_cents")
-    return {**row, "cost_cents": cost if isinstance(cost, int) else None, "available": reason is None,
+    prices = {key: config.get(key) if isinstance(config.get(key), int | float) else None for key in PRICE_KEYS}
+    return {**row, **prices, "cost_cents": prices["cost_cents"], "available": reason is None,
             "unavailable_reason": reason}
 
 
@@ -264,7 +266,7 @@ async def create_model(tx: UserScope, providers: Providers, body: ModelCreate) -
               "connection_id": body.connection_id,
               "capabilities": body.capabilities or DEFAULT_CAPABILITIES[body.type],
               "default_params": body.default_params, "enabled": body.enabled,
-              "config": {"cost_cents": body.cost_cents} if body.cost_cents is not None else {}}
+              "config": {key: getattr(body, key) for key in PRICE_KEYS if getattr(body, key) is not None}}
     try:
         [row] = await repo.create_models(tx, models=[values])
     except repo.Conflict as exc:
@@ -286,9 +288,10 @@ async def update_model(tx: UserScope, providers: Providers, *, model_id: UUID, b
             changes[field] = value
     if "description" in body.model_fields_set:
         changes["description"] = body.description
-    if "cost_cents" in body.model_fields_set:
-        config = {k: v for k, v in (current["config"] or {}).items() if k != "cost_cents"}
-        changes["config"] = config if body.cost_cents is None else {**config, "cost_cents": body.cost_cents}
+    if prices := [key for key in PRICE_KEYS if key in body.model_fields_set]:
+        config = {k: v for k, v in (current["config"] or {}).items() if k not in prices}
+        config.update({key: getattr(body, key) for key in prices if getattr(body, key) is not None})
+        changes["config"] = config
     try:
         row = await repo.update_model(tx, model_id=model_id, changes=changes)
     except repo.Conflict as exc:

@@ -150,18 +150,21 @@ def _answer_stream(question: service.Question, conversation_id: UUID, db: ApiDat
     async def events() -> AsyncIterator[bytes]:
         yield _sse("message", question.message)
         parts: list[str] = []
+        usage: ChatUsage | None = None
         try:
             async for piece in question.provider.stream_chat(model=question.provider_model,
                                                              messages=question.prompt, params=question.params):
                 if isinstance(piece, ChatUsage):
-                    continue  # token usage is not recorded for chat yet (issue 13, item 6)
+                    usage = piece
+                    continue
                 parts.append(piece)
                 yield _sse("delta", {"content": piece})
         except ProviderError as exc:
             yield _sse("error", {"code": "provider_error", "message": str(exc)})
             return
         async with db.as_user(cred, ctx) as tx:
-            answer = await service.record_answer(tx, question, conversation_id=conversation_id, parts=parts)
+            answer = await service.record_answer(tx, question, conversation_id=conversation_id, parts=parts,
+                                                 usage=usage)
         yield _sse("done", answer)
 
     return StreamingResponse(events(), media_type="text/event-stream",

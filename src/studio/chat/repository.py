@@ -191,7 +191,7 @@ async def chat_model(tx: UserScope, *, conversation_id: UUID, model_id: UUID | N
     cur = await tx.conn.execute(
         """
         SELECT c.system_prompt, m.id AS model_id, m.slug, m.type, m.provider, m.provider_model, m.connection_id,
-               m.default_params, m.enabled
+               m.default_params, m.config, m.enabled
           FROM public.conversations c
           LEFT JOIN public.model_registry m ON m.id = COALESCE(%s, c.model_id)
          WHERE c.id = %s

@@ -3,6 +3,7 @@ what it is shown (the system prompt and the branch that leads to the new message
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -10,8 +11,9 @@ from uuid import UUID
 from studio.chat import repository as repo
 from studio.db.scopes import UserScope
 from studio.http.errors import ApiError, not_found
-from studio.providers.base import ChatMessage, ChatProvider
+from studio.providers.base import ChatMessage, ChatProvider, ChatUsage
 from studio.providers.registry import SETUP_HINT, Providers
+from studio.usage import repository as usage_repo
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,8 @@ class Question:
     provider_model: str
     model_slug: str
     prompt: list[ChatMessage]
-    params: dict[str, Any]     # the model's default parameters (temperature, max_tokens, ...)  # the system prompt, then the branch ending in `message`
+    params: dict[str, Any]     # the model's default parameters (temperature, max_tokens, ...)
+    prices: dict[str, Any]     # the model's config: prices per million tokens, when set  # the system prompt, then the branch ending in `message`
 
 
 async def ask(tx: UserScope, providers: Providers, *, conversation_id: UUID, content: str, model_id: UUID | None,
@@ -83,13 +86,33 @@ def _question(spec: dict[str, Any], provider: ChatProvider, message: dict[str, A
     """`history`: the branch from the root down to `message`, oldest first."""
     prompt = ([ChatMessage("system", spec["system_prompt"])] if spec["system_prompt"] else []) + [
         ChatMessage(m["role"], m["content"]) for m in history]
-    return Question(message, provider, spec["provider_model"], spec["slug"], prompt, spec["default_params"] or {})
+    return Question(message, provider, spec["provider_model"], spec["slug"], prompt, spec["default_params"] or {},
+                    spec["config"] or {})
 
 
-async def record_answer(tx: UserScope, question: Question, *, conversation_id: UUID,
-                        parts: list[str]) -> dict[str, Any] | None:
-    """The complete answer, as a child of the question (never a half-written one); None
-    when the conversation was deleted meanwhile."""
-    return await repo.add_message(tx, conversation_id=conversation_id, role="assistant",
-                                  content="".join(parts)[:100_000] or " ", model=question.model_slug,
-                                  parent_id=question.message["id"], parent_given=True)
+async def record_answer(tx: UserScope, question: Question, *, conversation_id: UUID, parts: list[str],
+                        usage: ChatUsage | None) -> dict[str, Any] | None:
+    """The complete answer, as a child of the question (never a half-written one), and
+    its usage with it (both or neither); None when the conversation was deleted meanwhile."""
+    answer = await repo.add_message(tx, conversation_id=conversation_id, role="assistant",
+                                    content="".join(parts)[:100_000] or " ", model=question.model_slug,
+                                    parent_id=question.message["id"], parent_given=True)
+    if answer is not None:
+        tokens_in, tokens_out = (usage.input_tokens, usage.output_tokens) if usage else (None, None)
+        await usage_repo.record_chat_usage(tx, message_id=answer["id"], provider=question.provider.name,
+                                           model=question.provider_model, input_tokens=tokens_in,
+                                           output_tokens=tokens_out,
+                                           cost_cents=chat_cost_cents(question.prices, tokens_in, tokens_out))
+    return answer
+
+
+def chat_cost_cents(prices: dict[str, Any], input_tokens: int | None, output_tokens: int | None) -> int:
+    """What an answer cost by the model's prices per million tokens (its config's
+    input_cents_per_mtok and output_cents_per_mtok), rounded up to a whole cent: a
+    price set is never rounded away to free."""
+    cost = 0.0
+    for key, tokens in (("input_cents_per_mtok", input_tokens), ("output_cents_per_mtok", output_tokens)):
+        price = prices.get(key)
+        if isinstance(price, int | float) and tokens:
+            cost += price * tokens / 1_000_000
+    return math.ceil(cost - 1e-9) if cost > 0 else 0

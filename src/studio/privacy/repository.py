@@ -78,7 +78,8 @@ def _ident(table: str) -> sql.Identifier:
 
 async def readable_columns(tx: UserScope) -> dict[str, list[str]]:
     """The columns of each exported table the caller's role may read (column grants keep
-    hashes and tokens out), in table order, from the catalog at run time."""
+    hashes and tokens out), in table order, from the catalog at run time; not the
+    generated ones."""
     cur = await tx.conn.execute(
         """
         SELECT n.nspname || '.' || c.relname AS table_name,
@@ -88,6 +89,8 @@ async def readable_columns(tx: UserScope) -> dict[str, list[str]]:
           JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
          WHERE n.nspname || '.' || c.relname = ANY(%s)
            AND a.attnum > 0 AND NOT a.attisdropped
+           -- Generated columns (search vectors) are derived from the exported ones.
+           AND a.attgenerated = ''
            AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT')
          GROUP BY 1
         """,
