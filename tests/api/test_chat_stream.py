@@ -278,3 +278,37 @@ def test_each_answer_records_its_tokens_and_cost_for_its_owner_only(carol: Accou
     r = dave.client.get("/v1/me/usage", params={"since": "2026-02-01", "until": "2026-01-01"})
     assert r.status_code == 422
     dave.client.close()
+
+
+def test_full_text_search_finds_words_in_ones_own_messages_and_titles_only(carol: Account, chat_server: Server,
+                                                                          fake_openai: FakeOpenAI):
+    trip = carol.client.post("/v1/conversations", json={"title": "Trip to Lisbon", "model_id": chat_model(carol)}).json()
+    ask(carol, trip["id"], "Which trams climb to the castle in Lisbon?")
+    recipes = carol.client.post("/v1/conversations", json={"title": "Recipes"}).json()
+    carol.client.post(f"/v1/conversations/{recipes['id']}/messages",
+                      json={"role": "user", "content": "A custard tart from Belem, Lisbon style"})
+    erin = sign_up_and_log_in(chat_server, "erin-search@example.org")
+    other = erin.client.post("/v1/conversations", json={"title": "Lisbon"}).json()
+    erin.client.post(f"/v1/conversations/{other['id']}/messages", json={"role": "user", "content": "Lisbon trams"})
+
+    hits = carol.client.get("/v1/conversations/search", params={"q": "lisbon"}).json()
+    found = [(h["conversation_title"], h["role"]) for h in hits["items"]]
+    # Newest first: the tart message, the question about trams, then the title match.
+    assert found == [("Recipes", "user"), ("Trip to Lisbon", "user"), ("Trip to Lisbon", None)], found
+    assert "«Lisbon»" in hits["items"][0]["snippet"]
+    # Every word must match; a phrase and exclusion work; pages follow.
+    assert [h["conversation_id"] for h in carol.client.get(
+        "/v1/conversations/search", params={"q": "trams castle"}).json()["items"]] == [trip["id"]]
+    assert carol.client.get("/v1/conversations/search", params={"q": "lisbon -tart -trams"}).json()["items"][0][
+        "message_id"] is None
+    first = carol.client.get("/v1/conversations/search", params={"q": "lisbon", "limit": 2}).json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    rest = carol.client.get("/v1/conversations/search",
+                            params={"q": "lisbon", "limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [h["id"] for h in first["items"] + rest["items"]] == [h["id"] for h in hits["items"]]
+    assert rest["next_cursor"] is None
+    # Odd input is a 4xx or no hit, never a 500.
+    for q in ("", "   ", "&|!(", "'", "a" * 201):
+        r = carol.client.get("/v1/conversations/search", params={"q": q})
+        assert r.status_code in (200, 422), (q, r.status_code, r.text)
+    erin.client.close()

@@ -23,6 +23,7 @@ from studio.chat.schemas import (
     Message,
     MessageCreate,
     MessageList,
+    SearchPage,
 )
 from studio.db.scopes import ApiDatabase
 from studio.http.deps import Cred, Ctx, Db, ProvidersDep
@@ -62,6 +63,21 @@ async def list_conversations(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 20, cu
     after = decode_cursor(cursor)
     async with db.as_user(cred, ctx) as tx:
         rows = await repo.list_conversations(tx, after=after, limit=limit, title_contains=q)
+    return json_response(page(rows, limit))
+
+
+@router.get("/search", response_model=SearchPage)
+async def search(db: Db, ctx: Ctx, cred: Cred,
+                 q: Annotated[str, Query(min_length=1, max_length=200, description=(
+                     "words to find, in any order, in message texts and titles; \"a phrase\", -excluded, or"))],
+                 limit: Limit = 20, cursor: str | None = None) -> Response:
+    """Full-text search over the caller's conversations and messages (PostgreSQL, indexed),
+    newest first, in keyset pages."""
+    if not q.strip():
+        raise ApiError(422, "validation_error", "q: give at least one word to search for")
+    after = decode_cursor(cursor)
+    async with db.as_user(cred, ctx) as tx:
+        rows = await repo.search(tx, query=q, after=after, limit=limit)
     return json_response(page(rows, limit))
 
 

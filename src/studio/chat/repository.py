@@ -198,3 +198,36 @@ async def chat_model(tx: UserScope, *, conversation_id: UUID, model_id: UUID | N
         """,
         (model_id, conversation_id))
     return await cur.fetchone()
+
+
+# Full-text search: words in any order (websearch syntax: "a phrase", -not, or), over the
+# caller's message texts and conversation titles (RLS scopes both). Newest first, keyset
+# pages on (created_at, id) across both kinds of hit. Matches in the snippet are between
+# the markers « and ».
+_SEARCH_HITS = """
+WITH q AS (SELECT pg_catalog.websearch_to_tsquery('pg_catalog.simple'::regconfig, %(q)s) AS query),
+hits AS (
+    SELECT m.id, m.conversation_id, c.title AS conversation_title, m.id AS message_id, m.role, m.created_at,
+           pg_catalog.ts_headline('pg_catalog.simple'::regconfig, m.content, q.query, %(options)s) AS snippet
+      FROM q, public.messages m JOIN public.conversations c ON c.id = m.conversation_id
+     WHERE m.search @@ q.query AND m.user_id = %(user)s
+    UNION ALL
+    SELECT c.id, c.id, c.title, NULL, NULL, c.created_at,
+           pg_catalog.ts_headline('pg_catalog.simple'::regconfig, c.title, q.query, %(options)s)
+      FROM q, public.conversations c
+     WHERE c.search @@ q.query AND c.user_id = %(user)s
+)
+SELECT * FROM hits
+ WHERE %(after_at)s::timestamptz IS NULL OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid)
+ ORDER BY created_at DESC, id DESC
+ LIMIT %(limit)s
+"""
+_HEADLINE = "StartSel=«, StopSel=», MaxWords=24, MinWords=8, MaxFragments=2, FragmentDelimiter=\" … \""
+
+
+async def search(tx: UserScope, *, query: str, after: tuple[datetime, UUID] | None, limit: int) -> list[dict[str, Any]]:
+    """`limit` + 1 hits, newest first."""
+    cur = await tx.conn.execute(_SEARCH_HITS, {
+        "q": query, "options": _HEADLINE, "user": tx.user.id, "limit": limit + 1,
+        "after_at": after[0] if after else None, "after_id": after[1] if after else None})
+    return await cur.fetchall()

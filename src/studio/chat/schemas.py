@@ -45,6 +45,21 @@ class ConversationPage(BaseModel):
     next_cursor: str | None
 
 
+class SearchHit(BaseModel):
+    id: UUID = Field(description="the message's id, or the conversation's for a title match")
+    conversation_id: UUID
+    conversation_title: str
+    message_id: UUID | None = Field(description="null when the conversation's title matched")
+    role: str | None
+    snippet: str = Field(description="the matching text around the words found, each match between « and »")
+    created_at: datetime
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHit]
+    next_cursor: str | None
+
+
 class MessageCreate(Strict):
     role: Literal["system", "user", "assistant", "tool"]
     content: str = Field(min_length=1, max_length=CONTENT_MAX)

@@ -500,6 +500,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search
+         * @description Full-text search over the caller's conversations and messages (PostgreSQL, indexed),
+         *     newest first, in keyset pages.
+         */
+        get: operations["search_v1_conversations_search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -683,6 +704,26 @@ export interface paths {
          *     your audit log as password.changed.
          */
         post: operations["change_password_v1_me_password_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Usage
+         * @description Chat answers (tokens, cost) and generations (files, cost), per day and model.
+         */
+        get: operations["my_usage_v1_me_usage_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -917,6 +958,10 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /** Input Cents Per Mtok */
+            input_cents_per_mtok: number | null;
+            /** Output Cents Per Mtok */
+            output_cents_per_mtok: number | null;
             /** Provider */
             provider: string;
             /** Provider Model */
@@ -1631,6 +1676,16 @@ export interface components {
              */
             enabled: boolean;
             /**
+             * Input Cents Per Mtok
+             * @description chat: cents per million prompt tokens
+             */
+            input_cents_per_mtok?: number | null;
+            /**
+             * Output Cents Per Mtok
+             * @description chat: cents per million answer tokens
+             */
+            output_cents_per_mtok?: number | null;
+            /**
              * Provider
              * @description default: the connection's kind
              */
@@ -1702,6 +1757,16 @@ export interface components {
             display_name?: string | null;
             /** Enabled */
             enabled?: boolean | null;
+            /**
+             * Input Cents Per Mtok
+             * @description chat: cents per million prompt tokens
+             */
+            input_cents_per_mtok?: number | null;
+            /**
+             * Output Cents Per Mtok
+             * @description chat: cents per million answer tokens
+             */
+            output_cents_per_mtok?: number | null;
             /** Provider Model */
             provider_model?: string | null;
             /** Slug */
@@ -1851,6 +1916,46 @@ export interface components {
             database: string;
             migrations?: components["schemas"]["MigrationState"] | null;
         };
+        /** SearchHit */
+        SearchHit: {
+            /**
+             * Conversation Id
+             * Format: uuid
+             */
+            conversation_id: string;
+            /** Conversation Title */
+            conversation_title: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             * @description the message's id, or the conversation's for a title match
+             */
+            id: string;
+            /**
+             * Message Id
+             * @description null when the conversation's title matched
+             */
+            message_id: string | null;
+            /** Role */
+            role: string | null;
+            /**
+             * Snippet
+             * @description the matching text around the words found, each match between « and »
+             */
+            snippet: string;
+        };
+        /** SearchPage */
+        SearchPage: {
+            /** Items */
+            items: components["schemas"]["SearchHit"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** SetupLinkState */
         SetupLinkState: {
             /** Valid */
@@ -1978,6 +2083,73 @@ export interface components {
         UpstreamModelList: {
             /** Items */
             items: components["schemas"]["UpstreamModel"][];
+        };
+        /** UsageRow */
+        UsageRow: {
+            /** Cost Cents */
+            cost_cents: number;
+            /**
+             * Day
+             * Format: date
+             * @description the UTC day
+             */
+            day: string;
+            /**
+             * Input Tokens
+             * @description chat: the prompt tokens the vendor counted
+             */
+            input_tokens: number;
+            /**
+             * Kind
+             * @description chat, image, audio, video or training
+             */
+            kind: string;
+            /**
+             * Model
+             * @description the upstream model name, as the vendor bills it
+             */
+            model: string | null;
+            /**
+             * Output Tokens
+             * @description chat: the answer tokens the vendor counted
+             */
+            output_tokens: number;
+            /** Provider */
+            provider: string;
+            /** Requests */
+            requests: number;
+            /**
+             * Units
+             * @description chat: tokens in and out; generations: files produced
+             */
+            units: number;
+        };
+        /** UsageSummary */
+        UsageSummary: {
+            /** Items */
+            items: components["schemas"]["UsageRow"][];
+            /**
+             * Since
+             * Format: date
+             */
+            since: string;
+            totals: components["schemas"]["UsageTotals"];
+            /**
+             * Until
+             * Format: date
+             */
+            until: string;
+        };
+        /** UsageTotals */
+        UsageTotals: {
+            /** Cost Cents */
+            cost_cents: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Requests */
+            requests: number;
         };
         /** User */
         User: {
@@ -3358,6 +3530,40 @@ export interface operations {
             };
         };
     };
+    search_v1_conversations_search_get: {
+        parameters: {
+            query: {
+                cursor?: string | null;
+                limit?: number;
+                /** @description words to find, in any order, in message texts and titles; "a phrase", -excluded, or */
+                q: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     user_events_v1_events_get: {
         parameters: {
             query?: {
@@ -3809,6 +4015,38 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    my_usage_v1_me_usage_get: {
+        parameters: {
+            query?: {
+                /** @description first UTC day (default: 29 days before until) */
+                since?: string | null;
+                /** @description last UTC day (default: today) */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageSummary"];
+                };
+            };
+            /** @description since after until, or a range over 366 days */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
