@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.support import NO_POSTGRES, Lab
-from tests.providers.fakes import FakeOpenAI
+from tests.providers.fakes import FakeOllama, FakeOpenAI
 
 from .harness import MISSING, MUST_RUN, TIMEOUT_MS, Studio, launch_browser, new_context, start_studio
 
@@ -44,7 +44,19 @@ def openai(fake_openai: FakeOpenAI) -> FakeOpenAI:
 
 
 @pytest.fixture(scope="package")
-def studio(fake_openai: FakeOpenAI) -> Iterator[Studio]:
+def fake_ollama() -> Iterator[FakeOllama]:
+    """An Ollama answering where Studio looks for one on its machine, so the admin pages
+    suggest adding it whatever runs on the test machine's own port 11434."""
+    fake = FakeOllama()
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="package")
+def studio(fake_openai: FakeOpenAI, fake_ollama: FakeOllama) -> Iterator[Studio]:
     if NO_POSTGRES is not None or MISSING is not None:
         missing = NO_POSTGRES or MISSING or ""
         if MUST_RUN:
@@ -52,9 +64,21 @@ def studio(fake_openai: FakeOpenAI) -> Iterator[Studio]:
         pytest.skip(missing)
     lab = Lab()
     try:
-        yield start_studio(lab, fake_openai)
+        # No chat model yet: registering it takes an admin, and the first test makes the
+        # first admin in the browser (see `chat_model`).
+        yield start_studio(lab, fake_openai, chat_model=False, STUDIO_OLLAMA_PROBE_URL=fake_ollama.url)
     finally:
         lab.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def chat_model(request: pytest.FixtureRequest) -> None:
+    """Before every browser test but the setup-link one (which must find no admin), the
+    chat model the tests pick is registered, once, by the first admin."""
+    if request.node.path.name == FIRST:
+        return
+    studio: Studio = request.getfixturevalue("studio")
+    studio.ensure_chat_model()
 
 
 @pytest.fixture(scope="package")

@@ -1,7 +1,8 @@
 """What the browser tests (and bench/chat_first_token.py) share: one real `studio up`
-wired to the fake OpenAI-compatible server, Debian's Chromium driven by Playwright,
-and a watch on every browser context that records console errors, uncaught page
-errors and the origin of every request.
+wired to the fake OpenAI-compatible server (its chat model registered by the first
+admin, as on a real installation), Debian's Chromium driven by Playwright, and a watch
+on every browser context that records console errors, uncaught page errors and the
+origin of every request.
 
 Chromium is the system's (the `chromium` package): Playwright is told its path and
 never downloads a browser.
@@ -40,6 +41,12 @@ PASSWORD = "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 SETUP_LINK = re.compile(r"(http://127\.0\.0\.1:\d+)/setup#token=([A-Za-z0-9_-]{43})")
+# The chat model the tests pick: Studio ships no cloud model, so the first admin registers
+# this one on the connection `studio up` seeds from STUDIO_OPENAI_BASE_URL.
+CHAT_MODEL = "openai-chat"
+CHAT_MODEL_NAME = "OpenAI-compatible chat"
+CHAT_UPSTREAM = "llama3"
+SEEDED_CONNECTION = "openai"
 
 
 # Skipped on a developer's machine without Chromium; in CI (CI=true) a missing browser
@@ -68,6 +75,7 @@ class Studio:
     lab: Lab
     env: dict[str, str]
     admin: Account | None = None
+    chat_model_id: str | None = None
 
     @property
     def url(self) -> str:
@@ -88,10 +96,46 @@ class Studio:
             self.admin = account
         return self.admin
 
+    def admin_http(self) -> httpx.Client:
+        """An HTTP client signed in as the first admin (its session cookie and CSRF token)."""
+        admin = self.ensure_admin()
+        client = self.http()
+        login = client.post("/v1/auth/login", json={"email": admin.email, "password": admin.password})
+        assert login.status_code == 200, login.text
+        client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        return client
 
-def start_studio(lab: Lab, openai: FakeOpenAI, **extra: str) -> Studio:
+    def ensure_chat_model(self) -> str:
+        """The id of the chat model "OpenAI-compatible chat" (slug openai-chat, upstream
+        llama3) on the seeded "openai" connection, which the fake OpenAI server answers;
+        registered once, by the first admin through POST /v1/admin/models."""
+        if self.chat_model_id is None:
+            with self.admin_http() as client:
+                listed = client.get("/v1/admin/models")
+                assert listed.status_code == 200, listed.text
+                found = next((m for m in listed.json()["items"] if m["slug"] == CHAT_MODEL), None)
+                if found is None:
+                    connections = client.get("/v1/admin/connections")
+                    assert connections.status_code == 200, connections.text
+                    seeded = next((c for c in connections.json()["items"] if c["name"] == SEEDED_CONNECTION), None)
+                    assert seeded is not None, f"no {SEEDED_CONNECTION!r} connection seeded: {connections.text}"
+                    made = client.post("/v1/admin/models", json={
+                        "connection_id": seeded["id"], "provider_model": CHAT_UPSTREAM, "type": "chat",
+                        "slug": CHAT_MODEL, "display_name": CHAT_MODEL_NAME})
+                    assert made.status_code == 201, made.text
+                    found = made.json()
+                assert found["available"], found
+            self.chat_model_id = str(found["id"])
+        return self.chat_model_id
+
+
+def start_studio(lab: Lab, openai: FakeOpenAI, chat_model: bool = True, **extra: str) -> Studio:
     """`studio up` on a fresh home, its chat model answered by the fake OpenAI server;
-    local espeak and ffmpeg serve audio and video through its built-in worker."""
+    local espeak and ffmpeg serve audio and video through its built-in worker.
+
+    With `chat_model` the first admin is made (through the setup link's API) and
+    registers the chat model at once; the browser tests leave it for later
+    (conftest.py), since their first test makes the first admin in the browser."""
     home = lab.home()
     port = free_port()
     env = child_env(home, port,
@@ -108,7 +152,10 @@ def start_studio(lab: Lab, openai: FakeOpenAI, **extra: str) -> Studio:
     said = proc.wait_output("Stop with Ctrl+C.")
     found = SETUP_LINK.search(said)
     assert found is not None, f"no setup link printed:\n{proc.describe()}"
-    return Studio(proc=proc, home=home, port=port, setup_link=found.group(0), lab=lab, env=env)
+    studio = Studio(proc=proc, home=home, port=port, setup_link=found.group(0), lab=lab, env=env)
+    if chat_model:
+        studio.ensure_chat_model()
+    return studio
 
 
 # --------------------------------------------------------------------------- the browser
