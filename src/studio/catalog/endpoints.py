@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from studio.catalog import service
 from studio.catalog.schemas import (
@@ -30,7 +30,15 @@ from studio.http.responses import json_response
 
 ADMIN_ONLY: dict[int | str, dict[str, Any]] = {401: {"description": "not signed in"},
               404: {"description": "not found, or not an admin (as if the endpoint did not exist)"}}
-router = APIRouter(prefix="/v1/admin", tags=["admin: connections and models"], responses=ADMIN_ONLY)
+async def admins_only(db: Db, ctx: Ctx, cred: Cred) -> None:
+    """Before the body or the path is even parsed: to anyone but an admin these routes
+    do not exist, so a bad request must not reveal them either (404, not 422)."""
+    async with db.as_user(cred, ctx) as tx:
+        service.require_admin(tx)
+
+
+router = APIRouter(prefix="/v1/admin", tags=["admin: connections and models"], responses=ADMIN_ONLY,
+                   dependencies=[Depends(admins_only)])
 
 
 @router.get("/connection-kinds", response_model=KindList)

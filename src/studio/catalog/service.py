@@ -211,8 +211,8 @@ async def suggestions(tx: UserScope, settings: Settings) -> list[dict[str, Any]]
     """Servers found running where a connection is not configured yet: an Ollama on this
     machine (asked for its tags, briefly)."""
     require_admin(tx)
-    base_url = settings.ollama_probe_url.rstrip("/")
-    if any(row["kind"] == "ollama" and row["base_url"].rstrip("/") == base_url
+    base_url = _server_root(settings.ollama_probe_url)
+    if any(row["kind"] == "ollama" and _server_root(row["base_url"]) == base_url
            for row in await repo.list_connections(tx)):
         return []
     try:
@@ -225,6 +225,11 @@ async def suggestions(tx: UserScope, settings: Settings) -> list[dict[str, Any]]
         return []
     return [{"kind": "ollama", "name": "ollama", "base_url": base_url,
              "message": f"Ollama is running at {base_url} with {len(models)} models: add it as a connection"}]
+
+
+def _server_root(url: str) -> str:
+    """An Ollama URL as the adapter uses it: without the /api or /v1 people paste."""
+    return url.rstrip("/").removesuffix("/api").removesuffix("/v1").rstrip("/")
 
 
 # -- models --------------------------------------------------------------------------------

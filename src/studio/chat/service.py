@@ -64,6 +64,8 @@ async def _conversation_model(tx: UserScope, *, conversation_id: UUID, model_id:
     spec = await repo.chat_model(tx, conversation_id=conversation_id, model_id=model_id)
     if spec is None:
         raise not_found("conversation")
+    if model_id is not None and spec["model_id"] is None:
+        raise not_found("model")  # not one the caller can see (RLS: disabled, or none such)
     return spec
 
 

@@ -20,7 +20,7 @@ async def record_usage(tx: WorkerScope, *, user_id: UUID, generation_id: UUID, k
         (user_id, generation_id, kind, provider, model, units, cost_cents))
 
 
-async def record_chat_usage(tx: UserScope, *, message_id: UUID, provider: str, model: str | None,
+async def record_chat_usage(tx: UserScope, *, message_id: UUID | None, provider: str, model: str | None,
                             input_tokens: int | None, output_tokens: int | None, cost_cents: int) -> None:
     """The usage of one stored answer, in the transaction that stores it. `units`: the
     tokens in and out, as the vendor counted them (0 when it did not say)."""

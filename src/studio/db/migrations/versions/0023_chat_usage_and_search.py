@@ -2,8 +2,9 @@
 
 - api_usage gains message_id (the answer a chat row is about) and the vendor's token
   counts. A signed-in user's API transaction adds the usage of its own answer, in the
-  same transaction that stores the answer: only kind 'chat', only for a message of
-  their own, never a generation's row (workers add those). Users can only add rows about
+  same transaction that stores the answer: only kind 'chat', only about a message of
+  their own or none (the OpenAI-compatible endpoint stores no conversation), never a
+  generation's row (workers add those). Users can only add rows about
   themselves and never change or delete one, so they cannot lower what they used.
 - messages and conversations get a generated tsvector (the 'simple' configuration: no
   stemming, so every language is searchable alike) with a GIN index each. RLS scopes
@@ -35,9 +36,9 @@ def upgrade() -> None:
             ON public.api_usage TO authenticated;
         CREATE POLICY api_usage_insert_own_chat ON public.api_usage FOR INSERT TO authenticated
             WITH CHECK (user_id = (SELECT auth.uid()) AND kind = 'chat' AND generation_id IS NULL
-                        AND message_id IS NOT NULL
-                        AND EXISTS (SELECT 1 FROM public.messages m
-                                     WHERE m.id = message_id AND m.user_id = (SELECT auth.uid())));
+                        AND (message_id IS NULL
+                             OR EXISTS (SELECT 1 FROM public.messages m
+                                         WHERE m.id = message_id AND m.user_id = (SELECT auth.uid()))));
 
         ALTER TABLE public.messages ADD COLUMN search tsvector
             GENERATED ALWAYS AS (to_tsvector('pg_catalog.simple'::regconfig, content)) STORED;
