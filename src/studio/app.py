@@ -28,6 +28,7 @@ from studio.db import migrate, roles
 from studio.db.scopes import ApiDatabase
 from studio.events import endpoints as events_endpoints
 from studio.events import listener as events_listener
+from studio.gateway import endpoints as gateway_endpoints
 from studio.generation import endpoints as generation_endpoints
 from studio.health import endpoints as health
 from studio.http.errors import install_error_handlers
@@ -145,6 +146,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(generation_endpoints.router)
     app.include_router(catalog_endpoints.router)
     app.include_router(usage_endpoints.router)
+    app.include_router(gateway_endpoints.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(events_endpoints.router)
     app.include_router(media_endpoints.router)

@@ -41,6 +41,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/openai/v1/audio/speech": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Speech
+         * @description Speech from text, the file itself. Also kept in the user's gallery.
+         */
+        post: operations["speech_openai_v1_audio_speech_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openai/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Chat Completions
+         * @description Chat completions, streamed (`stream: true`, server-sent events ending in `[DONE]`,
+         *     usage last with `stream_options.include_usage`) or not. Images as data-URL parts for
+         *     vision models. Usage is recorded like the chat's.
+         */
+        post: operations["chat_completions_openai_v1_chat_completions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openai/v1/images/generations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Images
+         * @description Images from a prompt, as `b64_json` (the default) or as a `url` of Studio's own
+         *     (GET with the same API key). Each image is a generation in the user's gallery.
+         */
+        post: operations["images_openai_v1_images_generations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openai/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Models
+         * @description The models the caller can use now: `id` is the Studio slug to send as `model`.
+         */
+        get: operations["models_openai_v1_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -1212,6 +1295,53 @@ export interface components {
              */
             status: "ok" | "disabled" | "failing" | "none" | "stale";
         };
+        /** ChatCompletionRequest */
+        ChatCompletionRequest: {
+            /** Max Completion Tokens */
+            max_completion_tokens?: number | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /** Messages */
+            messages: components["schemas"]["ChatMessageIn"][];
+            /**
+             * Model
+             * @description a Studio model slug (GET /openai/v1/models)
+             */
+            model: string;
+            /**
+             * N
+             * @description one choice per request
+             */
+            n?: number | null;
+            /** Stop */
+            stop?: string | string[] | null;
+            /**
+             * Stream
+             * @default false
+             */
+            stream: boolean;
+            stream_options?: components["schemas"]["StreamOptions"] | null;
+            /** Temperature */
+            temperature?: number | null;
+            /** Tools */
+            tools?: unknown[] | null;
+            /** Top P */
+            top_p?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ChatMessageIn */
+        ChatMessageIn: {
+            /** Content */
+            content?: string | components["schemas"]["ContentPart"][] | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "system" | "developer" | "user" | "assistant" | "tool";
+        } & {
+            [key: string]: unknown;
+        };
         /** Connection */
         Connection: {
             /**
@@ -1321,6 +1451,16 @@ export interface components {
             enabled?: boolean | null;
             /** Name */
             name?: string | null;
+        };
+        /** ContentPart */
+        ContentPart: {
+            image_url?: components["schemas"]["ImageUrl"] | null;
+            /** Text */
+            text?: string | null;
+            /** Type */
+            type: string;
+        } & {
+            [key: string]: unknown;
         };
         /** Conversation */
         Conversation: {
@@ -1455,6 +1595,35 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** ImageRequest */
+        ImageRequest: {
+            /** Model */
+            model: string;
+            /**
+             * N
+             * @default 1
+             */
+            n: number;
+            /** Prompt */
+            prompt: string;
+            /** Quality */
+            quality?: string | null;
+            /** Response Format */
+            response_format?: ("b64_json" | "url") | null;
+            /** Size */
+            size?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ImageUrl */
+        ImageUrl: {
+            /** Detail */
+            detail?: string | null;
+            /** Url */
+            url: string;
+        } & {
+            [key: string]: unknown;
         };
         /** KindInfo */
         KindInfo: {
@@ -1772,6 +1941,32 @@ export interface components {
             /** Slug */
             slug?: string | null;
         };
+        /** OpenAIModel */
+        OpenAIModel: {
+            /** Created */
+            created: number;
+            /** Id */
+            id: string;
+            /**
+             * Object
+             * @default model
+             * @constant
+             */
+            object: "model";
+            /** Owned By */
+            owned_by: string;
+        };
+        /** OpenAIModelList */
+        OpenAIModelList: {
+            /** Data */
+            data: components["schemas"]["OpenAIModel"][];
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object: "list";
+        };
         /** OpsSummary */
         OpsSummary: {
             audit: components["schemas"]["AuditSummary"];
@@ -2043,6 +2238,31 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** SpeechRequest */
+        SpeechRequest: {
+            /** Input */
+            input: string;
+            /** Model */
+            model: string;
+            /** Response Format */
+            response_format?: ("mp3" | "wav" | "opus" | "aac" | "flac" | "pcm") | null;
+            /** Speed */
+            speed?: number | null;
+            /** Voice */
+            voice?: string | unknown | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** StreamOptions */
+        StreamOptions: {
+            /**
+             * Include Usage
+             * @default false
+             */
+            include_usage: boolean;
+        } & {
+            [key: string]: unknown;
+        };
         /** Suggestion */
         Suggestion: {
             /** Base Url */
@@ -2230,6 +2450,272 @@ export interface operations {
                 content: {
                     "text/plain": unknown;
                 };
+            };
+        };
+    };
+    speech_openai_v1_audio_speech_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SpeechRequest"];
+            };
+        };
+        responses: {
+            /** @description the speech */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/*": unknown;
+                };
+            };
+            /** @description no or a revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such model for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the model cannot run here (and why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description rate limit or quota */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the generation failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    chat_completions_openai_v1_chat_completions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description unsupported input (tools, images for a model without vision, ...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no or a revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such model for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the model cannot run here (and why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description rate limit or quota */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the vendor failed before answering */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    images_openai_v1_images_generations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImageRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description no or a revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such model for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the model cannot run here (and why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description rate limit or quota */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the generation failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description it takes longer; it goes on */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    models_openai_v1_models_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIModelList"];
+                };
+            };
+            /** @description no or a revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such model for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the model cannot run here (and why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description rate limit or quota */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
