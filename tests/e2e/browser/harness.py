@@ -17,6 +17,8 @@ import shutil
 import time
 import uuid
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,14 +98,15 @@ class Studio:
             self.admin = account
         return self.admin
 
-    def admin_http(self) -> httpx.Client:
+    @contextmanager
+    def admin_http(self) -> Iterator[httpx.Client]:
         """An HTTP client signed in as the first admin (its session cookie and CSRF token)."""
         admin = self.ensure_admin()
-        client = self.http()
-        login = client.post("/v1/auth/login", json={"email": admin.email, "password": admin.password})
-        assert login.status_code == 200, login.text
-        client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-        return client
+        with self.http() as client:
+            login = client.post("/v1/auth/login", json={"email": admin.email, "password": admin.password})
+            assert login.status_code == 200, login.text
+            client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+            yield client
 
     def ensure_chat_model(self) -> str:
         """The id of the chat model "OpenAI-compatible chat" (slug openai-chat, upstream
