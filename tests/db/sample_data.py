@@ -172,6 +172,8 @@ UNIQUE_REWRITES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("public.model_registry", "slug"): lambda row: f"copy-{_fresh_tag()}",
     ("public.model_registry", "provider_model"): lambda row: f"copy-{_fresh_tag()}",
     ("public.provider_connections", "name"): lambda row: f"copy-{_fresh_tag()}",
+    ("public.generation_inputs", "position"): lambda row: 15,
+    ("public.message_attachments", "position"): lambda row: 15,
     ("public.generations", "provider_job_id"): lambda row: f"copy-{_fresh_tag()}",
     ("public.media_objects", "key"): lambda row: f"{row['owner_id']}/copy-{_fresh_tag()}.bin",
     ("public.shared_content", "slug"): lambda row: f"copy_{uuid.uuid4().hex}",
@@ -544,6 +546,24 @@ def _provider_connections(self: _Filler) -> None:
         "created_by": self.sample.user_a})  # A was an admin when it was added
 
 
+def _generation_inputs(self: _Filler) -> None:
+    # Each user's upload as the input image of their queued generation.
+    for label in ("A", "B"):
+        self.add("public.generation_inputs", label, {
+            "id": uuid.uuid4(), "generation_id": self.rows["public.generations"][label][1]["id"],
+            "user_id": self.sample.users[label], "media_object_id": self.rows["public.media_objects"][label][1]["id"],
+            "role": "image", "position": 0})
+
+
+def _message_attachments(self: _Filler) -> None:
+    # A photo attached to each user's first question.
+    for label in ("A", "B"):
+        self.add("public.message_attachments", label, {
+            "id": uuid.uuid4(), "message_id": self.rows["public.messages"][label][0]["id"],
+            "user_id": self.sample.users[label], "media_object_id": self.rows["public.media_objects"][label][1]["id"],
+            "position": 0})
+
+
 _Filler.backup_runs = _backup_runs  # type: ignore[attr-defined]
 _Filler.audit_runs = _audit_runs  # type: ignore[attr-defined]
 _Filler.setup_tokens = _setup_tokens  # type: ignore[attr-defined]
@@ -570,6 +590,8 @@ FILL_ORDER: tuple[tuple[str, Callable[[_Filler], None]], ...] = (
     ("public.jobs", _Filler.jobs),
     ("public.media_objects", _Filler.media_objects),
     ("public.shared_content", _Filler.shared_content),
+    ("public.generation_inputs", _generation_inputs),
+    ("public.message_attachments", _message_attachments),
     ("public.api_usage", _Filler.api_usage),
     ("public.quotas", _Filler.quotas),
     ("public.datasets", _Filler.datasets),

@@ -129,17 +129,20 @@ def test_worker_scope_sees_the_queue_not_private_content(pg, db, admin_conn):
     admin_conn.execute("INSERT INTO jobs (kind, user_id, generation_id) VALUES ('generation', %s, %s)",
                        (alice, generation))
 
-    async def read_conversations():
+    async def read_conversations(query: str):
         worker = WorkerDatabase(pg.conninfo(WORKER_ROLE, db), min_size=0, max_size=1, timeout=5)
         await worker.open()
         try:
             async with worker.as_worker() as tx:
-                await tx.conn.execute("SELECT count(*) FROM public.conversations")
+                return await (await tx.conn.execute(query)).fetchone()
         finally:
             await worker.close()
 
+    # Only what titling needs (0024): no content column, and only conversations whose
+    # title is still to be written.
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        run(read_conversations())
+        run(read_conversations("SELECT system_prompt FROM public.conversations"))
+    assert run(read_conversations("SELECT count(*) AS n FROM public.conversations"))["n"] == 0
 
     async def jobs_only():
         worker = WorkerDatabase(pg.conninfo(WORKER_ROLE, db), min_size=0, max_size=1, timeout=5)
