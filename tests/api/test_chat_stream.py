@@ -4,6 +4,7 @@ with a model whose upstream name is the registry's) and are stored only once com
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from tests.api.conftest import (
     serve,
     sign_up_and_log_in,
 )
-from tests.providers.fakes import FakeOpenAI, delta, sse
+from tests.providers.fakes import PNG, FakeOpenAI, delta, sse
 
 
 @pytest.fixture
@@ -202,8 +203,9 @@ def test_regenerate_refusals_store_nothing_and_call_no_model(chat_server: Server
         (answers(dave, conversation["id"], question["id"], json={"model_id": chat_model(dave)}), 404, "not_found"),
         (answers(carol, no_model["id"], plain["id"]), 422, "validation_error"),         # no chat model chosen
         (answers(carol, conversation["id"], question["id"], json={"model_id": espeak}), 422, "validation_error"),
-        (answers(carol, conversation["id"], question["id"], json={"model_id": str(uuid.uuid4())}), 422,
-         "validation_error"),
+        # A model that does not exist for carol: 404, like anything that is not there for her.
+        (answers(carol, conversation["id"], question["id"], json={"model_id": str(uuid.uuid4())}), 404,
+         "not_found"),
         (answers(carol, conversation["id"], question["id"], json={"model": "x"}), 422, "validation_error"),
         (answers(carol, conversation["id"], question["id"], json={"model_id": "nope"}), 422, "validation_error"),
         (answers(carol, conversation["id"], "not-a-uuid"), 422, "validation_error"),
@@ -312,3 +314,38 @@ def test_full_text_search_finds_words_in_ones_own_messages_and_titles_only(carol
         r = carol.client.get("/v1/conversations/search", params={"q": q})
         assert r.status_code in (200, 422), (q, r.status_code, r.text)
     erin.client.close()
+
+
+def test_images_attached_to_a_message_go_to_a_vision_model_only(carol: Account, chat_server: Server,
+                                                                fake_openai: FakeOpenAI, admin_conn):
+    photo = carol.client.post("/v1/uploads", content=PNG, headers={"Content-Type": "image/png"}).json()
+    conversation = carol.client.post("/v1/conversations", json={"model_id": chat_model(carol)}).json()
+    url = f"/v1/conversations/{conversation['id']}/messages"
+    message = {"role": "user", "content": "What is in this picture?", "generate": True, "attachments": [photo["id"]]}
+
+    refused = carol.client.post(url, json=message)
+    assert refused.status_code == 422 and "vision" in refused.json()["error"]["message"], refused.text
+    assert carol.client.get(url).json()["items"] == [] and fake_openai.requests == []
+
+    admin_conn.execute("UPDATE model_registry SET capabilities = '{chat,vision}' WHERE slug = 'openai-chat'")
+    events = ask(carol, conversation["id"], message["content"], attachments=[photo["id"]])
+    assert events[0][1]["attachments"] == [{"id": photo["id"], "content_type": "image/png",
+                                            "url": f"/v1/media/{photo['id']}"}]
+    sent = fake_openai.received("POST", "/v1/chat/completions")[0].json()
+    [text, image] = sent["messages"][-1]["content"]
+    assert text == {"type": "text", "text": "What is in this picture?"}
+    assert base64.b64decode(image["image_url"]["url"].removeprefix("data:image/png;base64,")) == PNG
+    # Listed with the message, and the next question in the branch sends it again.
+    tree = carol.client.get(url).json()["items"]
+    assert [len(m["attachments"]) for m in tree] == [1, 0]
+    ask(carol, conversation["id"], "And its colour?")
+    again = fake_openai.received("POST", "/v1/chat/completions")[1].json()
+    assert isinstance(again["messages"][0]["content"], list) and again["messages"][-1]["content"] == "And its colour?"
+
+    # Someone else's picture does not exist for carol.
+    frank = sign_up_and_log_in(chat_server, "frank@example.org")
+    franks = frank.client.post("/v1/uploads", content=PNG, headers={"Content-Type": "image/png"}).json()
+    r = carol.client.post(url, json={**message, "attachments": [franks["id"]]})
+    assert r.status_code == 404, r.text
+    assert len(carol.client.get(url).json()["items"]) == 4
+    frank.client.close()

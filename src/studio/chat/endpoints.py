@@ -26,12 +26,13 @@ from studio.chat.schemas import (
     SearchPage,
 )
 from studio.db.scopes import ApiDatabase
-from studio.http.deps import Cred, Ctx, Db, ProvidersDep
+from studio.http.deps import Cred, Ctx, Db, ProvidersDep, StorageDep
 from studio.http.errors import ApiError, not_found
 from studio.http.responses import decode_cursor, json_response, page
 from studio.providers.base import ChatUsage, ProviderError
 from studio.providers.registry import Providers
 from studio.ratelimit import service as ratelimit
+from studio.storage.base import Storage
 
 router = APIRouter(prefix="/v1/conversations", tags=["chat"])
 
@@ -113,28 +114,28 @@ async def delete_conversation(conversation_id: UUID, db: Db, ctx: Ctx, cred: Cre
 @router.post("/{conversation_id}/messages", status_code=201, response_model=Message,
              responses={200: {"content": {"text/event-stream": {}}, "description": f"with generate: {_ANSWER_STREAM}"}})
 async def add_message(conversation_id: UUID, body: MessageCreate, request: Request, db: Db, ctx: Ctx,
-                      cred: Cred, providers: ProvidersDep) -> Response:
+                      cred: Cred, providers: ProvidersDep, storage: StorageDep) -> Response:
     if body.generate:
-        return await _add_and_answer(conversation_id, body, request, db, ctx, cred, providers)
+        return await _add_and_answer(conversation_id, body, request, db, ctx, cred, providers, storage)
     async with db.as_user(cred, ctx) as tx:
-        row = await repo.add_message(tx, conversation_id=conversation_id, role=body.role, content=body.content,
-                                     model=body.model, parent_id=body.parent_id,
-                                     parent_given="parent_id" in body.model_fields_set)
-    if row is None:
-        raise not_found("conversation")
+        row = await service.add_message(tx, conversation_id=conversation_id, role=body.role, content=body.content,
+                                        model=body.model, parent_id=body.parent_id,
+                                        parent_given="parent_id" in body.model_fields_set,
+                                        attachments=body.attachments)
     return json_response(row, 201)
 
 
 async def _add_and_answer(conversation_id: UUID, body: MessageCreate, request: Request, db: ApiDatabase,
-                          ctx: RequestContext, cred: Credential, providers: Providers) -> Response:
+                          ctx: RequestContext, cred: Credential, providers: Providers, storage: Storage) -> Response:
     """Stores the user's message, then streams the model's answer as it arrives."""
     if body.role != "user":
         raise ApiError(422, "validation_error", "only a user message can be answered (generate: true)")
     await ratelimit.check(request, ratelimit.CHAT, cred)
     async with db.as_user(cred, ctx) as tx:
-        question = await service.ask(tx, providers, conversation_id=conversation_id, content=body.content,
+        question = await service.ask(tx, providers, storage, conversation_id=conversation_id, content=body.content,
                                      model_id=body.model_id, parent_id=body.parent_id,
-                                     parent_given="parent_id" in body.model_fields_set)
+                                     parent_given="parent_id" in body.model_fields_set,
+                                     attachments=body.attachments)
     return _answer_stream(question, conversation_id, db, ctx, cred)
 
 
@@ -146,13 +147,14 @@ async def _add_and_answer(conversation_id: UUID, body: MessageCreate, request: R
                         422: {"description": "the message is not a user message, or no chat model is chosen"},
                         429: {"description": "rate limited (the chat limit)"}})
 async def answer_again(conversation_id: UUID, message_id: UUID, request: Request, db: Db, ctx: Ctx, cred: Cred,
-                       providers: ProvidersDep, body: AnswerCreate | None = None) -> Response:
+                       providers: ProvidersDep, storage: StorageDep, body: AnswerCreate | None = None) -> Response:
     """Regenerate: a new answer to an existing user message, streamed exactly like
     `POST .../messages` with `generate: true`, and stored as another child of that
     message (a sibling of its earlier answers, which stay). The body is optional."""
     await ratelimit.check(request, ratelimit.CHAT, cred)
     async with db.as_user(cred, ctx) as tx:
-        question = await service.answer_again(tx, providers, conversation_id=conversation_id, message_id=message_id,
+        question = await service.answer_again(tx, providers, storage, conversation_id=conversation_id,
+                                              message_id=message_id,
                                               model_id=body.model_id if body is not None else None)
     return _answer_stream(question, conversation_id, db, ctx, cred)
 
@@ -195,6 +197,8 @@ def _sse(event: str, data: object) -> bytes:
 async def list_messages(conversation_id: UUID, db: Db, ctx: Ctx, cred: Cred, leaf_id: UUID | None = None) -> Response:
     async with db.as_user(cred, ctx) as tx:
         rows = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=leaf_id)
+        if rows is not None:
+            rows = await service.with_attachments(tx, rows)
     if rows is None:
         raise not_found("conversation")
     if leaf_id is not None and not rows:

@@ -191,7 +191,7 @@ async def chat_model(tx: UserScope, *, conversation_id: UUID, model_id: UUID | N
     cur = await tx.conn.execute(
         """
         SELECT c.system_prompt, m.id AS model_id, m.slug, m.type, m.provider, m.provider_model, m.connection_id,
-               m.default_params, m.config, m.enabled
+               m.default_params, m.config, m.capabilities, m.enabled
           FROM public.conversations c
           LEFT JOIN public.model_registry m ON m.id = COALESCE(%s, c.model_id)
          WHERE c.id = %s
@@ -231,3 +231,28 @@ async def search(tx: UserScope, *, query: str, after: tuple[datetime, UUID] | No
         "q": query, "options": _HEADLINE, "user": tx.user.id, "limit": limit + 1,
         "after_at": after[0] if after else None, "after_id": after[1] if after else None})
     return await cur.fetchall()
+
+
+async def add_attachments(tx: UserScope, *, message_id: UUID, media_ids: list[UUID]) -> None:
+    """In order; the policy checks that the message and every file are the caller's."""
+    for position, media_id in enumerate(media_ids):
+        await tx.conn.execute(
+            "INSERT INTO public.message_attachments (message_id, user_id, media_object_id, position)"
+            " VALUES (%s, %s, %s, %s)", (message_id, tx.user.id, media_id, position))
+
+
+async def attachments_of(tx: UserScope, *, message_ids: list[UUID]) -> dict[UUID, list[dict[str, Any]]]:
+    """Message id -> its attached files (where their bytes are), in order."""
+    if not message_ids:
+        return {}
+    cur = await tx.conn.execute(
+        """
+        SELECT a.message_id, o.id, o.content_type, o.bucket, o.key
+          FROM public.message_attachments a JOIN public.media_objects o ON o.id = a.media_object_id
+         WHERE a.message_id = ANY(%s)
+         ORDER BY a.message_id, a.position
+        """, (message_ids,))
+    found: dict[UUID, list[dict[str, Any]]] = {}
+    for row in await cur.fetchall():
+        found.setdefault(row.pop("message_id"), []).append(row)
+    return found

@@ -73,11 +73,20 @@ class MessageCreate(Strict):
                                               "Events and is stored as a child of this message")
     model_id: UUID | None = Field(None, description="the chat model to answer with; default: the "
                                                     "conversation's model")
+    attachments: list[UUID] = Field(default_factory=list, max_length=8,
+                                    description="ids of the caller's own images (uploads or results), sent "
+                                                "with the message to models with vision")
 
 
 class AnswerCreate(Strict):
     model_id: UUID | None = Field(None, description="the chat model to answer with; default (omitted, null, or no "
                                                     "body at all): the conversation's model")
+
+
+class Attachment(BaseModel):
+    id: UUID
+    content_type: str
+    url: str = Field(description="GET it with the same credentials")
 
 
 class Message(BaseModel):
@@ -88,6 +97,7 @@ class Message(BaseModel):
     content: str
     model: str | None
     created_at: datetime
+    attachments: list[Attachment] = Field(default_factory=list)
 
 
 class MessageList(BaseModel):

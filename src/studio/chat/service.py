@@ -11,9 +11,14 @@ from uuid import UUID
 from studio.chat import repository as repo
 from studio.db.scopes import UserScope
 from studio.http.errors import ApiError, not_found
-from studio.providers.base import ChatMessage, ChatProvider, ChatUsage
+from studio.media import repository as media_repo
+from studio.providers.base import ChatImage, ChatMessage, ChatProvider, ChatUsage
 from studio.providers.registry import SETUP_HINT, Providers
+from studio.storage.base import Storage
 from studio.usage import repository as usage_repo
+
+# What a vision model takes as an attached image.
+VISION_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 
 
 @dataclass(frozen=True)
@@ -24,27 +29,64 @@ class Question:
     provider: ChatProvider
     provider_model: str
     model_slug: str
-    prompt: list[ChatMessage]
+    prompt: list[ChatMessage]  # the system prompt, then the branch ending in `message`
     params: dict[str, Any]     # the model's default parameters (temperature, max_tokens, ...)
-    prices: dict[str, Any]     # the model's config: prices per million tokens, when set  # the system prompt, then the branch ending in `message`
+    prices: dict[str, Any]     # the model's config: prices per million tokens, when set
 
 
-async def ask(tx: UserScope, providers: Providers, *, conversation_id: UUID, content: str, model_id: UUID | None,
-              parent_id: UUID | None, parent_given: bool) -> Question:
-    """Stores the user's message once the model (the given one, else the
-    conversation's) is a chat model that can run here."""
+async def ask(tx: UserScope, providers: Providers, storage: Storage, *, conversation_id: UUID, content: str,
+              model_id: UUID | None, parent_id: UUID | None, parent_given: bool,
+              attachments: list[UUID] | None = None) -> Question:
+    """Stores the user's message (and its images) once the model (the given one, else
+    the conversation's) is a chat model that can run here, and takes images if any."""
     spec = await _conversation_model(tx, conversation_id=conversation_id, model_id=model_id)
     provider = _usable_provider(providers, spec)
-    question = await repo.add_message(tx, conversation_id=conversation_id, role="user", content=content, model=None,
-                                      parent_id=parent_id, parent_given=parent_given)
-    if question is None:
-        raise not_found("conversation")
+    if attachments and "vision" not in (spec["capabilities"] or []):
+        raise ApiError(422, "validation_error", f"attachments: the model {spec['slug']} does not take images "
+                                                "(no vision capability); choose one that does")
+    question = await add_message(tx, conversation_id=conversation_id, role="user", content=content, model=None,
+                                 parent_id=parent_id, parent_given=parent_given, attachments=attachments or [])
     history = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=question["id"]) or []
-    return _question(spec, provider, question, history)
+    return await _question(tx, storage, spec, provider, question, history)
 
 
-async def answer_again(tx: UserScope, providers: Providers, *, conversation_id: UUID, message_id: UUID,
-                       model_id: UUID | None) -> Question:
+async def add_message(tx: UserScope, *, conversation_id: UUID, role: str, content: str, model: str | None,
+                      parent_id: UUID | None, parent_given: bool, attachments: list[UUID]) -> dict[str, Any]:
+    """A message and its attached images: each one of the caller's own image files (404
+    otherwise, as anything of someone else's). 404 for a conversation not theirs."""
+    media = []
+    for index, media_id in enumerate(attachments):
+        found = await media_repo.get_media(tx, media_id=media_id)
+        if found is None:
+            raise not_found(f"media {media_id}")
+        if found["content_type"] not in VISION_TYPES:
+            raise ApiError(422, "validation_error", f"attachments[{index}]: only images can be attached "
+                                                    f"({', '.join(sorted(VISION_TYPES))}), not {found['content_type']}")
+        media.append(found)
+    row = await repo.add_message(tx, conversation_id=conversation_id, role=role, content=content, model=model,
+                                 parent_id=parent_id, parent_given=parent_given)
+    if row is None:
+        raise not_found("conversation")
+    if media:
+        await repo.add_attachments(tx, message_id=row["id"], media_ids=[m["id"] for m in media])
+    row["attachments"] = [attachment_ref(m) for m in media]
+    return row
+
+
+def attachment_ref(media: dict[str, Any]) -> dict[str, Any]:
+    return {"id": media["id"], "content_type": media["content_type"], "url": f"/v1/media/{media['id']}"}
+
+
+async def with_attachments(tx: UserScope, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages, each with the images attached to it (a list, often empty)."""
+    found = await repo.attachments_of(tx, message_ids=[m["id"] for m in messages]) if messages else {}
+    for message in messages:
+        message["attachments"] = [attachment_ref(a) for a in found.get(message["id"], [])]
+    return messages
+
+
+async def answer_again(tx: UserScope, providers: Providers, storage: Storage, *, conversation_id: UUID,
+                       message_id: UUID, model_id: UUID | None) -> Question:
     """A stored user message, to be answered once more (regenerate): the new answer
     becomes another child of it, a sibling of its earlier answers, which stay. 404 for a
     conversation or message that is not the caller's, 422 for a message that is not a
@@ -57,7 +99,7 @@ async def answer_again(tx: UserScope, providers: Providers, *, conversation_id: 
     if message["role"] != "user":
         raise ApiError(422, "validation_error",
                        f"only a user message can be answered; this message's role is {message['role']}")
-    return _question(spec, _usable_provider(providers, spec), message, history)
+    return await _question(tx, storage, spec, _usable_provider(providers, spec), message, history)
 
 
 async def _conversation_model(tx: UserScope, *, conversation_id: UUID, model_id: UUID | None) -> dict[str, Any]:
@@ -83,11 +125,22 @@ def _usable_provider(providers: Providers, spec: dict[str, Any]) -> ChatProvider
     return provider
 
 
-def _question(spec: dict[str, Any], provider: ChatProvider, message: dict[str, Any],
-              history: list[dict[str, Any]]) -> Question:
-    """`history`: the branch from the root down to `message`, oldest first."""
+async def _question(tx: UserScope, storage: Storage, spec: dict[str, Any], provider: ChatProvider,
+                    message: dict[str, Any], history: list[dict[str, Any]]) -> Question:
+    """`history`: the branch from the root down to `message`, oldest first; its images
+    go to the model with their messages (a model without vision is refused then)."""
+    attached = await repo.attachments_of(tx, message_ids=[m["id"] for m in history])
+    if attached and "vision" not in (spec["capabilities"] or []):
+        raise ApiError(422, "validation_error", f"this branch has images and the model {spec['slug']} does not "
+                                                "take images (no vision capability); choose one that does")
+    message.setdefault("attachments", [attachment_ref(f) for f in attached.get(message["id"], [])])
+    images: dict[UUID, list[ChatImage]] = {}
+    for message_id, files in attached.items():
+        for file in files:
+            data = b"".join([chunk async for chunk in storage.read(file["bucket"], file["key"])])
+            images.setdefault(message_id, []).append(ChatImage(file["content_type"], data))
     prompt = ([ChatMessage("system", spec["system_prompt"])] if spec["system_prompt"] else []) + [
-        ChatMessage(m["role"], m["content"]) for m in history]
+        ChatMessage(m["role"], m["content"], tuple(images.get(m["id"], ()))) for m in history]
     return Question(message, provider, spec["provider_model"], spec["slug"], prompt, spec["default_params"] or {},
                     spec["config"] or {})
 
@@ -100,6 +153,7 @@ async def record_answer(tx: UserScope, question: Question, *, conversation_id: U
                                     content="".join(parts)[:100_000] or " ", model=question.model_slug,
                                     parent_id=question.message["id"], parent_given=True)
     if answer is not None:
+        answer["attachments"] = []
         tokens_in, tokens_out = (usage.input_tokens, usage.output_tokens) if usage else (None, None)
         await usage_repo.record_chat_usage(tx, message_id=answer["id"], provider=question.provider.name,
                                            model=question.provider_model, input_tokens=tokens_in,
