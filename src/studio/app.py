@@ -41,6 +41,7 @@ from studio.privacy import endpoints as privacy_endpoints
 from studio.providers.registry import Providers
 from studio.sharing import endpoints as sharing_endpoints
 from studio.storage.factory import create_storage
+from studio.transcription import endpoints as transcription_endpoints
 from studio.usage import endpoints as usage_endpoints
 from studio.webhooks import endpoints as webhook_endpoints
 
@@ -150,14 +151,17 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(webhook_endpoints.router)
     app.include_router(events_endpoints.router)
     app.include_router(media_endpoints.router)
+    app.include_router(transcription_endpoints.router)
     app.include_router(sharing_endpoints.router)
     app.include_router(privacy_endpoints.router)
     app.include_router(monitoring_endpoints.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     web.install(app, docs=docs)  # last: its fallback answers every path the API does not
 
-    # Uploads stream raw files with their own limit (STUDIO_MAX_UPLOAD_BYTES).
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, raw_body_paths=("/v1/uploads",))
+    # Uploads stream raw files, and transcriptions multipart forms, with their own limit
+    # (STUDIO_MAX_UPLOAD_BYTES).
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes,
+                       raw_body_paths=("/v1/uploads", "/v1/transcriptions", "/openai/v1/audio/transcriptions"))
     # Outermost: requests RequestGuard refuses are timed and counted too.
     app.add_middleware(HttpMetrics, metrics=metrics)
     return app

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email.parser
+import email.policy
 import itertools
 import json
 import socket
@@ -149,7 +151,7 @@ def delta(text: str | None = None, finish: str | None = None, role: str | None =
 
 
 class FakeOpenAI(FakeServer):
-    """/v1/images/generations, /v1/audio/speech, /v1/chat/completions (SSE)."""
+    """/v1/images/generations, /v1/audio/speech, /v1/chat/completions (SSE), /v1/audio/transcriptions."""
 
     SPEECH_TYPES: ClassVar[dict[str, str]] = {"mp3": "audio/mpeg", "wav": "audio/wav"}
 
@@ -162,6 +164,8 @@ class FakeOpenAI(FakeServer):
             "chat_cut_after": None,      # drop the connection after this many events
             "chat_finished": threading.Event(),
             "models": ["llama3", "qwen2.5:7b"],   # GET /v1/models
+            "transcript": "Hello from the recording.",   # what /v1/audio/transcriptions hears
+            "transcriptions": [],        # each request's form, parsed: {name: FormPart}
         }
 
     def routes(self) -> None:
@@ -169,6 +173,7 @@ class FakeOpenAI(FakeServer):
         self.route("POST", "/v1/images/generations", self._images)
         self.route("POST", "/v1/audio/speech", self._speech)
         self.route("POST", "/v1/chat/completions", self._chat)
+        self.route("POST", "/v1/audio/transcriptions", self._transcriptions)
         self.route("GET", "/files/{name}", self._file)
 
     async def _models(self, request: Request, recorded: Recorded) -> Response:
@@ -215,6 +220,50 @@ class FakeOpenAI(FakeServer):
 
     async def _file(self, request: Request, recorded: Recorded) -> Response:
         return Response(PNG, media_type="image/png")
+
+    async def _transcriptions(self, request: Request, recorded: Recorded) -> Response:
+        """Whisper's API: a multipart form with `file` and `model`; 400 without a file, as
+        OpenAI answers; the text as JSON, or plain for response_format=text."""
+        form = multipart_form(recorded)
+        self.state["transcriptions"].append(form)
+        if "file" not in form or form["file"].filename is None:
+            return JSONResponse({"error": {"message": "Missing required parameter: 'file'.",
+                                           "type": "invalid_request_error", "param": "file", "code": None}}, 400)
+        if "model" not in form:
+            return JSONResponse({"error": {"message": "Missing required parameter: 'model'.",
+                                           "type": "invalid_request_error", "param": "model", "code": None}}, 400)
+        if "response_format" in form and form["response_format"].text == "text":
+            return Response(self.state["transcript"], media_type="text/plain")
+        return JSONResponse({"text": self.state["transcript"]})
+
+
+@dataclass
+class FormPart:
+    """One part of a multipart/form-data body, as a fake received it."""
+    data: bytes
+    filename: str | None
+    content_type: str | None
+
+    @property
+    def text(self) -> str:
+        return self.data.decode()
+
+
+def multipart_form(recorded: Recorded) -> dict[str, FormPart]:
+    """The parts of a recorded multipart/form-data body by name, read with the standard
+    library's MIME parser (independent of Studio's own form reader); {} for another body."""
+    head = f"Content-Type: {recorded.headers.get('content-type', '')}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + recorded.body)
+    if not message.is_multipart():
+        return {}
+    form = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            payload = part.get_payload(decode=True)
+            form[name] = FormPart(payload if isinstance(payload, bytes) else b"", part.get_filename(),
+                                  part.get_content_type() if part["content-type"] else None)
+    return form
 
 
 class FakeReplicate(FakeServer):

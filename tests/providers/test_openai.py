@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from studio.providers.base import ChatImage, ChatMessage, ChatUsage, MediaOutput, ProviderError, UpstreamModel
+from studio.providers.base import (
+    AudioClip,
+    ChatImage,
+    ChatMessage,
+    ChatUsage,
+    MediaOutput,
+    ProviderError,
+    Transcriber,
+    UpstreamModel,
+)
 from studio.providers.openai_compat import OpenAIChat, OpenAICompatible
 from tests.providers.conftest import FakeContext, build, make_settings, make_task
 from tests.providers.fakes import (
@@ -20,6 +29,7 @@ from tests.providers.fakes import (
     FakeOpenAI,
     Reply,
     delta,
+    multipart_form,
     sse,
 )
 
@@ -316,3 +326,62 @@ def test_list_models_reads_the_model_ids(openai_fake):
     assert [m.name for m in asyncio.run(scenario())] == ["gpt-4.1-mini", "qwen2.5:7b"]
     [call] = openai_fake.received("GET", "/v1/models")
     assert call.headers["authorization"] == f"Bearer {KEY}"
+
+
+def transcribe(fake: FakeOpenAI, audio: AudioClip, **overrides: Any) -> str:
+    async def scenario() -> str:
+        provider = build(OpenAIChat, settings(fake, **overrides))
+        try:
+            assert isinstance(provider, Transcriber)
+            return await provider.transcribe(model="whisper-1", audio=audio, language="de", prompt="Grüße",
+                                             temperature=0.2)
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(scenario())
+
+
+TRANSCRIPTIONS = ("POST", "/v1/audio/transcriptions")
+
+
+def test_transcription_sends_the_audio_as_a_multipart_form(openai_fake):
+    openai_fake.state["transcript"] = "Guten Tag."
+
+    assert transcribe(openai_fake, AudioClip(WAV, "audio.wav", "audio/wav")) == "Guten Tag."
+
+    [call] = openai_fake.received(*TRANSCRIPTIONS)
+    assert call.headers["authorization"] == f"Bearer {KEY}"
+    assert call.headers["content-type"].startswith("multipart/form-data; boundary=")
+    [form] = openai_fake.state["transcriptions"]
+    assert form["file"].data == WAV  # byte for byte
+    assert (form["file"].filename, form["file"].content_type) == ("audio.wav", "audio/wav")
+    assert {name: form[name].text for name in ("model", "response_format", "language", "prompt", "temperature")} \
+        == {"model": "whisper-1", "response_format": "json", "language": "de", "prompt": "Grüße",
+            "temperature": "0.2"}
+
+
+def test_transcription_is_retried_with_the_same_form(openai_fake):
+    openai_fake.queue(*TRANSCRIPTIONS, Reply(503, json={"error": {"message": "overloaded"}}))
+
+    assert transcribe(openai_fake, AudioClip(MP3, "audio.mp3", "audio/mpeg")) == "Hello from the recording."
+
+    # Each attempt is a new form (a new boundary) holding the same file and fields.
+    forms = [multipart_form(call) for call in openai_fake.received(*TRANSCRIPTIONS)]
+    assert [form["file"].data for form in forms] == [MP3, MP3]
+    assert [form["model"].text for form in forms] == ["whisper-1", "whisper-1"]
+
+
+@pytest.mark.parametrize(("reply", "message", "retryable"), [
+    (Reply(400, json={"error": {"message": f"Invalid file format. (key {KEY})"}}), "Invalid file format", False),
+    (Reply(500, json={"error": {"message": "the model crashed"}}), "the model crashed", True),
+    (Reply(200, json={"transcript": "no text field"}), "no 'text'", False),
+    (Reply(200, body=b"plain text", headers={"content-type": "text/plain"}), "malformed JSON", False),
+])
+def test_transcription_failures(openai_fake, reply, message, retryable):
+    openai_fake.queue(*TRANSCRIPTIONS, reply)
+
+    with pytest.raises(ProviderError, match=message) as failed:
+        transcribe(openai_fake, AudioClip(WAV, "audio.wav", "audio/wav"), provider_max_retries=0)
+
+    assert failed.value.retryable is retryable
+    assert KEY not in str(failed.value)

@@ -24,6 +24,8 @@ from studio.http.errors import ApiError
 from studio.http.responses import json_response
 from studio.providers.base import ChatUsage, ProviderError
 from studio.ratelimit import service as ratelimit
+from studio.transcription import service as transcription
+from studio.transcription.schemas import OpenAITranscriptionFields, multipart_request_body
 
 router = APIRouter(prefix="/openai/v1", tags=["OpenAI-compatible"],
                    responses={401: {"description": "no or a revoked API key"},
@@ -195,3 +197,38 @@ async def speech(body: SpeechRequest, request: Request, db: Db, ctx: Ctx, cred: 
         raise ApiError(502, "provider_error", "the speech generation produced no file")
     content, content_type = await service.media_bytes(db, ctx, cred, storage, media["id"])
     return Response(content, media_type=content_type)
+
+
+@router.post("/audio/transcriptions", response_class=Response,
+             openapi_extra=multipart_request_body(OpenAITranscriptionFields),
+             responses={200: {"content": {"application/json": {}, "text/plain": {}},
+                              "description": "the text: {\"text\"} (json), the text itself (text), or with "
+                                             "language and duration (verbose_json; unknown ones null)"},
+                        413: {"description": "the file is over STUDIO_MAX_UPLOAD_BYTES"},
+                        415: {"description": "the file is not accepted audio, or not the type it declares"},
+                        422: {"description": "a field is invalid, the file is missing, or the model does "
+                                             "not transcribe"},
+                        502: {"description": "the vendor failed"}})
+async def transcriptions(request: Request, db: Db, ctx: Ctx, cred: Cred, providers: ProvidersDep,
+                         settings: SettingsDep) -> Response:
+    """Speech to text in Whisper's shape: multipart `file`, `model` (a slug with the
+    transcription capability), optional `language`, `prompt`, `response_format`
+    (json, text, verbose_json), `temperature`. Like POST /v1/transcriptions: the
+    chat rate limit, nothing stored."""
+    upload = await transcription.receive(request, db, ctx, cred, settings)
+    audio = transcription.clip(upload)
+    body = transcription.fields(OpenAITranscriptionFields, upload.fields)
+    if body.stream:
+        raise ApiError(400, "invalid_request_error", "streamed transcriptions are not supported; omit 'stream'")
+    async with db.as_user(cred, ctx) as tx:
+        row, adapter = await transcription.model_by_slug(tx, providers, body.model)
+    text = await transcription.transcribe(adapter, row, audio, language=body.language, prompt=body.prompt,
+                                          temperature=body.temperature)
+    if body.response_format == "text":
+        return Response(text, media_type="text/plain; charset=utf-8")
+    if body.response_format == "verbose_json":
+        # Every vendor is asked for plain json (all transcription models offer it), so
+        # the language is the one given and the duration and segments are unknown.
+        return json_response({"task": "transcribe", "language": body.language, "duration": None, "text": text,
+                              "segments": None})
+    return json_response({"text": text})

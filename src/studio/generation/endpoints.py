@@ -39,7 +39,8 @@ async def create_generation(body: GenerationCreate, request: Request, db: Db, ct
     await ratelimit.check(request, ratelimit.GENERATIONS, cred)
     async with db.as_user(cred, ctx) as tx:
         row = await service.create_generation(tx, providers, type_=body.type, model_id=body.model_id,
-                                              prompt=body.prompt, params=body.params)
+                                              prompt=body.prompt, params=body.params,
+                                              inputs=[(i.media_id, i.role) for i in body.inputs])
     return json_response(row, 202, headers={"Location": f"/v1/generations/{row['id']}"})
 
 

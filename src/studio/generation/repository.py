@@ -17,7 +17,8 @@ from studio.db.scopes import UserScope, WorkerScope
 
 async def visible_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | None:
     cur = await tx.conn.execute(
-        "SELECT id, type, provider, provider_model, connection_id, enabled FROM public.model_registry WHERE id = %s",
+        "SELECT id, type, provider, provider_model, connection_id, enabled, capabilities"
+        " FROM public.model_registry WHERE id = %s",
         (model_id,))
     return await cur.fetchone()
 
@@ -70,8 +71,8 @@ async def quota_state(tx: UserScope, *, model_id: UUID, default_jobs_per_day: in
 
 
 async def create_generation(tx: UserScope, *, generation_id: UUID, type_: str, model_id: UUID, provider: str,
-                            prompt: str, params: dict[str, Any],
-                            enqueue: Callable[[], Awaitable[None]]) -> dict[str, Any]:
+                            prompt: str, params: dict[str, Any], enqueue: Callable[[], Awaitable[None]],
+                            inputs: Sequence[tuple[UUID, str]] = ()) -> dict[str, Any]:
     """The generation, then `enqueue` (its job, which fetches nothing), in one pipeline:
     one round trip. Two statements, since the job's policy must see the new generation,
     which a sibling CTE would not."""
@@ -85,6 +86,10 @@ async def create_generation(tx: UserScope, *, generation_id: UUID, type_: str, m
             """,
             {"id": generation_id, "user": tx.user.id, "model": model_id, "type": type_, "provider": provider,
              "prompt": prompt, "params": Jsonb(params)})
+        for position, (media_id, role) in enumerate(inputs):
+            await tx.conn.execute(
+                "INSERT INTO public.generation_inputs (generation_id, user_id, media_object_id, role, position)"
+                " VALUES (%s, %s, %s, %s, %s)", (generation_id, tx.user.id, media_id, role, position))
         await enqueue()
         row = await cur.fetchone()
     assert row is not None
@@ -253,3 +258,23 @@ async def cancelled(tx: WorkerScope, *, generation_ids: list[UUID]) -> set[UUID]
     cur = await tx.conn.execute(
         "SELECT id FROM public.generations WHERE id = ANY(%s) AND status = 'canceled'", (generation_ids,))
     return {row["id"] for row in await cur.fetchall()}
+
+
+@dataclass(frozen=True)
+class InputFile:
+    role: str
+    bucket: Literal["media", "attachments"]
+    key: str
+    content_type: str
+
+
+async def run_inputs(tx: WorkerScope, *, generation_id: UUID) -> list[InputFile]:
+    """The input files of a generation a worker runs, in order."""
+    cur = await tx.conn.execute(
+        """
+        SELECT i.role, o.bucket, o.key, o.content_type
+          FROM public.generation_inputs i JOIN public.media_objects o ON o.id = i.media_object_id
+         WHERE i.generation_id = %s
+         ORDER BY i.position
+        """, (generation_id,))
+    return [InputFile(r["role"], r["bucket"], r["key"], r["content_type"]) for r in await cur.fetchall()]

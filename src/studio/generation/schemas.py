@@ -70,11 +70,21 @@ PARAMS_BY_PROVIDER: dict[tuple[str, str], type[Strict]] = {
 }
 
 
+class GenerationInput(Strict):
+    media_id: UUID = Field(description="one of the caller's files: an upload or a result")
+    role: Literal["image", "mask", "audio"] = Field(
+        "image", description="image: image-to-image or image-to-video; mask: where an inpainting paints (white), "
+                             "with exactly one image; audio: the soundtrack of an image-to-video")
+
+
 class GenerationCreate(Strict):
     type: Literal["image", "audio", "video"]
     model_id: UUID
     prompt: str = Field(min_length=1, max_length=PROMPT_MAX)
     params: dict[str, Any] = Field(default_factory=dict)
+    inputs: list[GenerationInput] = Field(default_factory=list, max_length=8,
+                                          description="media the generation starts from, in order; the model's "
+                                                      "capabilities say which it takes (GET /v1/models)")
 
 
 class MediaRef(BaseModel):

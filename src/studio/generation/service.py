@@ -16,6 +16,7 @@ from studio.generation import repository as repo
 from studio.generation.schemas import PARAMS_BY_PROVIDER
 from studio.http.errors import ApiError, not_found
 from studio.jobs import repository as jobs
+from studio.media import repository as media_repo
 from studio.providers.registry import SETUP_HINT, Providers
 
 # When an admin has not set a quota row for the user (the quotas table's defaults).
@@ -88,7 +89,7 @@ def _inline(node: Any, defs: dict[str, Any], depth: int = 0) -> Any:
 
 
 async def create_generation(tx: UserScope, providers: Providers, *, type_: str, model_id: UUID, prompt: str,
-                            params: dict[str, Any]) -> dict[str, Any]:
+                            params: dict[str, Any], inputs: list[tuple[UUID, str]] | None = None) -> dict[str, Any]:
     """Checks the model, its parameters, the quota and the cost cap, then records the
     generation and enqueues its job in the caller's transaction (both or neither)."""
     model = await repo.visible_model(tx, model_id=model_id)
@@ -101,6 +102,8 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
         # No fake output: an unusable model is refused up front.
         raise ApiError(409, "model_unavailable", f"this model cannot run here: {reason}")
     params = validated_params(model["provider"], type_, params)
+    inputs = inputs or []
+    await _check_inputs(tx, model, type_, inputs)
     quota = await repo.quota_state(tx, model_id=model_id, default_jobs_per_day=DEFAULT_JOBS_PER_DAY,
                                    default_cost_cap_cents=DEFAULT_COST_CAP_CENTS)
     if quota.jobs_today >= quota.jobs_per_day:
@@ -113,7 +116,41 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
     generation_id = uuid4()
     return await repo.create_generation(
         tx, generation_id=generation_id, type_=type_, model_id=model_id, provider=model["provider"], prompt=prompt,
-        params=params, enqueue=lambda: jobs.enqueue(tx, kind="generation", generation_id=generation_id))
+        params=params, enqueue=lambda: jobs.enqueue(tx, kind="generation", generation_id=generation_id),
+        inputs=inputs)
+
+
+# Which inputs a type takes, and the capability a model needs for each.
+_INPUT_RULES: dict[str, dict[str, str]] = {
+    "image": {"image": "image-to-image", "mask": "inpainting"},
+    "video": {"image": "image-to-video", "audio": "image-to-video"},
+    "audio": {},
+}
+_INPUT_TYPES = {"image": "image/", "mask": "image/", "audio": "audio/"}
+
+
+async def _check_inputs(tx: UserScope, model: dict[str, Any], type_: str, inputs: list[tuple[UUID, str]]) -> None:
+    """Each input is one of the caller's files (404 otherwise, as for anything of someone
+    else's), of the right kind, for a model with the capability it needs (422 naming it)."""
+    capabilities = set(model.get("capabilities") or [])
+    roles = [role for _, role in inputs]
+    for index, (media_id, role) in enumerate(inputs):
+        needed = _INPUT_RULES[type_].get(role)
+        # An inpainting model also edits whole images.
+        if needed is None or (needed not in capabilities
+                              and not (needed == "image-to-image" and "inpainting" in capabilities)):
+            takes = sorted(c for c in capabilities if c in {"image-to-image", "inpainting", "image-to-video"})
+            raise ApiError(422, "validation_error",
+                           f"inputs[{index}]: this model does not take {role} input for {type_}"
+                           + (f"; it takes: {', '.join(takes)}" if takes else "; it takes no input media"))
+        media = await media_repo.get_media(tx, media_id=media_id)
+        if media is None:
+            raise not_found(f"media {media_id}")
+        if not media["content_type"].startswith(_INPUT_TYPES[role]):
+            raise ApiError(422, "validation_error",
+                           f"inputs[{index}]: a {role} input must be {_INPUT_TYPES[role]}*, not {media['content_type']}")
+    if "mask" in roles and (roles.count("mask") != 1 or roles.count("image") != 1):
+        raise ApiError(422, "validation_error", "inputs: an inpainting takes exactly one image and one mask")
 
 
 def validated_params(provider: str, type_: str, params: dict[str, Any]) -> dict[str, Any]:

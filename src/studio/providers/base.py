@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 MediaType = Literal["image", "audio", "video"]
@@ -39,7 +39,8 @@ class GenerationTask:
     prompt: str
     params: Mapping[str, Any] = field(default_factory=dict)        # validated by the API
     model_config: Mapping[str, Any] = field(default_factory=dict)  # model_registry.config
-    inputs: Sequence[Path] = ()                  # local copies of input media (e.g. images for a video)
+    inputs: Sequence[Path] = ()                  # local copies of input media, in order (images, audio)
+    mask: Path | None = None                     # inpainting: where to paint (white), for inputs[0]
 
 
 @dataclass(frozen=True)
@@ -148,4 +149,29 @@ class ChatProvider(ABC):
         raise ProviderError(f"{self.name}: this provider cannot list its models")
 
     async def aclose(self) -> None:
+        ...
+
+
+@dataclass(frozen=True)
+class AudioClip:
+    """Recorded speech to transcribe, whole (uploads are capped by max_upload_bytes). The
+    file name's extension names the format: Whisper-style APIs read it from there."""
+
+    data: bytes = field(repr=False)
+    filename: str        # e.g. audio.webm
+    content_type: str    # e.g. audio/webm
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    """Speech to text, a capability some connection adapters have besides chat (the
+    OpenAI-compatible one: POST /audio/transcriptions). A protocol rather than a base
+    class: an adapter gains the capability by having the method, and
+    `isinstance(adapter, Transcriber)` tells whether a connection can transcribe. It
+    returns the text as the vendor gave it; failures are ProviderError, as everywhere."""
+
+    async def transcribe(self, *, model: str, audio: AudioClip, language: str | None = None,
+                         prompt: str | None = None, temperature: float | None = None) -> str:
+        """The words spoken in `audio`, by the vendor's `model` (its upstream name).
+        `language` is an ISO 639-1 hint, `prompt` earlier text or spellings to follow."""
         ...

@@ -18,6 +18,7 @@ import orjson
 
 from studio.config import Settings
 from studio.providers.base import (
+    AudioClip,
     ChatMessage,
     ChatProvider,
     ChatUsage,
@@ -93,10 +94,22 @@ class OpenAICompatible(Provider):
         response_format = task.model_config.get("response_format", "b64_json")
         if response_format:
             body.setdefault("response_format", response_format)
-        reply = await self._http.json("POST", self._http.url("images/generations"), json=body)
+        if task.inputs:
+            # Image-to-image and inpainting: POST /images/edits, the images (and mask) as files.
+            field = "image" if len(task.inputs) == 1 else "image[]"
+            files = [(field, (path.name, path.read_bytes(), _image_type(path.read_bytes()[:16])[0]))
+                     for path in task.inputs]
+            if task.mask is not None:
+                files.append(("mask", (task.mask.name, task.mask.read_bytes(), "image/png")))
+            reply = await self._http.json("POST", self._http.url("images/edits"), files=files,
+                                          data={k: str(v) for k, v in body.items()})
+            what = "images/edits"
+        else:
+            reply = await self._http.json("POST", self._http.url("images/generations"), json=body)
+            what = "images/generations"
         items = reply.get("data") if isinstance(reply, dict) else None
         if not isinstance(items, list) or not items:
-            raise self._http.error("the images/generations reply has no 'data' list")
+            raise self._http.error(f"the {what} reply has no 'data' list")
 
         outputs = []
         for index, item in enumerate(items):
@@ -221,6 +234,26 @@ class OpenAIChat(ChatProvider):
             raise self._http.error("the chat completion reply has no text content")
         usage = _usage(reply.get("usage"))
         return [content] if usage is None else [content, usage]
+
+    async def transcribe(self, *, model: str, audio: AudioClip, language: str | None = None,
+                         prompt: str | None = None, temperature: float | None = None) -> str:
+        """POST /audio/transcriptions, a multipart form as Whisper and the servers that copy
+        it take (OpenAI, Groq, vLLM, LocalAI, faster-whisper-server, ...). Always the json
+        format: every transcription model offers it, where verbose_json is Whisper's alone."""
+        fields = {"model": model, "response_format": "json"}
+        if language:
+            fields["language"] = language
+        if prompt:
+            fields["prompt"] = prompt
+        if temperature is not None:
+            fields["temperature"] = str(temperature)
+        # Bytes, not a file object: a retried attempt sends the same form again.
+        reply = await self._http.json("POST", self._http.url("audio/transcriptions"), data=fields,
+                                      files={"file": (audio.filename, audio.data, audio.content_type)})
+        text = reply.get("text") if isinstance(reply, dict) else None
+        if not isinstance(text, str):
+            raise self._http.error("the audio/transcriptions reply has no 'text'")
+        return text
 
 
 def _openai_message(message: ChatMessage) -> dict[str, Any]:

@@ -120,6 +120,10 @@ class Replicate(Provider):
         if task.inputs and isinstance(field, str):
             uris = [_data_uri(path) for path in task.inputs]
             inputs.setdefault(field, uris[0] if len(uris) == 1 else uris)
+        # An inpainting model's mask, under model_config["mask_field"] (e.g. "mask").
+        mask_field = task.model_config.get("mask_field")
+        if task.mask is not None and isinstance(mask_field, str):
+            inputs.setdefault(mask_field, _data_uri(task.mask))
         body: dict[str, Any] = {"input": inputs}
         if self._webhook_url:
             body.update(webhook=self._webhook_url, webhook_events_filter=["completed"])

@@ -61,6 +61,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/openai/v1/audio/transcriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transcriptions
+         * @description Speech to text in Whisper's shape: multipart `file`, `model` (a slug with the
+         *     transcription capability), optional `language`, `prompt`, `response_format`
+         *     (json, text, verbose_json), `temperature`. Like POST /v1/transcriptions: the
+         *     chat rate limit, nothing stored.
+         */
+        post: operations["transcriptions_openai_v1_audio_transcriptions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openai/v1/chat/completions": {
         parameters: {
             query?: never;
@@ -958,6 +981,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/transcriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transcribe
+         * @description A multipart form: `file` (the recording), optional `model_id` (default: the first
+         *     model with the transcription capability that can run), `language`, `prompt`.
+         *     Nothing is stored: not the audio, not the text.
+         */
+        post: operations["transcribe_v1_transcriptions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/uploads": {
         parameters: {
             query?: never;
@@ -1120,6 +1165,21 @@ export interface components {
             items: components["schemas"]["ApiKey"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** Attachment */
+        Attachment: {
+            /** Content Type */
+            content_type: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Url
+             * @description GET it with the same credentials
+             */
+            url: string;
         };
         /** AuditEvent */
         AuditEvent: {
@@ -1563,6 +1623,11 @@ export interface components {
         /** GenerationCreate */
         GenerationCreate: {
             /**
+             * Inputs
+             * @description media the generation starts from, in order; the model's capabilities say which it takes (GET /v1/models)
+             */
+            inputs?: components["schemas"]["GenerationInput"][];
+            /**
              * Model Id
              * Format: uuid
              */
@@ -1578,6 +1643,22 @@ export interface components {
              * @enum {string}
              */
             type: "image" | "audio" | "video";
+        };
+        /** GenerationInput */
+        GenerationInput: {
+            /**
+             * Media Id
+             * Format: uuid
+             * @description one of the caller's files: an upload or a result
+             */
+            media_id: string;
+            /**
+             * Role
+             * @description image: image-to-image or image-to-video; mask: where an inpainting paints (white), with exactly one image; audio: the soundtrack of an image-to-video
+             * @default image
+             * @enum {string}
+             */
+            role: "image" | "mask" | "audio";
         };
         /** GenerationPage */
         GenerationPage: {
@@ -1699,6 +1780,8 @@ export interface components {
         };
         /** Message */
         Message: {
+            /** Attachments */
+            attachments?: components["schemas"]["Attachment"][];
             /** Content */
             content: string;
             /**
@@ -1725,6 +1808,11 @@ export interface components {
         };
         /** MessageCreate */
         MessageCreate: {
+            /**
+             * Attachments
+             * @description ids of the caller's own images (uploads or results), sent with the message to models with vision
+             */
+            attachments?: string[];
             /** Content */
             content: string;
             /**
@@ -2282,6 +2370,19 @@ export interface components {
             /** Items */
             items: components["schemas"]["Suggestion"][];
         };
+        /** Transcription */
+        Transcription: {
+            /**
+             * Model
+             * @description the slug of the model that transcribed it
+             */
+            model: string;
+            /**
+             * Text
+             * @description what was said, as the vendor wrote it
+             */
+            text: string;
+        };
         /** UpstreamModel */
         UpstreamModel: {
             /** Capabilities */
@@ -2513,6 +2614,110 @@ export interface operations {
                 content?: never;
             };
             /** @description the generation failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    transcriptions_openai_v1_audio_transcriptions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description the recording: wav, mp3, ogg/opus, webm, m4a/mp4 or flac, at most STUDIO_MAX_UPLOAD_BYTES; its content must match its declared type
+                     */
+                    file: string;
+                    /** Language */
+                    language?: string | null;
+                    /**
+                     * Model
+                     * @description a Studio model slug (GET /openai/v1/models)
+                     */
+                    model: string;
+                    /** Prompt */
+                    prompt?: string | null;
+                    /**
+                     * Response Format
+                     * @default json
+                     * @enum {string}
+                     */
+                    response_format?: "json" | "text" | "verbose_json";
+                    /** Temperature */
+                    temperature?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description the text: {"text"} (json), the text itself (text), or with language and duration (verbose_json; unknown ones null) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/plain": unknown;
+                };
+            };
+            /** @description no or a revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such model for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the model cannot run here (and why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the file is over STUDIO_MAX_UPLOAD_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the file is not accepted audio, or not the type it declares */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a field is invalid, the file is missing, or the model does not transcribe */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description rate limit or quota */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the vendor failed */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -4805,6 +5010,100 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    transcribe_v1_transcriptions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description the recording: wav, mp3, ogg/opus, webm, m4a/mp4 or flac, at most STUDIO_MAX_UPLOAD_BYTES; its content must match its declared type
+                     */
+                    file: string;
+                    /**
+                     * Language
+                     * @description what is spoken, ISO 639-1 (en, de, ...); default: detected
+                     */
+                    language?: string | null;
+                    /**
+                     * Model Id
+                     * @description a model with the 'transcription' capability (GET /v1/models); default: the first one that can run
+                     */
+                    model_id?: string | null;
+                    /**
+                     * Prompt
+                     * @description earlier text, or spellings to follow
+                     */
+                    prompt?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transcription"];
+                };
+            };
+            /** @description no such model for this caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no model can transcribe here, or this one cannot run (and why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the file is over STUDIO_MAX_UPLOAD_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not multipart/form-data, or the file is not accepted audio, or not the type it declares */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a field is invalid, the file is missing, or the model does not transcribe */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description rate limit (the chat one) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the vendor failed; its message says why */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

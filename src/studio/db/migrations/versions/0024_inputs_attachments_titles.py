@@ -96,6 +96,15 @@ def upgrade() -> None:
         GRANT SELECT ON public.generation_inputs TO studio_worker;
         CREATE POLICY generation_inputs_worker_select ON public.generation_inputs FOR SELECT TO studio_worker
             USING (true);
+        -- A worker fetches the input files of the work it may do: unfinished generations'.
+        CREATE POLICY media_objects_worker_select_inputs ON public.media_objects FOR SELECT TO studio_worker
+            USING (EXISTS (SELECT 1 FROM public.generation_inputs i JOIN public.generations g ON g.id = i.generation_id
+                            WHERE i.media_object_id = media_objects.id AND g.status IN ('queued', 'running')));
+        -- The slideshow video composes images (and audio) given to it.
+        ALTER TABLE public.model_registry NO FORCE ROW LEVEL SECURITY;
+        UPDATE public.model_registry SET capabilities = ARRAY['video', 'image-to-video']
+         WHERE slug = 'ffmpeg-video' AND provider = 'ffmpeg';
+        ALTER TABLE public.model_registry FORCE ROW LEVEL SECURITY;
 
         CREATE TABLE public.message_attachments (
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -152,6 +161,7 @@ def downgrade() -> None:
             ON public.conversations FROM studio_worker;
         ALTER TABLE public.conversations DROP COLUMN title_pending;
         DROP TABLE public.message_attachments;
+        DROP POLICY media_objects_worker_select_inputs ON public.media_objects;
         DROP TABLE public.generation_inputs;
         """
     )
