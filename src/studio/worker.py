@@ -12,6 +12,7 @@ from typing import Any
 from studio.catalog import repository as catalog_repo
 from studio.catalog.crypto import CredentialCipher
 from studio.catalog.runtime import ConnectionRuntime
+from studio.chat.tasks import TitleJobs
 from studio.config import Settings
 from studio.db.scopes import WorkerDatabase
 from studio.generation.tasks import GenerationJobs
@@ -27,6 +28,7 @@ def job_kinds(settings: Settings, providers: Providers) -> Registry:
     return Registry({
         "generation": GenerationJobs(providers, max_result_bytes=settings.max_result_bytes,
                                      work_root=settings.home_dir / "work"),
+        "conversation_title": TitleJobs(providers),
     })
 
 

@@ -186,6 +186,13 @@ async def update_model(tx: UserScope, *, model_id: UUID, changes: dict[str, Any]
     return await get_model(tx, model_id=model_id)
 
 
+async def clear_title_model(tx: UserScope, *, except_id: UUID) -> None:
+    """One model writes titles: every other one stops."""
+    await tx.conn.execute(
+        "UPDATE public.model_registry SET config = config - 'use_for_titles'"
+        " WHERE id <> %s AND config ? 'use_for_titles'", (except_id,))
+
+
 async def delete_model(tx: UserScope, *, model_id: UUID) -> bool:
     cur = await tx.conn.execute("DELETE FROM public.model_registry WHERE id = %s RETURNING id", (model_id,))
     return await cur.fetchone() is not None

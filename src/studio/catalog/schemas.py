@@ -132,6 +132,8 @@ class ModelCreate(Strict):
 
 
 class ModelUpdate(Strict):
+    use_for_titles: bool | None = Field(None, description="true: this chat model writes conversations' titles "
+                                                          "after their first answer (and no other model does)")
     provider_model: UpstreamName | None = None
     slug: Slug | None = None
     display_name: DisplayName | None = None
@@ -161,6 +163,7 @@ class AdminModel(BaseModel):
     cost_cents: int | None
     input_cents_per_mtok: float | None
     output_cents_per_mtok: float | None
+    use_for_titles: bool = Field(description="this chat model writes conversations' titles (one model at most)")
     enabled: bool
     available: bool
     unavailable_reason: str | None

@@ -240,7 +240,7 @@ def model_out(row: dict[str, Any], providers: Providers) -> dict[str, Any]:
     config = row.pop("config") or {}
     prices = {key: config.get(key) if isinstance(config.get(key), int | float) else None for key in PRICE_KEYS}
     return {**row, **prices, "cost_cents": prices["cost_cents"], "available": reason is None,
-            "unavailable_reason": reason}
+            "unavailable_reason": reason, "use_for_titles": config.get("use_for_titles") is True}
 
 
 async def list_models(tx: UserScope, providers: Providers, *, connection_id: UUID | None) -> list[dict[str, Any]]:
@@ -293,10 +293,18 @@ async def update_model(tx: UserScope, providers: Providers, *, model_id: UUID, b
             changes[field] = value
     if "description" in body.model_fields_set:
         changes["description"] = body.description
+    config = dict(current["config"] or {})
     if prices := [key for key in PRICE_KEYS if key in body.model_fields_set]:
-        config = {k: v for k, v in (current["config"] or {}).items() if k not in prices}
+        config = {k: v for k, v in config.items() if k not in prices}
         config.update({key: getattr(body, key) for key in prices if getattr(body, key) is not None})
         changes["config"] = config
+    if body.use_for_titles is not None:
+        if body.use_for_titles and current["type"] != "chat":
+            raise ApiError(422, "validation_error", "use_for_titles: only a chat model writes titles")
+        config = {k: v for k, v in config.items() if k != "use_for_titles"}
+        changes["config"] = {**config, "use_for_titles": True} if body.use_for_titles else config
+        if body.use_for_titles:
+            await repo.clear_title_model(tx, except_id=model_id)
     try:
         row = await repo.update_model(tx, model_id=model_id, changes=changes)
     except repo.Conflict as exc:

@@ -52,7 +52,8 @@ _ANSWER_STREAM = ("Server-Sent Events: `event: message` (the user message answer
 async def create_conversation(body: ConversationCreate, db: Db, ctx: Ctx, cred: Cred) -> Response:
     async with db.as_user(cred, ctx) as tx:
         row = await repo.create_conversation(tx, title=body.title, system_prompt=body.system_prompt,
-                                             model_id=body.model_id)
+                                             model_id=body.model_id,
+                                             title_auto="title" not in body.model_fields_set)
     return json_response(row, 201)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from studio.db.scopes import UserScope
+from studio.db.scopes import UserScope, WorkerScope
 
 _LIST_FIRST = """
 SELECT id, title, system_prompt, model_id, created_at, updated_at
@@ -42,14 +42,15 @@ SELECT id, title, system_prompt, model_id, created_at, updated_at
 
 
 async def create_conversation(tx: UserScope, *, title: str, system_prompt: str | None,
-                              model_id: UUID | None) -> dict[str, Any]:
+                              model_id: UUID | None, title_auto: bool = False) -> dict[str, Any]:
+    """`title_auto`: no title was given; the title model writes one after the first answer."""
     cur = await tx.conn.execute(
         """
-        INSERT INTO public.conversations (user_id, title, system_prompt, model_id)
-        VALUES (%s, %s, %s, %s)
+        INSERT INTO public.conversations (user_id, title, system_prompt, model_id, title_auto)
+        VALUES (%s, %s, %s, %s, %s)
         RETURNING id, title, system_prompt, model_id, created_at, updated_at
         """,
-        (tx.user.id, title, system_prompt, model_id),
+        (tx.user.id, title, system_prompt, model_id, title_auto),
     )
     row = await cur.fetchone()
     assert row is not None
@@ -94,6 +95,8 @@ async def update_conversation(tx: UserScope, *, conversation_id: UUID, changes: 
         """
         UPDATE public.conversations
            SET title = CASE WHEN %(set_title)s THEN %(title)s ELSE title END,
+               -- A title the user gives is theirs: the title model no longer writes one.
+               title_auto = title_auto AND NOT %(set_title)s,
                system_prompt = CASE WHEN %(set_system_prompt)s THEN %(system_prompt)s ELSE system_prompt END,
                model_id = CASE WHEN %(set_model_id)s THEN %(model_id)s::uuid ELSE model_id END
          WHERE id = %(id)s
@@ -256,3 +259,39 @@ async def attachments_of(tx: UserScope, *, message_ids: list[UUID]) -> dict[UUID
     for row in await cur.fetchall():
         found.setdefault(row.pop("message_id"), []).append(row)
     return found
+
+
+async def title_due(tx: UserScope, *, conversation_id: UUID) -> dict[str, Any] | None:
+    """After an answer is stored: the title model, when the conversation's title is still
+    to be written and this was its first answer (a regenerated one does not ask again)."""
+    cur = await tx.conn.execute(
+        """
+        SELECT m.id AS model_id
+          FROM public.conversations c, public.model_registry m
+         WHERE c.id = %s AND c.title_auto
+           AND (SELECT count(*) FROM public.messages a WHERE a.conversation_id = c.id AND a.role = 'assistant') = 1
+           AND m.enabled AND m.type = 'chat' AND m.config @> '{"use_for_titles": true}'
+         LIMIT 1
+        """, (conversation_id,))
+    return await cur.fetchone()
+
+
+async def title_model(tx: WorkerScope) -> dict[str, Any] | None:
+    """The chat model admins chose to write titles, if enabled."""
+    cur = await tx.conn.execute(
+        """
+        SELECT id, slug, type, provider, provider_model, connection_id, default_params
+          FROM public.model_registry
+         WHERE enabled AND type = 'chat' AND config @> '{"use_for_titles": true}'
+         ORDER BY updated_at DESC LIMIT 1
+        """)
+    return await cur.fetchone()
+
+
+async def set_title(tx: WorkerScope, *, conversation_id: UUID, title: str) -> bool:
+    """Only while the title is automatic (the policy allows nothing else): a rename by
+    the user meanwhile wins."""
+    cur = await tx.conn.execute(
+        "UPDATE public.conversations SET title = %s WHERE id = %s AND title_auto",
+        (title, conversation_id))
+    return cur.rowcount == 1

@@ -11,12 +11,15 @@ from uuid import UUID
 from studio.chat import repository as repo
 from studio.db.scopes import UserScope
 from studio.http.errors import ApiError, not_found
+from studio.jobs import repository as jobs
 from studio.media import repository as media_repo
 from studio.providers.base import ChatImage, ChatMessage, ChatProvider, ChatUsage
 from studio.providers.registry import SETUP_HINT, Providers
 from studio.storage.base import Storage
 from studio.usage import repository as usage_repo
 
+# How much of the first question and answer the title model reads.
+TITLE_CONTEXT = 2000
 # What a vision model takes as an attached image.
 VISION_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 
@@ -154,6 +157,11 @@ async def record_answer(tx: UserScope, question: Question, *, conversation_id: U
                                     parent_id=question.message["id"], parent_given=True)
     if answer is not None:
         answer["attachments"] = []
+        if await repo.title_due(tx, conversation_id=conversation_id):
+            # The exchange to title travels in the job: the worker reads no message.
+            await jobs.enqueue(tx, kind="conversation_title", payload={
+                "conversation_id": str(conversation_id), "question": question.message["content"][:TITLE_CONTEXT],
+                "answer": answer["content"][:TITLE_CONTEXT]})
         tokens_in, tokens_out = (usage.input_tokens, usage.output_tokens) if usage else (None, None)
         await usage_repo.record_chat_usage(tx, message_id=answer["id"], provider=question.provider.name,
                                            model=question.provider_model, input_tokens=tokens_in,

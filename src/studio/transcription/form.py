@@ -1,25 +1,27 @@
-"""A multipart/form-data body read as it streams: one file part and a few short text
-fields, each under its own cap, so a body over the limit is refused on the byte that
-crosses it rather than after spooling it all (Starlette's form parser would need
-python-multipart, and keeps no total limit on files).
+"""A multipart/form-data body read as it streams: python-multipart's MultipartParser, fed
+chunk by chunk, finds the parts, and the callbacks here keep one file part and a few
+short text fields, each under its own cap, so a body over the limit is refused on the
+byte that crosses it rather than after it was all received.
 
-The body is a preamble, then parts each opened by CRLF "--" boundary CRLF and a header
-block ending in a blank line, closed by CRLF "--" boundary "--" (RFC 7578, RFC 2046).
-The parser keeps at most one chunk plus a delimiter's length of unsent bytes."""
+Not Starlette's request.form(): it keeps no limit on a file's total size and spools
+files to disk, where here a recording stays in memory, under its cap, until it is sent
+to the vendor."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from email.message import Message
-from email.utils import collapse_rfc2231_value
+
+from python_multipart import MultipartParser
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import parse_options_header
 
 from studio.http.errors import ApiError
 
-MAX_HEADER_BYTES = 16 * 1024      # one part's header block
+MAX_HEADER_BYTES = 16 * 1024      # one part's header names and values together
 MAX_FIELD_BYTES = 16 * 1024       # one text field (a prompt of 1000 characters is at most 4000 bytes)
 MAX_PARTS = 32
-MAX_PREAMBLE_BYTES = 64 * 1024
+MAX_PREAMBLE_BYTES = 64 * 1024    # line breaks the parser skips before the first boundary
 SNIFF_BYTES = 4096                # how much of the file `check_head` sees before the rest is read
 
 
@@ -38,15 +40,14 @@ class Form:
 
 def boundary_of(content_type: str) -> bytes:
     """The boundary of a multipart/form-data Content-Type; 415 for any other type."""
-    header = Message()
-    header["content-type"] = content_type
-    if header.get_content_type() != "multipart/form-data":
+    # Header values arrive as latin-1 text, so this gives back their bytes.
+    media_type, params = parse_options_header(content_type.encode("latin-1", "replace"))
+    if media_type != b"multipart/form-data":
         raise ApiError(415, "unsupported_media_type", "send the audio as multipart/form-data with a 'file' part")
-    boundary = header.get_param("boundary")
-    value = collapse_rfc2231_value(boundary) if boundary is not None else ""
-    if not 1 <= len(value) <= 70 or not value.isascii():
+    boundary = params.get(b"boundary", b"")
+    if not 1 <= len(boundary) <= 70 or not boundary.isascii():
         raise ApiError(400, "malformed_form", "the multipart/form-data Content-Type has no valid boundary")
-    return value.encode("ascii")
+    return boundary
 
 
 async def read_form(chunks: AsyncIterator[bytes], content_type: str, *, file_field: str, max_file_bytes: int,
@@ -55,12 +56,29 @@ async def read_form(chunks: AsyncIterator[bytes], content_type: str, *, file_fie
     declared type)` runs once the file's first SNIFF_BYTES (or all of it) have arrived,
     before the rest is read, so a wrong type is refused early. 413 past `max_file_bytes`
     or a field past MAX_FIELD_BYTES; 400 for a body that is not well-formed."""
-    reader = _Reader(boundary_of(content_type), file_field, max_file_bytes, check_head)
+    reader = _Reader(file_field, max_file_bytes, check_head)
+    parser = MultipartParser(boundary_of(content_type), {
+        "on_part_begin": reader.part_begin, "on_header_field": reader.header_field,
+        "on_header_value": reader.header_value, "on_header_end": reader.header_end,
+        "on_headers_finished": reader.headers_finished, "on_part_data": reader.part_data,
+        "on_part_end": reader.part_end, "on_end": reader.end,
+    })
+    received = 0
     async for chunk in chunks:
-        if chunk:
-            reader.feed(chunk)
-            if reader.done:
-                break
+        if not chunk:
+            continue
+        received += len(chunk)
+        try:
+            parser.write(chunk)
+        except FormParserError as exc:  # the parser's own complaint, a client's mistake
+            if reader.parts == 0:
+                raise _malformed("the body does not begin with the boundary") from None
+            raise _malformed(str(exc)) from None
+        if reader.done:
+            break  # anything after the closing boundary is an epilogue nobody reads
+        # The parser skips line breaks before the first boundary without counting them.
+        if reader.parts == 0 and received > MAX_PREAMBLE_BYTES:
+            raise _malformed("no boundary where the body begins")
     if not reader.done:
         raise _malformed("the body ended before the closing boundary")
     return Form(reader.fields, reader.file)
@@ -70,100 +88,65 @@ def _malformed(why: str) -> ApiError:
     return ApiError(400, "malformed_form", f"malformed multipart/form-data: {why}")
 
 
+def _text(value: bytes) -> str:
+    # Browsers send field and file names as UTF-8, unescaped.
+    return value.decode("utf-8", "replace")
+
+
 class _Reader:
-    def __init__(self, boundary: bytes, file_field: str, max_file_bytes: int,
-                 check_head: Callable[[bytes, str], None]) -> None:
-        # A leading CRLF makes the first delimiter look like every other one.
-        self.buffer = bytearray(b"\r\n")
-        self.delimiter = b"\r\n--" + boundary
-        self.state = "preamble"
-        self.skipped = 0
-        self.done = False
+    """The parser's callbacks: what the parts say, kept within the caps as it arrives."""
+
+    def __init__(self, file_field: str, max_file_bytes: int, check_head: Callable[[bytes, str], None]) -> None:
         self.file_field, self.max_file_bytes, self.check_head = file_field, max_file_bytes, check_head
         self.fields: dict[str, str] = {}
         self.file: FilePart | None = None
         self.parts = 0
-        # The part being read: its name, file name, declared type, bytes so far.
+        self.done = False
+        # The part being read: its headers, its name, file name, declared type, bytes so far.
+        self.headers: dict[str, bytes] = {}
+        self.header_bytes = 0
+        self.pending_name = bytearray()
+        self.pending_value = bytearray()
         self.name = ""
         self.filename: str | None = None
         self.declared = ""
         self.data = bytearray()
         self.checked = False
 
-    def feed(self, chunk: bytes) -> None:
-        self.buffer += chunk
-        while not self.done and self._step():
-            pass
-
-    def _step(self) -> bool:
-        """Advances as far as the buffer allows; False when it needs more bytes."""
-        if self.state == "preamble":
-            at = self.buffer.find(self.delimiter)
-            if at < 0:
-                keep = len(self.delimiter) - 1
-                self.skipped += max(0, len(self.buffer) - keep)
-                if self.skipped > MAX_PREAMBLE_BYTES:
-                    raise _malformed("no boundary where the body begins")
-                del self.buffer[:max(0, len(self.buffer) - keep)]
-                return False
-            del self.buffer[:at + len(self.delimiter)]
-            self.state = "after-delimiter"
-            return True
-        if self.state == "after-delimiter":
-            # Transport padding (spaces, tabs) may follow a delimiter, then CRLF or "--".
-            padded = self.buffer.lstrip(b" \t")
-            if len(padded) < 2:
-                return False
-            if padded.startswith(b"--"):
-                self.done = True
-                return False
-            if not padded.startswith(b"\r\n"):
-                raise _malformed("a boundary is not followed by a line break")
-            self.buffer = bytearray(padded[2:])
-            self.state = "headers"
-            return True
-        if self.state == "headers":
-            if self.buffer.startswith(b"\r\n"):
-                raise _malformed("a part has no headers (no Content-Disposition)")
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self.buffer) > MAX_HEADER_BYTES:
-                    raise _malformed("a part's headers are too long")
-                return False
-            self._open_part(bytes(self.buffer[:end]))
-            del self.buffer[:end + 4]
-            self.state = "body"
-            return True
-        # state == "body": everything up to the next delimiter belongs to the part.
-        at = self.buffer.find(self.delimiter)
-        if at < 0:
-            safe = len(self.buffer) - (len(self.delimiter) - 1)
-            if safe > 0:
-                self._take(bytes(self.buffer[:safe]))
-                del self.buffer[:safe]
-            return False
-        self._take(bytes(self.buffer[:at]))
-        del self.buffer[:at + len(self.delimiter)]
-        self._close_part()
-        self.state = "after-delimiter"
-        return True
-
-    def _open_part(self, block: bytes) -> None:
+    def part_begin(self) -> None:
         self.parts += 1
         if self.parts > MAX_PARTS:
             raise _malformed(f"more than {MAX_PARTS} parts")
-        headers = Message()
-        for line in block.decode("utf-8", "replace").split("\r\n"):
-            name, colon, value = line.partition(":")
-            if not colon or not name.strip():
-                raise _malformed("a part header line has no ':'")
-            headers[name.strip()] = value.strip()
-        if headers.get("content-disposition") is None:
+        self.headers, self.header_bytes = {}, 0
+
+    def header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self.pending_name += data[start:end]
+
+    def header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self.pending_value += data[start:end]
+
+    def _count_header(self, size: int) -> None:
+        self.header_bytes += size
+        if self.header_bytes > MAX_HEADER_BYTES:
+            raise _malformed("a part's headers are too long")
+
+    def header_end(self) -> None:
+        # The first of a repeated header counts, as with email.message.
+        self.headers.setdefault(self.pending_name.decode("latin-1").strip().lower(), bytes(self.pending_value).strip())
+        self.pending_name, self.pending_value = bytearray(), bytearray()
+
+    def headers_finished(self) -> None:
+        disposition = self.headers.get("content-disposition")
+        if disposition is None:
             raise _malformed("a part has no Content-Disposition")
-        raw_name = headers.get_param("name", header="content-disposition")
-        self.name = collapse_rfc2231_value(raw_name) if raw_name is not None else ""
-        self.filename = headers.get_filename()
-        self.declared = headers.get_content_type() if headers.get("content-type") else ""
+        params = parse_options_header(disposition)[1]
+        self.name = _text(params.get(b"name", b""))
+        filename = params.get(b"filename")
+        self.filename = _text(filename) if filename is not None else None
+        declared = self.headers.get("content-type")
+        self.declared = _text(parse_options_header(declared)[0]) if declared else ""
         self.data = bytearray()
         self.checked = False
         if self.name == self.file_field and self.file is not None:
@@ -172,10 +155,10 @@ class _Reader:
     def _is_file(self) -> bool:
         return self.name == self.file_field
 
-    def _take(self, piece: bytes) -> None:
-        if not piece:
+    def part_data(self, data: bytes, start: int, end: int) -> None:
+        if start == end:
             return
-        self.data += piece
+        self.data += data[start:end]
         if self._is_file():
             if len(self.data) > self.max_file_bytes:
                 raise ApiError(413, "payload_too_large", f"the audio file exceeds {self.max_file_bytes} bytes")
@@ -186,11 +169,14 @@ class _Reader:
             raise ApiError(413, "payload_too_large", f"the form field '{self.name[:50]}' exceeds "
                                                      f"{MAX_FIELD_BYTES} bytes")
 
-    def _close_part(self) -> None:
+    def part_end(self) -> None:
         if self._is_file():
             if not self.checked:
                 self.check_head(bytes(self.data), self.declared)
             self.file = FilePart(self.filename, self.declared, bytes(self.data))
         elif self.name and self.name not in self.fields:
-            self.fields[self.name] = self.data.decode("utf-8", "replace")
+            self.fields[self.name] = _text(bytes(self.data))
         self.data = bytearray()
+
+    def end(self) -> None:
+        self.done = True

@@ -6,10 +6,12 @@
   checks both); workers read them to fetch the files.
 - public.message_attachments: images attached to a chat message, sent to vision models.
   Own message, own media, checked by the policy.
-- conversations.title_pending: the title was not given, so the first answer has it
-  written by the title model (a job of kind 'conversation_title'). A rename by the user
-  ends that. Workers may only read the flag and rename a conversation still pending;
-  the job's payload carries the exchange to title, so they read no message.
+- conversations.title_auto: the title was not given, so the title model writes it
+  after the first answer (a job of kind 'conversation_title'). A rename by the user
+  makes the title theirs (false). Workers see and rename only conversations whose title
+  is automatic, and only their title (column grants): a user's own title is never
+  theirs to read or change. The job's payload carries the exchange to title, so
+  workers read no message.
 
 Revision ID: 0024
 Revises: 0023
@@ -133,14 +135,14 @@ def upgrade() -> None:
                         AND EXISTS (SELECT 1 FROM public.media_objects o
                                      WHERE o.id = media_object_id AND o.owner_id = (SELECT auth.uid())));
 
-        ALTER TABLE public.conversations ADD COLUMN title_pending boolean NOT NULL DEFAULT false;
-        GRANT INSERT (title_pending), UPDATE (title_pending) ON public.conversations TO authenticated;
-        GRANT SELECT (id, user_id, title, title_pending), UPDATE (title, title_pending)
+        ALTER TABLE public.conversations ADD COLUMN title_auto boolean NOT NULL DEFAULT false;
+        GRANT INSERT (title_auto), UPDATE (title_auto) ON public.conversations TO authenticated;
+        GRANT SELECT (id, user_id, title, title_auto), UPDATE (title)
             ON public.conversations TO studio_worker;
         CREATE POLICY conversations_worker_select_pending ON public.conversations FOR SELECT TO studio_worker
-            USING (title_pending);
+            USING (title_auto);
         CREATE POLICY conversations_worker_title ON public.conversations FOR UPDATE TO studio_worker
-            USING (title_pending) WITH CHECK (NOT title_pending);
+            USING (title_auto) WITH CHECK (title_auto);
         """
     )
     op.execute(_jobs_kinds(_KINDS_AFTER))
@@ -157,9 +159,9 @@ def downgrade() -> None:
         """
         DROP POLICY conversations_worker_title ON public.conversations;
         DROP POLICY conversations_worker_select_pending ON public.conversations;
-        REVOKE SELECT (id, user_id, title, title_pending), UPDATE (title, title_pending)
+        REVOKE SELECT (id, user_id, title, title_auto), UPDATE (title)
             ON public.conversations FROM studio_worker;
-        ALTER TABLE public.conversations DROP COLUMN title_pending;
+        ALTER TABLE public.conversations DROP COLUMN title_auto;
         DROP TABLE public.message_attachments;
         DROP POLICY media_objects_worker_select_inputs ON public.media_objects;
         DROP TABLE public.generation_inputs;
