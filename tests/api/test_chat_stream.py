@@ -349,3 +349,36 @@ def test_images_attached_to_a_message_go_to_a_vision_model_only(carol: Account, 
     assert r.status_code == 404, r.text
     assert len(carol.client.get(url).json()["items"]) == 4
     frank.client.close()
+
+
+def test_compare_streams_several_models_as_sibling_answers(carol: Account, chat_server: Server,
+                                                           fake_openai: FakeOpenAI, admin_conn):
+    admin = make_admin(sign_up_and_log_in(chat_server, "admin-compare@example.org"), admin_conn)
+    [connection] = admin.client.get("/v1/admin/connections").json()["items"]
+    other = add_model(admin, connection["id"], "other-upstream", "chat", slug="other-chat")
+    admin.client.close()
+    first = chat_model(carol)
+    conversation = carol.client.post("/v1/conversations", json={"model_id": first}).json()
+
+    events = ask(carol, conversation["id"], "Compare yourselves", compare_model_ids=[first, other["id"]])
+    question = events[0][1]
+    by_answer: dict[int, str] = {}
+    for name, data in events[1:]:
+        if name == "delta":
+            by_answer[data["answer"]] = by_answer.get(data["answer"], "") + data["content"]
+    assert by_answer == {0: "Hello, world", 1: "Hello, world"}
+    done = {data["answer"]: data for name, data in events if name == "done"}
+    assert done[0]["model"] == "openai-chat" and done[1]["model"] == "other-chat"
+    assert done[0]["parent_id"] == done[1]["parent_id"] == question["id"] and done[0]["id"] != done[1]["id"]
+    sent = sorted(r.json()["model"] for r in fake_openai.received("POST", "/v1/chat/completions"))
+    assert sent == [UPSTREAM_MODEL, "other-upstream"]
+    tree = carol.client.get(f"/v1/conversations/{conversation['id']}/messages").json()["items"]
+    assert sorted(m["model"] or "" for m in tree if m["role"] == "assistant") == ["openai-chat", "other-chat"]
+
+    # Refusals store nothing: the same model twice, and model_id with compare_model_ids.
+    url = f"/v1/conversations/{conversation['id']}/messages"
+    for body in ({"compare_model_ids": [first, first]}, {"compare_model_ids": [first, other["id"]], "model_id": first},
+                 {"compare_model_ids": [first, str(uuid.uuid4())]}):
+        r = carol.client.post(url, json={"role": "user", "content": "x", "generate": True, **body})
+        assert r.status_code in (404, 422), (body, r.text)
+    assert len(carol.client.get(url).json()["items"]) == 3

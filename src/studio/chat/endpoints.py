@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
@@ -34,6 +36,8 @@ from studio.providers.registry import Providers
 from studio.ratelimit import service as ratelimit
 from studio.storage.base import Storage
 
+log = logging.getLogger("studio.chat")
+
 router = APIRouter(prefix="/v1/conversations", tags=["chat"])
 
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -45,7 +49,8 @@ TitleQuery = Annotated[str | None, Query(
 _ANSWER_STREAM = ("Server-Sent Events: `event: message` (the user message answered), then `event: delta` "
                   '`{"content": "..."}` as the answer arrives, then `event: done` (the stored answer, a Message; '
                   'null when the conversation was deleted meanwhile) or `event: error` `{"code", "message"}` '
-                  "(nothing stored)")
+                  "(nothing stored). With `compare_model_ids`, the same events for each model, interleaved, "
+                  "each naming its `answer` index and `model`; each answer is stored when it is complete")
 
 
 @router.post("", status_code=201, response_model=Conversation)
@@ -131,6 +136,18 @@ async def _add_and_answer(conversation_id: UUID, body: MessageCreate, request: R
     """Stores the user's message, then streams the model's answer as it arrives."""
     if body.role != "user":
         raise ApiError(422, "validation_error", "only a user message can be answered (generate: true)")
+    if body.compare_model_ids:
+        if body.model_id is not None:
+            raise ApiError(422, "validation_error", "give model_id or compare_model_ids, not both")
+        for _ in body.compare_model_ids:  # each answer is a chat request
+            await ratelimit.check(request, ratelimit.CHAT, cred)
+        async with db.as_user(cred, ctx) as tx:
+            questions = await service.ask_many(tx, providers, storage, conversation_id=conversation_id,
+                                               content=body.content, model_ids=body.compare_model_ids,
+                                               parent_id=body.parent_id,
+                                               parent_given="parent_id" in body.model_fields_set,
+                                               attachments=body.attachments)
+        return _compare_stream(questions, conversation_id, db, ctx, cred)
     await ratelimit.check(request, ratelimit.CHAT, cred)
     async with db.as_user(cred, ctx) as tx:
         question = await service.ask(tx, providers, storage, conversation_id=conversation_id, content=body.content,
@@ -185,6 +202,55 @@ def _answer_stream(question: service.Question, conversation_id: UUID, db: ApiDat
             answer = await service.record_answer(tx, question, conversation_id=conversation_id, parts=parts,
                                                  usage=usage)
         yield _sse("done", answer)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _compare_stream(questions: list[service.Question], conversation_id: UUID, db: ApiDatabase,
+                    ctx: RequestContext, cred: Credential) -> Response:
+    """Several models answer one question at once, over one stream: their deltas
+    interleave as they arrive, each event naming its `answer` (the index in
+    compare_model_ids) and `model`. Each answer is stored, as a sibling child of the
+    question, as soon as it is complete, whatever the others do."""
+    Event = tuple[str, dict[str, Any]]
+
+    async def answer(index: int, question: service.Question, queue: asyncio.Queue[Event]) -> None:
+        tag = {"answer": index, "model": question.model_slug}
+        parts: list[str] = []
+        usage: ChatUsage | None = None
+        try:
+            async for piece in question.provider.stream_chat(model=question.provider_model,
+                                                             messages=question.prompt, params=question.params):
+                if isinstance(piece, ChatUsage):
+                    usage = piece
+                else:
+                    parts.append(piece)
+                    await queue.put(("delta", {"content": piece, **tag}))
+            async with db.as_user(cred, ctx) as tx:
+                stored = await service.record_answer(tx, question, conversation_id=conversation_id, parts=parts,
+                                                     usage=usage)
+            await queue.put(("done", {**(stored or {}), **tag}))
+        except ProviderError as exc:
+            await queue.put(("error", {"code": "provider_error", "message": str(exc), **tag}))
+        except Exception:
+            log.exception("compare answer %d failed", index)
+            await queue.put(("error", {"code": "internal_error", "message": "this answer failed", **tag}))
+
+    async def events() -> AsyncIterator[bytes]:
+        yield _sse("message", questions[0].message)
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        tasks = [asyncio.create_task(answer(i, q, queue)) for i, q in enumerate(questions)]
+        try:
+            running = len(tasks)
+            while running:
+                event, data = await queue.get()
+                running -= event in ("done", "error")
+                yield _sse(event, data)
+        finally:  # the client went away: stop the answers still streaming
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -73,6 +73,10 @@ class MessageCreate(Strict):
                                               "Events and is stored as a child of this message")
     model_id: UUID | None = Field(None, description="the chat model to answer with; default: the "
                                                     "conversation's model")
+    compare_model_ids: list[UUID] = Field(
+        default_factory=list, max_length=4,
+        description="compare: 2 to 4 chat models answer at once, each answer a sibling child of this message, "
+                    "streamed together (every event then names its `answer` index and `model`); instead of model_id")
     attachments: list[UUID] = Field(default_factory=list, max_length=8,
                                     description="ids of the caller's own images (uploads or results), sent "
                                                 "with the message to models with vision")

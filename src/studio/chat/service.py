@@ -53,6 +53,26 @@ async def ask(tx: UserScope, providers: Providers, storage: Storage, *, conversa
     return await _question(tx, storage, spec, provider, question, history)
 
 
+async def ask_many(tx: UserScope, providers: Providers, storage: Storage, *, conversation_id: UUID, content: str,
+                   model_ids: list[UUID], parent_id: UUID | None, parent_given: bool,
+                   attachments: list[UUID] | None = None) -> list[Question]:
+    """Compare: the user's message once, to be answered by each of 2-4 distinct chat
+    models (every one checked as `ask` checks one) as sibling answers."""
+    if not 2 <= len(model_ids) <= 4 or len(set(model_ids)) != len(model_ids):
+        raise ApiError(422, "validation_error", "compare_model_ids: 2 to 4 different chat models")
+    specs = [await _conversation_model(tx, conversation_id=conversation_id, model_id=m) for m in model_ids]
+    chosen = [(spec, _usable_provider(providers, spec)) for spec in specs]
+    if attachments:
+        blind = [spec["slug"] for spec in specs if "vision" not in (spec["capabilities"] or [])]
+        if blind:
+            raise ApiError(422, "validation_error", f"attachments: {', '.join(blind)} do(es) not take images "
+                                                    "(no vision capability)")
+    question = await add_message(tx, conversation_id=conversation_id, role="user", content=content, model=None,
+                                 parent_id=parent_id, parent_given=parent_given, attachments=attachments or [])
+    history = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=question["id"]) or []
+    return [await _question(tx, storage, spec, provider, dict(question), history) for spec, provider in chosen]
+
+
 async def add_message(tx: UserScope, *, conversation_id: UUID, role: str, content: str, model: str | None,
                       parent_id: UUID | None, parent_given: bool, attachments: list[UUID]) -> dict[str, Any]:
     """A message and its attached images: each one of the caller's own image files (404

@@ -1108,6 +1108,11 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Use For Titles
+             * @description this chat model writes conversations' titles (one model at most)
+             */
+            use_for_titles: boolean;
         };
         /** AdminModelList */
         AdminModelList: {
@@ -1813,6 +1818,11 @@ export interface components {
              * @description ids of the caller's own images (uploads or results), sent with the message to models with vision
              */
             attachments?: string[];
+            /**
+             * Compare Model Ids
+             * @description compare: 2 to 4 chat models answer at once, each answer a sibling child of this message, streamed together (every event then names its `answer` index and `model`); instead of model_id
+             */
+            compare_model_ids?: string[];
             /** Content */
             content: string;
             /**
@@ -2028,6 +2038,11 @@ export interface components {
             provider_model?: string | null;
             /** Slug */
             slug?: string | null;
+            /**
+             * Use For Titles
+             * @description true: this chat model writes conversations' titles after their first answer (and no other model does)
+             */
+            use_for_titles?: boolean | null;
         };
         /** OpenAIModel */
         OpenAIModel: {
@@ -4137,7 +4152,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description with generate: Server-Sent Events: `event: message` (the user message answered), then `event: delta` `{"content": "..."}` as the answer arrives, then `event: done` (the stored answer, a Message; null when the conversation was deleted meanwhile) or `event: error` `{"code", "message"}` (nothing stored) */
+            /** @description with generate: Server-Sent Events: `event: message` (the user message answered), then `event: delta` `{"content": "..."}` as the answer arrives, then `event: done` (the stored answer, a Message; null when the conversation was deleted meanwhile) or `event: error` `{"code", "message"}` (nothing stored). With `compare_model_ids`, the same events for each model, interleaved, each naming its `answer` index and `model`; each answer is stored when it is complete */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4182,7 +4197,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Server-Sent Events: `event: message` (the user message answered), then `event: delta` `{"content": "..."}` as the answer arrives, then `event: done` (the stored answer, a Message; null when the conversation was deleted meanwhile) or `event: error` `{"code", "message"}` (nothing stored) */
+            /** @description Server-Sent Events: `event: message` (the user message answered), then `event: delta` `{"content": "..."}` as the answer arrives, then `event: done` (the stored answer, a Message; null when the conversation was deleted meanwhile) or `event: error` `{"code", "message"}` (nothing stored). With `compare_model_ids`, the same events for each model, interleaved, each naming its `answer` index and `model`; each answer is stored when it is complete */
             200: {
                 headers: {
                     [name: string]: unknown;
