@@ -353,6 +353,12 @@ def make_generation(page: Any, slug: str, prompt: str, params: dict[str, Any] | 
         time.sleep(0.25)
 
 
+def no_sideways_scroll(page: Any) -> None:
+    """Nothing on the page is wider than the window (the phone layouts)."""
+    wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert wide <= 0, f"the page scrolls sideways by {wide}px"
+
+
 def settled(page: Any) -> None:
     """The page has drawn its heading and finished loading what it shows."""
     expect(page.get_by_role("heading", level=1)).to_be_visible()

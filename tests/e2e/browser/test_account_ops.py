@@ -15,16 +15,11 @@ from playwright.sync_api import expect
 
 from tests.e2e.support import needs_postgres
 
-from .harness import PASSWORD, PHONE, Studio, check_page, log_in, sign_up, watch_of
+from .harness import PASSWORD, PHONE, Studio, check_page, log_in, no_sideways_scroll, sign_up, watch_of
 
 pytestmark = [pytest.mark.slow, needs_postgres]
 
 NEW_PASSWORD = "a different horse battery"
-
-
-def no_sideways_scroll(page: Any) -> None:
-    wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert wide <= 0, f"the page scrolls sideways by {wide}px"
 
 
 def test_the_account_page(studio: Studio, contexts: Callable[..., Any]) -> None:

@@ -23,6 +23,7 @@ from .harness import (
     Studio,
     check_page,
     log_in,
+    no_sideways_scroll,
     script_answer,
     settled,
     sign_up,
@@ -45,11 +46,6 @@ def second_openai() -> Iterator[FakeOpenAI]:
         yield fake
     finally:
         fake.stop()
-
-
-def no_sideways_scroll(page: Any) -> None:
-    wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert wide <= 0, f"the page scrolls sideways by {wide}px"
 
 
 def _card(page: Any, name: str) -> Any:
