@@ -289,9 +289,10 @@ def test_ops_summary_is_for_admins_only_and_shows_no_users_content(server: Serve
 
     # The queue: every kind; Bob's job waits, due.
     queue = {q["kind"]: q for q in body["queue"]}
-    assert set(queue) == {"generation", "training", "storage_cleanup", "maintenance"}
+    assert set(queue) == {"generation", "training", "storage_cleanup", "maintenance", "conversation_title"}
     assert {k: (q["queued"], q["due"], q["running"]) for k, q in queue.items()} == {
-        "generation": (1, 1, 0), "training": (0, 0, 0), "storage_cleanup": (0, 0, 0), "maintenance": (0, 0, 0)}
+        "generation": (1, 1, 0), "training": (0, 0, 0), "storage_cleanup": (0, 0, 0), "maintenance": (0, 0, 0),
+        "conversation_title": (0, 0, 0)}
     assert queue["generation"]["oldest_queued_age_seconds"] >= 0
     assert queue["training"]["oldest_queued_age_seconds"] is None
 
@@ -406,4 +407,5 @@ def test_the_queue_summary_function_answers_admins_only(server: Server, alice: A
             return conn.execute("SELECT kind FROM public.queue_summary()").fetchall()
 
     assert call("user") == []
-    assert [row[0] for row in call("admin")] == ["generation", "maintenance", "storage_cleanup", "training"]
+    assert [row[0] for row in call("admin")] == ["conversation_title", "generation", "maintenance", "storage_cleanup",
+                                                "training"]

@@ -134,11 +134,13 @@ def populate(account: Account, admin_conn) -> dict[str, Any]:
     has a way in, otherwise inserted as the system would (admin_conn)."""
     client = account.client
     conversation = client.post("/v1/conversations", json={"title": f"Plans of {account.email}"}).json()
-    for role, content in (("user", "Hello there"), ("assistant", "Hi, how can I help?")):
-        r = client.post(f"/v1/conversations/{conversation['id']}/messages", json={"role": role, "content": content})
-        assert r.status_code == 201, r.text
     upload = client.post("/v1/uploads", content=png(3, 2), headers={"Content-Type": "image/png"})
     assert upload.status_code == 201, upload.text
+    for role, content in (("user", "Hello there"), ("assistant", "Hi, how can I help?")):
+        attachments = [upload.json()["id"]] if role == "user" else []
+        r = client.post(f"/v1/conversations/{conversation['id']}/messages",
+                        json={"role": role, "content": content, "attachments": attachments})
+        assert r.status_code == 201, r.text
     generation = generate_speech(account, f"Hello from {account.email.split('@')[0]}.")
     for target in ({"generation_id": generation["id"]}, {"conversation_id": conversation["id"]}):
         assert client.post("/v1/shares", json=target).status_code == 201
@@ -147,6 +149,8 @@ def populate(account: Account, admin_conn) -> dict[str, Any]:
 
     uid = account.id
     admin_conn.execute("INSERT INTO public.batch_queue (user_id, name, total_items) VALUES (%s, 'batch', 1)", (uid,))
+    admin_conn.execute("INSERT INTO public.generation_inputs (generation_id, user_id, media_object_id, role, position)"
+                       " VALUES (%s, %s, %s, 'image', 0)", (generation["id"], uid, upload.json()["id"]))
     admin_conn.execute("INSERT INTO public.quotas (user_id, jobs_per_day) VALUES (%s, 100)", (uid,))
     dataset = admin_conn.execute(
         "INSERT INTO public.datasets (user_id, name) VALUES (%s, 'faces') RETURNING id", (uid,)).fetchone()[0]
@@ -227,10 +231,11 @@ def test_export_holds_everything_of_the_user_and_nothing_else(server: Server, al
         assert expected, f"{table}: alice has no rows; the check would be vacuous"
         assert {str(row["id"]) for row in rows} == expected, table
         assert not SECRET_COLUMNS & {key for row in rows for key in row}, table
-        # ...and only columns alice's role may read.
+        # ...and only columns alice's role may read (generated ones, search vectors, derive from them).
         readable = {r[0] for r in admin_conn.execute(
             "SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0 "
-            "AND NOT a.attisdropped AND pg_catalog.has_column_privilege('authenticated', a.attrelid, a.attnum, "
+            "AND NOT a.attisdropped AND a.attgenerated = '' "
+            "AND pg_catalog.has_column_privilege('authenticated', a.attrelid, a.attnum, "
             "'SELECT')", (table,)).fetchall()}
         assert set(rows[0]) == readable, table
     assert data["public.users"][0]["email"] == alice.email

@@ -84,7 +84,7 @@ class Backups(BaseModel):
 
 
 class QueueKind(BaseModel):
-    kind: Literal["generation", "training", "storage_cleanup", "maintenance"]
+    kind: Literal["generation", "training", "storage_cleanup", "maintenance", "conversation_title"]
     queued: int
     due: int = Field(description="of the queued jobs, those whose run_after has come (the others wait out a "
                                  "retry's backoff)")

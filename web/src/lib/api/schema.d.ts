@@ -2180,7 +2180,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "generation" | "training" | "storage_cleanup" | "maintenance";
+            kind: "generation" | "training" | "storage_cleanup" | "maintenance" | "conversation_title";
             /**
              * Oldest Queued Age Seconds
              * @description how long the longest-waiting due job has waited since its run_after (its enqueueing, or the end of its backoff); null when no job is due

@@ -99,9 +99,12 @@ def upgrade() -> None:
         CREATE POLICY generation_inputs_worker_select ON public.generation_inputs FOR SELECT TO studio_worker
             USING (true);
         -- A worker fetches the input files of the work it may do: unfinished generations'.
-        CREATE POLICY media_objects_worker_select_inputs ON public.media_objects FOR SELECT TO studio_worker
-            USING (EXISTS (SELECT 1 FROM public.generation_inputs i JOIN public.generations g ON g.id = i.generation_id
-                            WHERE i.media_object_id = media_objects.id AND g.status IN ('queued', 'running')));
+        -- One policy per command and role (a lint): results, or inputs of unfinished work.
+        DROP POLICY media_objects_worker_select ON public.media_objects;
+        CREATE POLICY media_objects_worker_select ON public.media_objects FOR SELECT TO studio_worker
+            USING (generation_id IS NOT NULL
+                   OR EXISTS (SELECT 1 FROM public.generation_inputs i JOIN public.generations g ON g.id = i.generation_id
+                               WHERE i.media_object_id = media_objects.id AND g.status IN ('queued', 'running')));
         -- The slideshow video composes images (and audio) given to it.
         ALTER TABLE public.model_registry NO FORCE ROW LEVEL SECURITY;
         UPDATE public.model_registry SET capabilities = ARRAY['video', 'image-to-video']
@@ -163,7 +166,9 @@ def downgrade() -> None:
             ON public.conversations FROM studio_worker;
         ALTER TABLE public.conversations DROP COLUMN title_auto;
         DROP TABLE public.message_attachments;
-        DROP POLICY media_objects_worker_select_inputs ON public.media_objects;
+        DROP POLICY media_objects_worker_select ON public.media_objects;
+        CREATE POLICY media_objects_worker_select ON public.media_objects FOR SELECT TO studio_worker
+            USING (generation_id IS NOT NULL);
         DROP TABLE public.generation_inputs;
         """
     )
