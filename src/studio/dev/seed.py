@@ -28,6 +28,11 @@ one transaction, by a superuser (RLS does not apply to it) with triggers switche
 (audit records, generation events, the price of a generation) are written here in bulk
 instead, and the foreign keys hold by construction (tests/scale checks every one).
 VACUUM (ANALYZE) at the end, so plans and index-only scans look like a settled database.
+
+The cloud models the generations and conversations name come from a small catalog of
+its own (`_SEED_CATALOG`): connections named ``dev-seed-*``, disabled, with no key, so
+nothing ever calls them, and their models. A fresh installation has no cloud model
+(admins add them), and the data needs the providers that call back and a chat model.
 """
 
 from __future__ import annotations
@@ -213,6 +218,31 @@ WITH m AS (
 SELECT id, type, provider, provider_model, price,
        (pg_catalog.sum(share) OVER (ORDER BY type, slug) - share) / pg_catalog.sum(share) OVER () AS lo
   FROM m
+"""
+
+# Fixed ids (not derived from the seed): every seed shares this catalog, so seeds layer
+# in one database and the same seed writes the same rows in another one.
+_SEED_CATALOG = """
+INSERT INTO public.provider_connections (id, name, kind, base_url, enabled)
+VALUES ('5eed0000-0000-4000-8000-000000000001', 'dev-seed-openai', 'openai', 'http://127.0.0.1:9/v1', false),
+       ('5eed0000-0000-4000-8000-000000000002', 'dev-seed-replicate', 'replicate', 'http://127.0.0.1:9', false),
+       ('5eed0000-0000-4000-8000-000000000003', 'dev-seed-comfyui', 'comfyui', 'http://127.0.0.1:9', false)
+ON CONFLICT (name) DO NOTHING;
+INSERT INTO public.model_registry (id, slug, display_name, type, provider, provider_model, connection_id,
+                                   capabilities, config, description)
+VALUES ('5eed0000-0000-4000-8000-000000000011', 'dev-seed-openai-chat', 'Seeded chat model', 'chat', 'openai',
+        'gpt-4o-mini', '5eed0000-0000-4000-8000-000000000001', '{chat}', '{"input_cents_per_mtok": 15, "output_cents_per_mtok": 60}',
+        'Written by studio dev seed; its connection is disabled.'),
+       ('5eed0000-0000-4000-8000-000000000012', 'dev-seed-openai-image', 'Seeded image model', 'image', 'openai',
+        'gpt-image-1', '5eed0000-0000-4000-8000-000000000001', '{image}', '{"cost_cents": 4}',
+        'Written by studio dev seed; its connection is disabled.'),
+       ('5eed0000-0000-4000-8000-000000000013', 'dev-seed-replicate-image', 'Seeded Replicate model', 'image',
+        'replicate', 'black-forest-labs/flux-schnell', '5eed0000-0000-4000-8000-000000000002', '{image}',
+        '{"cost_cents": 1}', 'Written by studio dev seed; its connection is disabled.'),
+       ('5eed0000-0000-4000-8000-000000000014', 'dev-seed-comfyui-image', 'Seeded ComfyUI workflow', 'image',
+        'comfyui', 'default', '5eed0000-0000-4000-8000-000000000003', '{image}', '{}',
+        'Written by studio dev seed; its connection is disabled.')
+ON CONFLICT (slug) DO NOTHING
 """
 
 _ALLOC_TABLE = """
@@ -761,6 +791,7 @@ def seed(conninfo: str, *, users: int, rows: int, seed: int = 1, anchor: datetim
                 "password_hash": UNUSABLE_PASSWORD_HASH, "user_agent": "Mozilla/5.0 (studio dev seed)",
                 "phrases": _PHRASES, "styles": _STYLES, "subjects": _SUBJECTS, "topics": _TOPICS,
             }
+            conn.execute(_SEED_CATALOG)
             params.update(_catalog_models(conn))
             for helper in _HELPERS:
                 conn.execute(helper)
@@ -868,10 +899,11 @@ def _preflight(conn: psycopg.Connection[Any], seed: int) -> None:
 
 
 def _catalog_models(conn: psycopg.Connection[Any]) -> dict[str, Any]:
-    """The chat model conversations use and the base model of training runs, when the
-    registry has them (the built-in ones of migration 0009)."""
+    """The chat model conversations use (the seed catalog's) and the base model of
+    training runs."""
     chat = conn.execute("SELECT id, provider, provider_model FROM public.model_registry"
-                        " WHERE enabled AND type = 'chat' ORDER BY slug LIMIT 1").fetchone()
+                        " WHERE enabled AND type = 'chat' ORDER BY slug = 'dev-seed-openai-chat' DESC, slug"
+                        " LIMIT 1").fetchone()
     image = conn.execute("SELECT id FROM public.model_registry WHERE enabled AND type = 'image'"
                          " ORDER BY slug LIMIT 1").fetchone()
     return {"chat_model": chat[0] if chat else None, "chat_provider": chat[1] if chat else "openai",
