@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -33,6 +34,17 @@ def _up(lab: Lab, home: Path, port: int, **extra: str) -> StudioProcess:
 
 def _links(text: str) -> list[tuple[str, str, str]]:
     return LINK.findall(text)
+
+
+def _log_entries(log_file: Path, *, until_logger: str, timeout: float = 60) -> list[dict]:
+    """The log's entries once `until_logger` has written one: the worker starts beside
+    the API and may still be importing when the API answers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        entries = [json.loads(line) for line in log_file.read_text().splitlines()]
+        if any(e["logger"] == until_logger for e in entries) or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.2)
 
 
 def _stop(proc: StudioProcess) -> None:
@@ -63,7 +75,7 @@ def test_first_run_prints_plain_lines_and_a_setup_link_that_creates_the_admin(la
     assert not any(line.lstrip().startswith("{") for line in lines)
     # The JSON log lines of all three processes are in the file instead.
     log_file = home / "logs" / "studio.log"
-    entries = [json.loads(line) for line in log_file.read_text().splitlines()]
+    entries = _log_entries(log_file, until_logger="studio.worker")
     assert {e["logger"] for e in entries} >= {"studio.launcher", "studio.worker"}, entries[-5:]
     assert any(e["message"] == "Application startup complete." for e in entries)
     assert len({e["pid"] for e in entries}) >= 3  # studio up, the API, the worker
