@@ -55,6 +55,15 @@ def serve(settings: Settings, conninfo: str, customize: Callable[[FastAPI], None
         thread.join(15)
 
 
+def early_in_a_window(window_seconds: int = 60, need: float = 20) -> None:
+    """Wait until the current fixed rate-limit window (epoch-aligned, as
+    auth.rate_limit_hit counts) has `need` seconds left, so a test's requests fall in one
+    window and a boundary cannot reset the count between them."""
+    left = window_seconds - time.time() % window_seconds
+    if left < need:
+        time.sleep(left + 0.05)
+
+
 def make_settings(**overrides: object) -> Settings:
     values: dict[str, object] = {"env": "test", "secret_key": SecretStr("k" * 40), "pool_max_size": 4,
                                  "credentials_key": SecretStr("c" * 40),

@@ -17,6 +17,7 @@ from tests.api.conftest import (
     Server,
     add_connection,
     add_model,
+    early_in_a_window,
     make_admin,
     make_settings,
     serve,
@@ -244,6 +245,7 @@ def limited_chat(pg, db, tmp_path, fake_openai, admin_conn) -> Iterator[Server]:
 def test_regenerate_counts_against_the_chat_rate_limit(limited_chat: Server, fake_openai: FakeOpenAI):
     erin = sign_up_and_log_in(limited_chat, "erin@example.org")
     conversation = erin.client.post("/v1/conversations", json={"model_id": chat_model(erin)}).json()
+    early_in_a_window()
     question = ask(erin, conversation["id"], "Say hello")[0][1]
     answer_again(erin, conversation["id"], question["id"])
     r = erin.client.post(f"/v1/conversations/{conversation['id']}/messages/{question['id']}/answers")

@@ -20,6 +20,7 @@ from tests.api.conftest import (
     Server,
     add_connection,
     add_model,
+    early_in_a_window,
     make_admin,
     make_settings,
     serve,
@@ -227,6 +228,7 @@ def test_rate_limited_like_chat(pg, db, tmp_path, vendor: FakeOpenAI, admin_conn
         studio.model("whisper-1", "stt", ["transcription"])
         user = sign_up_and_log_in(studio.server)
         try:
+            early_in_a_window()
             assert [post(user, WAV).status_code for _ in range(2)] == [200, 200]
             r = post(user, WAV)
             assert_error(r, 429, "rate_limited")
