@@ -737,3 +737,40 @@ def test_a_non_admin_cannot_learn_the_admin_api_from_a_bad_request(server):
         r = user.client.request(method, path, json=body)
         assert r.status_code == 404 and "kind" not in r.text, (method, path, r.status_code, r.text)
     user.client.close()
+
+
+def test_a_speech_model_lists_its_voices_and_takes_only_those(admin: Account, user: Account,
+                                                               openai_fake: FakeOpenAI, admin_conn):
+    connection = add_connection(admin, "openai", f"{openai_fake.url}/v1", API_KEY)
+    tts = add_model(admin, connection["id"], "kokoro", "audio")
+    assert tts["voices"] == []
+
+    def voice_schema() -> dict:
+        [model] = [m for m in user.client.get("/v1/models").json()["items"] if m["id"] == tts["id"]]
+        return model["parameters"]["properties"]["voice"]
+
+    def generate(voice: str) -> httpx.Response:
+        return user.client.post("/v1/generations", json={"type": "audio", "model_id": tts["id"], "prompt": "Hello",
+                                                         "params": {"voice": voice}})
+
+    # No list: OpenAI's voices as examples, and any voice the server may know is taken.
+    assert "alloy" in voice_schema()["examples"] and "enum" not in voice_schema()
+    assert generate("af_bella").status_code == 202
+
+    changed = admin.client.patch(f"/v1/admin/models/{tts['id']}", json={"voices": ["af_bella", "am_adam", "af_bella"]})
+    assert changed.status_code == 200 and changed.json()["voices"] == ["af_bella", "am_adam"]
+    assert voice_schema()["enum"] == ["af_bella", "am_adam"] and "examples" not in voice_schema()
+    before = count(admin_conn, "SELECT count(*) FROM generations")
+    refused = generate("alloy")
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == ("params.voice: 'alloy' is not one of this model's voices; "
+                                                  "allowed: af_bella, am_adam")
+    assert count(admin_conn, "SELECT count(*) FROM generations") == before
+    assert generate("am_adam").status_code == 202
+
+    # Only speech has voices; an empty list lifts the restriction.
+    chat_model = add_model(admin, connection["id"], "gpt-test", "chat")
+    r = admin.client.patch(f"/v1/admin/models/{chat_model['id']}", json={"voices": ["x"]})
+    assert r.status_code == 422 and "only a speech" in r.json()["error"]["message"]
+    assert admin.client.patch(f"/v1/admin/models/{tts['id']}", json={"voices": []}).json()["voices"] == []
+    assert "enum" not in voice_schema() and generate("alloy").status_code == 202

@@ -19,6 +19,9 @@ ApiKey = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._/-]{0,99}$")]
 UpstreamName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Voice = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+VOICES_DESCRIPTION = ("speech models: the voices it offers (the `voice` parameter then takes only these, and "
+                      "forms show them as a list); empty: any voice the provider knows")
 
 
 class Strict(BaseModel):
@@ -128,6 +131,7 @@ class ModelCreate(Strict):
                                                description="chat: cents per million prompt tokens")
     output_cents_per_mtok: float | None = Field(None, ge=0, le=1_000_000,
                                                 description="chat: cents per million answer tokens")
+    voices: list[Voice] | None = Field(None, max_length=500, description=VOICES_DESCRIPTION)
     enabled: bool = True
 
 
@@ -145,6 +149,7 @@ class ModelUpdate(Strict):
                                                description="chat: cents per million prompt tokens")
     output_cents_per_mtok: float | None = Field(None, ge=0, le=1_000_000,
                                                 description="chat: cents per million answer tokens")
+    voices: list[Voice] | None = Field(None, max_length=500, description=VOICES_DESCRIPTION)
     enabled: bool | None = None
 
 
@@ -164,6 +169,7 @@ class AdminModel(BaseModel):
     input_cents_per_mtok: float | None
     output_cents_per_mtok: float | None
     use_for_titles: bool = Field(description="this chat model writes conversations' titles (one model at most)")
+    voices: list[str] = Field(description=VOICES_DESCRIPTION)
     enabled: bool
     available: bool
     unavailable_reason: str | None

@@ -21,6 +21,7 @@ from studio.catalog.runtime import ConnectionRuntime
 from studio.catalog.schemas import ConnectionCreate, ConnectionUpdate, ModelCreate, ModelImport, ModelUpdate
 from studio.config import Settings
 from studio.db.scopes import UserScope
+from studio.generation.schemas import voices_of
 from studio.http.errors import ApiError, not_found
 from studio.providers.base import ProviderError
 from studio.providers.registry import KINDS, LOCAL_PROVIDERS, Providers, connections_from_environment
@@ -240,7 +241,15 @@ def model_out(row: dict[str, Any], providers: Providers) -> dict[str, Any]:
     config = row.pop("config") or {}
     prices = {key: config.get(key) if isinstance(config.get(key), int | float) else None for key in PRICE_KEYS}
     return {**row, **prices, "cost_cents": prices["cost_cents"], "available": reason is None,
-            "unavailable_reason": reason, "use_for_titles": config.get("use_for_titles") is True}
+            "unavailable_reason": reason, "use_for_titles": config.get("use_for_titles") is True,
+            "voices": voices_of(config)}
+
+
+def _voices(type_: str, voices: list[str]) -> list[str]:
+    """The voice list as stored: in order, each once; only a speech model has one."""
+    if voices and type_ != "audio":
+        raise ApiError(422, "validation_error", "voices: only a speech (audio) model has voices")
+    return list(dict.fromkeys(voices))
 
 
 async def list_models(tx: UserScope, providers: Providers, *, connection_id: UUID | None) -> list[dict[str, Any]]:
@@ -271,7 +280,8 @@ async def create_model(tx: UserScope, providers: Providers, body: ModelCreate) -
               "connection_id": body.connection_id,
               "capabilities": body.capabilities or DEFAULT_CAPABILITIES[body.type],
               "default_params": body.default_params, "enabled": body.enabled,
-              "config": {key: getattr(body, key) for key in PRICE_KEYS if getattr(body, key) is not None}}
+              "config": {key: getattr(body, key) for key in PRICE_KEYS if getattr(body, key) is not None}
+              | ({"voices": _voices(body.type, body.voices)} if body.voices else {})}
     try:
         [row] = await repo.create_models(tx, models=[values])
     except repo.Conflict as exc:
@@ -297,6 +307,11 @@ async def update_model(tx: UserScope, providers: Providers, *, model_id: UUID, b
     if prices := [key for key in PRICE_KEYS if key in body.model_fields_set]:
         config = {k: v for k, v in config.items() if k not in prices}
         config.update({key: getattr(body, key) for key in prices if getattr(body, key) is not None})
+        changes["config"] = config
+    if "voices" in body.model_fields_set:
+        config = {k: v for k, v in config.items() if k != "voices"}
+        if voices := _voices(current["type"], body.voices or []):
+            config["voices"] = voices
         changes["config"] = config
     if body.use_for_titles is not None:
         if body.use_for_titles and current["type"] != "chat":

@@ -17,7 +17,7 @@ from studio.db.scopes import UserScope, WorkerScope
 
 async def visible_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | None:
     cur = await tx.conn.execute(
-        "SELECT id, type, provider, provider_model, connection_id, enabled, capabilities"
+        "SELECT id, type, provider, provider_model, connection_id, enabled, capabilities, config"
         " FROM public.model_registry WHERE id = %s",
         (model_id,))
     return await cur.fetchone()
@@ -25,7 +25,7 @@ async def visible_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | No
 
 async def list_models(tx: UserScope) -> list[dict[str, Any]]:
     cur = await tx.conn.execute(
-        "SELECT id, slug, display_name, type, provider, description, capabilities, connection_id"
+        "SELECT id, slug, display_name, type, provider, description, capabilities, connection_id, config"
         " FROM public.model_registry"
         " WHERE enabled ORDER BY type, slug")
     return await cur.fetchall()

@@ -56,6 +56,17 @@ class SpeechParams(Strict):
     similarity_boost: float | None = Field(None, ge=0, le=1, description="closeness to the voice (ElevenLabs)")
 
 
+# The voices of OpenAI's speech endpoint, offered as examples: an OpenAI-compatible server
+# may have others, so they are not the only values allowed (an admin's list is).
+OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse")
+
+
+def voices_of(config: dict[str, Any] | None) -> list[str]:
+    """The voices an admin listed for a speech model (model_registry.config)."""
+    voices = (config or {}).get("voices")
+    return [v for v in voices if isinstance(v, str)] if isinstance(voices, list) else []
+
+
 PARAMS_BY_PROVIDER: dict[tuple[str, str], type[Strict]] = {
     ("espeak", "audio"): EspeakParams,
     ("ffmpeg", "video"): FfmpegParams,

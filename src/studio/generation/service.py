@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from studio.db.scopes import UserScope
 from studio.generation import repository as repo
-from studio.generation.schemas import PARAMS_BY_PROVIDER
+from studio.generation.schemas import OPENAI_VOICES, PARAMS_BY_PROVIDER, voices_of
 from studio.http.errors import ApiError, not_found
 from studio.jobs import repository as jobs
 from studio.media import repository as media_repo
@@ -32,7 +32,7 @@ async def list_models(tx: UserScope, providers: Providers) -> list[dict[str, Any
         reason = providers.unavailable_reason(row)
         row["available"], row["unavailable_reason"] = reason is None, reason
         del row["connection_id"]  # the admins' business (GET /v1/admin/models)
-        row["parameters"] = params_schema(row["provider"], row["type"])
+        row["parameters"] = params_schema(row["provider"], row["type"], voices_of(row.pop("config")))
     return rows
 
 
@@ -46,16 +46,31 @@ def setup_hint(models: list[dict[str, Any]]) -> str | None:
 NO_PARAMS: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
 
 
-def params_schema(provider: str, type_: str) -> dict[str, Any]:
+def params_schema(provider: str, type_: str, voices: list[str] | None = None) -> dict[str, Any]:
     """The JSON Schema of the `params` a (provider, type) takes: the whitelist that
     validated_params() applies, as an object schema a client can build a form from or
     validate with. Every parameter is optional: its property is the non-null schema
     (type, enum, minimum/maximum, multipleOf, maxLength, pattern, description) with
     default null, null or omitted meaning the provider's default. Self-contained: no
     $ref, no $defs. Those without a whitelist (chat, or a provider that takes none)
-    take nothing."""
+    take nothing.
+
+    A speech model lists its voices: the admin's list as the `voice` enum (the only
+    values then accepted), else, for OpenAI-compatible speech, OpenAI's voices as
+    `examples`."""
     schema = PARAMS_BY_PROVIDER.get((provider, type_))
-    return _schema_of(schema) if schema is not None else NO_PARAMS
+    if schema is None:
+        return NO_PARAMS
+    result = _schema_of(schema)
+    voice = result["properties"].get("voice")
+    if voice is None or not (voices or (provider, type_) == ("openai", "audio")):
+        return result
+    voice = {k: v for k, v in voice.items() if k not in ("pattern", "minLength", "maxLength")}
+    if voices:
+        voice["enum"] = list(voices)
+    else:
+        voice["examples"] = list(OPENAI_VOICES)
+    return {**result, "properties": {**result["properties"], "voice": voice}}
 
 
 @functools.cache
@@ -101,7 +116,7 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
     if reason:
         # No fake output: an unusable model is refused up front.
         raise ApiError(409, "model_unavailable", f"this model cannot run here: {reason}")
-    params = validated_params(model["provider"], type_, params)
+    params = validated_params(model["provider"], type_, params, voices=voices_of(model["config"]))
     inputs = inputs or []
     await _check_inputs(tx, model, type_, inputs)
     quota = await repo.quota_state(tx, model_id=model_id, default_jobs_per_day=DEFAULT_JOBS_PER_DAY,
@@ -153,9 +168,11 @@ async def _check_inputs(tx: UserScope, model: dict[str, Any], type_: str, inputs
         raise ApiError(422, "validation_error", "inputs: an inpainting takes exactly one image and one mask")
 
 
-def validated_params(provider: str, type_: str, params: dict[str, Any]) -> dict[str, Any]:
+def validated_params(provider: str, type_: str, params: dict[str, Any], *,
+                     voices: list[str] | None = None) -> dict[str, Any]:
     """The parameters the model's whitelist accepts (None values dropped), else a 422
-    naming each wrong parameter; an unknown one is answered with the allowed ones."""
+    naming each wrong parameter; an unknown one is answered with the allowed ones, a
+    voice outside the model's list (when it has one) with its voices."""
     schema = PARAMS_BY_PROVIDER.get((provider, type_))
     if schema is None:
         if params:
@@ -164,7 +181,7 @@ def validated_params(provider: str, type_: str, params: dict[str, Any]) -> dict[
                            f"{named}: unknown parameter; this model ({provider} {type_}) takes no parameters")
         return {}
     try:
-        return schema.model_validate(params).model_dump(exclude_none=True)
+        valid = schema.model_validate(params).model_dump(exclude_none=True)
     except ValidationError as exc:
         allowed = ", ".join(schema.model_fields)
         problems = []
@@ -175,6 +192,11 @@ def validated_params(provider: str, type_: str, params: dict[str, Any]) -> dict[
             else:
                 problems.append(f"{where}: {error['msg']}")
         raise ApiError(422, "validation_error", "; ".join(problems)) from exc
+    if voices and "voice" in valid and valid["voice"] not in voices:
+        raise ApiError(422, "validation_error",
+                       f"params.voice: {valid['voice']!r} is not one of this model's voices; allowed: "
+                       + ", ".join(voices))
+    return valid
 
 
 async def cancel_generation(tx: UserScope, *, generation_id: UUID) -> dict[str, Any] | ApiError:
