@@ -34,7 +34,7 @@ from tests.api.conftest import (
     sign_up_and_log_in,
 )
 from tests.conftest import free_port
-from tests.providers.fakes import FakeOllama, FakeOpenAI, Reply
+from tests.providers.fakes import FakeComfyUI, FakeElevenLabs, FakeOllama, FakeOpenAI, FakeReplicate, Reply
 
 # Distinctive enough that finding it anywhere is a leak, not a coincidence.
 API_KEY = "sk-catalog-Q7vXz2LmT9pRw4KbN8yD"
@@ -663,9 +663,39 @@ def test_the_connection_test_reports_what_the_server_says(admin: Account, openai
     unreachable = admin.client.post(f"/v1/admin/connections/{closed['id']}/test").json()
     assert unreachable["ok"] is False and "connection failed" in unreachable["message"]
 
-    replicate = add_connection(admin, "replicate", api_key=API_KEY)
-    unchecked = admin.client.post(f"/v1/admin/connections/{replicate['id']}/test").json()
-    assert unchecked["ok"] is None and unchecked["models"] is None
+
+
+def test_media_connections_are_tested_with_one_cheap_request(admin: Account):
+    fakes = [FakeReplicate(), FakeElevenLabs(), FakeComfyUI()]
+    with contextlib.ExitStack() as stack:
+        for fake in fakes:
+            fake.start()
+            stack.callback(fake.stop)
+        replicate, elevenlabs, comfyui = fakes
+
+        def test(kind: str, fake, **extra) -> dict:
+            connection = add_connection(admin, kind, f"{fake.url}/v1" if kind == "replicate" else fake.url, **extra)
+            r = admin.client.post(f"/v1/admin/connections/{connection['id']}/test")
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        assert test("replicate", replicate, api_key=API_KEY) == {
+            "ok": True, "message": "connected as studio-tester", "models": None}
+        [asked] = replicate.received("GET", "/v1/account")
+        assert asked.headers["authorization"] == f"Bearer {API_KEY}"
+        replicate.queue("GET", "/v1/account", Reply(401, json={"title": "Unauthenticated",
+                                                                "detail": "You did not pass a valid token", "status": 401}))
+        refused = test("replicate", replicate, api_key="r8_wrong-key-0000", name="replicate-wrong")
+        assert refused["ok"] is False and "401" in refused["message"] and "valid token" in refused["message"]
+        assert "r8_wrong-key-0000" not in refused["message"]
+
+        assert test("elevenlabs", elevenlabs, api_key=API_KEY) == {
+            "ok": True, "message": "connected: the account has 2 voices", "models": None}
+        assert elevenlabs.received("GET", "/v1/voices")[0].headers["xi-api-key"] == API_KEY
+
+        assert test("comfyui", comfyui) == {"ok": True, "message": "connected to ComfyUI 0.3.27 on cpu", "models": None}
+        comfyui.queue("GET", "/system_stats", Reply(200, json=["not", "comfyui"]))
+        assert test("comfyui", comfyui, name="comfyui-odd")["ok"] is False
 
 
 # --------------------------------------------------------------------------- suggestions

@@ -151,7 +151,8 @@ def delta(text: str | None = None, finish: str | None = None, role: str | None =
 
 
 class FakeOpenAI(FakeServer):
-    """/v1/images/generations, /v1/audio/speech, /v1/chat/completions (SSE), /v1/audio/transcriptions."""
+    """/v1/images/generations, /v1/images/edits, /v1/audio/speech, /v1/chat/completions (SSE),
+    /v1/audio/transcriptions."""
 
     SPEECH_TYPES: ClassVar[dict[str, str]] = {"mp3": "audio/mpeg", "wav": "audio/wav"}
 
@@ -166,11 +167,13 @@ class FakeOpenAI(FakeServer):
             "models": ["llama3", "qwen2.5:7b"],   # GET /v1/models
             "transcript": "Hello from the recording.",   # what /v1/audio/transcriptions hears
             "transcriptions": [],        # each request's form, parsed: {name: FormPart}
+            "edits": [],                 # each /v1/images/edits form, parsed: {name: FormPart}
         }
 
     def routes(self) -> None:
         self.route("GET", "/v1/models", self._models)
         self.route("POST", "/v1/images/generations", self._images)
+        self.route("POST", "/v1/images/edits", self._edits)
         self.route("POST", "/v1/audio/speech", self._speech)
         self.route("POST", "/v1/chat/completions", self._chat)
         self.route("POST", "/v1/audio/transcriptions", self._transcriptions)
@@ -236,6 +239,18 @@ class FakeOpenAI(FakeServer):
             return Response(self.state["transcript"], media_type="text/plain")
         return JSONResponse({"text": self.state["transcript"]})
 
+    async def _edits(self, request: Request, recorded: Recorded) -> Response:
+        """Image edits as OpenAI takes them: a multipart form with `image` (or `image[]`),
+        an optional `mask`, `prompt` and `model`; 400 without an image, as OpenAI answers;
+        the images as base64 JSON."""
+        form = multipart_form(recorded)
+        self.state["edits"].append(form)
+        if "image" not in form and "image[]" not in form:
+            return JSONResponse({"error": {"message": "Missing required parameter: 'image'.",
+                                           "type": "invalid_request_error", "param": "image", "code": None}}, 400)
+        n = int(form["n"].text) if "n" in form else 1
+        return JSONResponse({"created": 1, "data": [{"b64_json": base64.b64encode(PNG).decode()}] * n})
+
 
 @dataclass
 class FormPart:
@@ -289,7 +304,12 @@ class FakeReplicate(FakeServer):
         self.route("GET", "/v1/predictions/{id}", self._get)
         self.route("POST", "/v1/predictions/{id}/cancel", self._cancel)
         self.route("GET", "/files/{name}", self._file)
+        self.route("GET", "/v1/account", self._account)
         self._ids = itertools.count(1)
+
+    async def _account(self, request: Request, recorded: Recorded) -> Response:
+        return JSONResponse({"type": "user", "username": "studio-tester", "name": "Studio Tester",
+                             "github_url": "https://github.com/studio-tester"})
 
     async def _create(self, request: Request, recorded: Recorded) -> Response:
         if self.state["create_reply"] is not None:
@@ -319,10 +339,16 @@ class FakeReplicate(FakeServer):
 
 
 class FakeElevenLabs(FakeServer):
-    """/v1/text-to-speech/{voice_id}: MP3 streamed in chunks."""
+    """/v1/text-to-speech/{voice_id}: MP3 streamed in chunks; /v1/voices."""
 
     def routes(self) -> None:
         self.route("POST", "/v1/text-to-speech/{voice_id}", self._speech)
+        self.route("GET", "/v1/voices", self._voices)
+
+    async def _voices(self, request: Request, recorded: Recorded) -> Response:
+        return JSONResponse({"voices": [
+            {"voice_id": "21m00Tcm4TlvDq8ikWAM", "name": "Rachel", "category": "premade", "labels": {}},
+            {"voice_id": "pNInz6obpgDQGcFmaJgB", "name": "Adam", "category": "premade", "labels": {}}]})
 
     async def _speech(self, request: Request, recorded: Recorded) -> Response:
         async def chunks() -> AsyncIterator[bytes]:
@@ -353,6 +379,14 @@ class FakeComfyUI(FakeServer):
         self.route("GET", "/view", self._view)
         self.route("POST", "/queue", self._empty)
         self.route("POST", "/interrupt", self._empty)
+        self.route("GET", "/system_stats", self._system_stats)
+
+    async def _system_stats(self, request: Request, recorded: Recorded) -> Response:
+        return JSONResponse({"system": {"os": "posix", "ram_total": 25_769_803_776, "ram_free": 20_000_000_000,
+                                        "comfyui_version": "0.3.27", "python_version": "3.11.2",
+                                        "pytorch_version": "2.5.1", "embedded_python": False},
+                             "devices": [{"name": "cpu", "type": "cpu", "index": None, "vram_total": 0,
+                                          "vram_free": 0, "torch_vram_total": 0, "torch_vram_free": 0}]})
 
     async def _prompt(self, request: Request, recorded: Recorded) -> Response:
         return JSONResponse({"prompt_id": "c0ffee-1", "number": 1, "node_errors": {}})

@@ -135,8 +135,15 @@ async def test_connection(runtime: ConnectionRuntime, row: dict[str, Any]) -> di
         return {"ok": False, "message": problem, "models": None}
     adapter, problem = runtime.providers.connection_chat(row["id"])
     if adapter is None or not kind.lists_models:
-        return {"ok": None, "message": f"saved; a {kind.label} connection is checked by its first generation",
-                "models": None}
+        media = runtime.providers.connection_media(row["id"])
+        try:
+            said = await media.check() if media is not None else None
+        except ProviderError as exc:
+            return {"ok": False, "message": str(exc), "models": None}
+        if said is None:
+            return {"ok": None, "message": f"saved; a {kind.label} connection is checked by its first generation",
+                    "models": None}
+        return {"ok": True, "message": said, "models": None}
     try:
         found = await adapter.list_models()
     except ProviderError as exc:

@@ -82,6 +82,12 @@ class Provider(ABC):
     async def generate(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
         ...
 
+    async def check(self) -> str | None:
+        """The admin's connection test: one cheap request with the stored settings and
+        key, answered with what the server said (a sentence), or ProviderError. None:
+        this provider has nothing to ask without generating."""
+        return None
+
     async def aclose(self) -> None:
         """Release clients (HTTP connection pools)."""
 

@@ -146,6 +146,16 @@ class ComfyUI(Provider):
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def check(self) -> str | None:
+        stats = await self._http.json("GET", self._http.url("system_stats"))
+        system = stats.get("system") if isinstance(stats, dict) else None
+        if not isinstance(system, dict):
+            raise ProviderError("comfyui: GET /system_stats did not answer as ComfyUI does")
+        version = system.get("comfyui_version")
+        devices = [d.get("name") for d in stats.get("devices") or [] if isinstance(d, dict) and d.get("name")]
+        return ("connected" + (f" to ComfyUI {version}" if isinstance(version, str) else "")
+                + (f" on {', '.join(map(str, devices))}" if devices else ""))
+
     async def generate(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
         if reason := self.unavailable_reason():
             raise ProviderUnavailable(reason)

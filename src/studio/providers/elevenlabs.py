@@ -37,6 +37,15 @@ class ElevenLabs(Provider):
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def check(self) -> str | None:
+        if reason := self.unavailable_reason():
+            raise ProviderUnavailable(reason)
+        reply = await self._http.json("GET", self._http.url("v1/voices"))
+        voices = reply.get("voices") if isinstance(reply, dict) else None
+        if not isinstance(voices, list):
+            raise ProviderError("elevenlabs: GET /v1/voices did not answer with a voice list")
+        return f"connected: the account has {len(voices)} voices"
+
     async def generate(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
         if reason := self.unavailable_reason():
             raise ProviderUnavailable(reason)

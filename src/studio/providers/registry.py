@@ -177,6 +177,11 @@ class Providers:
             return None, reason
         return live.chat, None
 
+    def connection_media(self, connection_id: UUID) -> Provider | None:
+        """The media adapter of one connection (the connection test), if it has one."""
+        live = self._live.get(connection_id)
+        return live.media if live is not None and _connection_problem(live) is None else None
+
     def _resolve(self, model: Mapping[str, Any]) -> tuple[ChatProvider | Provider | None, str | None]:
         provider, type_ = model["provider"], model["type"]
         if provider in LOCAL_PROVIDERS:

@@ -91,6 +91,13 @@ class Replicate(Provider):
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def check(self) -> str | None:
+        if reason := self.unavailable_reason():
+            raise ProviderUnavailable(reason)
+        account = await self._http.json("GET", self._http.url("account"))
+        name = account.get("username") if isinstance(account, dict) else None
+        return f"connected as {name}" if isinstance(name, str) else "connected: the token is accepted"
+
     async def generate(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
         if reason := self.unavailable_reason():
             raise ProviderUnavailable(reason)

@@ -1113,6 +1113,11 @@ export interface components {
              * @description this chat model writes conversations' titles (one model at most)
              */
             use_for_titles: boolean;
+            /**
+             * Voices
+             * @description speech models: the voices it offers (the `voice` parameter then takes only these, and forms show them as a list); empty: any voice the provider knows
+             */
+            voices: string[];
         };
         /** AdminModelList */
         AdminModelList: {
@@ -1969,6 +1974,11 @@ export interface components {
              * @enum {string}
              */
             type: "chat" | "image" | "audio" | "video";
+            /**
+             * Voices
+             * @description speech models: the voices it offers (the `voice` parameter then takes only these, and forms show them as a list); empty: any voice the provider knows
+             */
+            voices?: string[] | null;
         };
         /** ModelImport */
         ModelImport: {
@@ -2043,6 +2053,11 @@ export interface components {
              * @description true: this chat model writes conversations' titles after their first answer (and no other model does)
              */
             use_for_titles?: boolean | null;
+            /**
+             * Voices
+             * @description speech models: the voices it offers (the `voice` parameter then takes only these, and forms show them as a list); empty: any voice the provider knows
+             */
+            voices?: string[] | null;
         };
         /** OpenAIModel */
         OpenAIModel: {
