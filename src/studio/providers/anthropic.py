@@ -15,17 +15,15 @@ from typing import Any, ClassVar
 
 import orjson
 
-from studio.config import Settings
 from studio.providers.base import (
     ChatMessage,
-    ChatProvider,
     ChatUsage,
     Connection,
     ProviderError,
     ProviderUnavailable,
     UpstreamModel,
 )
-from studio.providers.http import ProviderHTTP, sse_data
+from studio.providers.http import KeyedChat, sse_data, stop_sequences
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -43,25 +41,13 @@ def _base_url(connection: Connection) -> str:
     return base.removesuffix("/v1") or DEFAULT_BASE_URL
 
 
-def _stops(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else [str(v) for v in value]
-
-
-class AnthropicChat(ChatProvider):
+class AnthropicChat(KeyedChat):
     name: ClassVar[str] = "anthropic"
+    base_url = staticmethod(_base_url)
 
-    def __init__(self, settings: Settings, connection: Connection) -> None:
-        self._settings = settings
-        self._connection = connection
-        key = connection.api_key or ""
-        self._http = ProviderHTTP("anthropic", settings, base_url=_base_url(connection),
-                                  auth_headers={"x-api-key": key} if key else None)
-
-    def unavailable_reason(self) -> str | None:
-        return None if self._connection.api_key else f"the connection {self._connection.name!r} has no API key"
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    @staticmethod
+    def auth_headers(key: str) -> dict[str, str]:
+        return {"x-api-key": key}
 
     async def stream_chat(self, *, model: str, messages: Sequence[ChatMessage],
                           params: Mapping[str, Any] | None = None) -> AsyncIterator[str | ChatUsage]:
@@ -120,7 +106,7 @@ class AnthropicChat(ChatProvider):
             if params.get(ours) is not None:
                 body[theirs] = params[ours]
         if params.get("stop"):
-            body["stop_sequences"] = _stops(params["stop"])
+            body["stop_sequences"] = stop_sequences(params["stop"])
         return body
 
     @staticmethod

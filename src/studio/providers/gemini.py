@@ -17,17 +17,15 @@ from urllib.parse import quote
 
 import orjson
 
-from studio.config import Settings
 from studio.providers.base import (
     ChatMessage,
-    ChatProvider,
     ChatUsage,
     Connection,
     ProviderError,
     ProviderUnavailable,
     UpstreamModel,
 )
-from studio.providers.http import ProviderHTTP, sse_data
+from studio.providers.http import KeyedChat, sse_data, stop_sequences
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 MODELS_PAGE_SIZE = 100
@@ -54,25 +52,13 @@ def _resource(model: str) -> str:
     return f"models/{quote(model, safe='')}"
 
 
-def _stops(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else [str(v) for v in value]
-
-
-class GeminiChat(ChatProvider):
+class GeminiChat(KeyedChat):
     name: ClassVar[str] = "gemini"
+    base_url = staticmethod(_base_url)
 
-    def __init__(self, settings: Settings, connection: Connection) -> None:
-        self._settings = settings
-        self._connection = connection
-        key = connection.api_key or ""
-        self._http = ProviderHTTP("gemini", settings, base_url=_base_url(connection),
-                                  auth_headers={"x-goog-api-key": key} if key else None)
-
-    def unavailable_reason(self) -> str | None:
-        return None if self._connection.api_key else f"the connection {self._connection.name!r} has no API key"
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    @staticmethod
+    def auth_headers(key: str) -> dict[str, str]:
+        return {"x-goog-api-key": key}
 
     async def stream_chat(self, *, model: str, messages: Sequence[ChatMessage],
                           params: Mapping[str, Any] | None = None) -> AsyncIterator[str | ChatUsage]:
@@ -124,7 +110,7 @@ class GeminiChat(ChatProvider):
             body["systemInstruction"] = {"parts": system}
         config = {theirs: params[ours] for ours, theirs in PARAMS.items() if params.get(ours) is not None}
         if params.get("stop"):
-            config["stopSequences"] = _stops(params["stop"])
+            config["stopSequences"] = stop_sequences(params["stop"])
         if config:
             body["generationConfig"] = config
         return body

@@ -33,7 +33,7 @@ import httpx
 import orjson
 
 from studio.config import Settings
-from studio.providers.base import MediaOutput, ProviderError
+from studio.providers.base import ChatProvider, Connection, MediaOutput, ProviderError
 
 log = logging.getLogger("studio.providers.http")
 
@@ -385,3 +385,35 @@ async def json_lines(response: httpx.Response, http: ProviderHTTP) -> AsyncGener
                 yield decode(line)
     if buffer.strip():  # the server closed right after a last line without its newline
         yield decode(buffer)
+
+
+class KeyedChat(ChatProvider):
+    """A chat vendor whose API takes a key in one header (Anthropic, Gemini): the setup,
+    the missing-key answer and the cleanup each such adapter shares. Subclasses say
+    where the API is and how the key is sent."""
+
+    def __init__(self, settings: Settings, connection: Connection) -> None:
+        self._settings = settings
+        self._connection = connection
+        key = connection.api_key or ""
+        self._http = ProviderHTTP(self.name, settings, base_url=self.base_url(connection),
+                                  auth_headers=self.auth_headers(key) if key else None)
+
+    @staticmethod
+    def base_url(connection: Connection) -> str:
+        raise NotImplementedError
+
+    @staticmethod
+    def auth_headers(key: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def unavailable_reason(self) -> str | None:
+        return None if self._connection.api_key else f"the connection {self._connection.name!r} has no API key"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def stop_sequences(value: Any) -> list[str]:
+    """The OpenAI-style `stop` parameter (a string or a list) as a list."""
+    return [value] if isinstance(value, str) else [str(v) for v in value]
