@@ -142,18 +142,20 @@ async def _add_and_answer(conversation_id: UUID, body: MessageCreate, request: R
         for _ in body.compare_model_ids:  # each answer is a chat request
             await ratelimit.check(request, ratelimit.CHAT, cred)
         async with db.as_user(cred, ctx) as tx:
-            questions = await service.ask_many(tx, providers, storage, conversation_id=conversation_id,
+            questions = await service.ask_many(tx, providers, conversation_id=conversation_id,
                                                content=body.content, model_ids=body.compare_model_ids,
                                                parent_id=body.parent_id,
                                                parent_given="parent_id" in body.model_fields_set,
                                                attachments=body.attachments)
+        questions = await service.with_images(storage, questions)
         return _compare_stream(questions, conversation_id, db, ctx, cred)
     await ratelimit.check(request, ratelimit.CHAT, cred)
     async with db.as_user(cred, ctx) as tx:
-        question = await service.ask(tx, providers, storage, conversation_id=conversation_id, content=body.content,
+        question = await service.ask(tx, providers, conversation_id=conversation_id, content=body.content,
                                      model_id=body.model_id, parent_id=body.parent_id,
                                      parent_given="parent_id" in body.model_fields_set,
                                      attachments=body.attachments)
+    [question] = await service.with_images(storage, [question])
     return _answer_stream(question, conversation_id, db, ctx, cred)
 
 
@@ -171,9 +173,10 @@ async def answer_again(conversation_id: UUID, message_id: UUID, request: Request
     message (a sibling of its earlier answers, which stay). The body is optional."""
     await ratelimit.check(request, ratelimit.CHAT, cred)
     async with db.as_user(cred, ctx) as tx:
-        question = await service.answer_again(tx, providers, storage, conversation_id=conversation_id,
+        question = await service.answer_again(tx, providers, conversation_id=conversation_id,
                                               message_id=message_id,
                                               model_id=body.model_id if body is not None else None)
+    [question] = await service.with_images(storage, [question])
     return _answer_stream(question, conversation_id, db, ctx, cred)
 
 

@@ -3,6 +3,7 @@ what it is shown (the system prompt and the branch that leads to the new message
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -35,9 +36,11 @@ class Question:
     prompt: list[ChatMessage]  # the system prompt, then the branch ending in `message`
     params: dict[str, Any]     # the model's default parameters (temperature, max_tokens, ...)
     prices: dict[str, Any]     # the model's config: prices per million tokens, when set
+    prompt_ids: tuple[UUID | None, ...] = ()  # the message each prompt entry is (None: the system prompt)
+    images: dict[UUID, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)  # not read yet: with_images
 
 
-async def ask(tx: UserScope, providers: Providers, storage: Storage, *, conversation_id: UUID, content: str,
+async def ask(tx: UserScope, providers: Providers, *, conversation_id: UUID, content: str,
               model_id: UUID | None, parent_id: UUID | None, parent_given: bool,
               attachments: list[UUID] | None = None) -> Question:
     """Stores the user's message (and its images) once the model (the given one, else
@@ -50,10 +53,10 @@ async def ask(tx: UserScope, providers: Providers, storage: Storage, *, conversa
     question = await add_message(tx, conversation_id=conversation_id, role="user", content=content, model=None,
                                  parent_id=parent_id, parent_given=parent_given, attachments=attachments or [])
     history = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=question["id"]) or []
-    return await _question(tx, storage, spec, provider, question, history)
+    return await _question(tx, spec, provider, question, history)
 
 
-async def ask_many(tx: UserScope, providers: Providers, storage: Storage, *, conversation_id: UUID, content: str,
+async def ask_many(tx: UserScope, providers: Providers, *, conversation_id: UUID, content: str,
                    model_ids: list[UUID], parent_id: UUID | None, parent_given: bool,
                    attachments: list[UUID] | None = None) -> list[Question]:
     """Compare: the user's message once, to be answered by each of 2-4 distinct chat
@@ -70,7 +73,7 @@ async def ask_many(tx: UserScope, providers: Providers, storage: Storage, *, con
     question = await add_message(tx, conversation_id=conversation_id, role="user", content=content, model=None,
                                  parent_id=parent_id, parent_given=parent_given, attachments=attachments or [])
     history = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=question["id"]) or []
-    return [await _question(tx, storage, spec, provider, dict(question), history) for spec, provider in chosen]
+    return [await _question(tx, spec, provider, dict(question), history) for spec, provider in chosen]
 
 
 async def add_message(tx: UserScope, *, conversation_id: UUID, role: str, content: str, model: str | None,
@@ -108,7 +111,7 @@ async def with_attachments(tx: UserScope, messages: list[dict[str, Any]]) -> lis
     return messages
 
 
-async def answer_again(tx: UserScope, providers: Providers, storage: Storage, *, conversation_id: UUID,
+async def answer_again(tx: UserScope, providers: Providers, *, conversation_id: UUID,
                        message_id: UUID, model_id: UUID | None) -> Question:
     """A stored user message, to be answered once more (regenerate): the new answer
     becomes another child of it, a sibling of its earlier answers, which stay. 404 for a
@@ -122,7 +125,7 @@ async def answer_again(tx: UserScope, providers: Providers, storage: Storage, *,
     if message["role"] != "user":
         raise ApiError(422, "validation_error",
                        f"only a user message can be answered; this message's role is {message['role']}")
-    return await _question(tx, storage, spec, _usable_provider(providers, spec), message, history)
+    return await _question(tx, spec, _usable_provider(providers, spec), message, history)
 
 
 async def _conversation_model(tx: UserScope, *, conversation_id: UUID, model_id: UUID | None) -> dict[str, Any]:
@@ -148,7 +151,7 @@ def _usable_provider(providers: Providers, spec: dict[str, Any]) -> ChatProvider
     return provider
 
 
-async def _question(tx: UserScope, storage: Storage, spec: dict[str, Any], provider: ChatProvider,
+async def _question(tx: UserScope, spec: dict[str, Any], provider: ChatProvider,
                     message: dict[str, Any], history: list[dict[str, Any]]) -> Question:
     """`history`: the branch from the root down to `message`, oldest first; its images
     go to the model with their messages (a model without vision is refused then)."""
@@ -157,15 +160,30 @@ async def _question(tx: UserScope, storage: Storage, spec: dict[str, Any], provi
         raise ApiError(422, "validation_error", f"this branch has images and the model {spec['slug']} does not "
                                                 "take images (no vision capability); choose one that does")
     message.setdefault("attachments", [attachment_ref(f) for f in attached.get(message["id"], [])])
-    images: dict[UUID, list[ChatImage]] = {}
-    for message_id, files in attached.items():
-        for file in files:
-            data = b"".join([chunk async for chunk in storage.read(file["bucket"], file["key"])])
-            images.setdefault(message_id, []).append(ChatImage(file["content_type"], data))
-    prompt = ([ChatMessage("system", spec["system_prompt"])] if spec["system_prompt"] else []) + [
-        ChatMessage(m["role"], m["content"], tuple(images.get(m["id"], ()))) for m in history]
+    system = [ChatMessage("system", spec["system_prompt"])] if spec["system_prompt"] else []
+    prompt = system + [ChatMessage(m["role"], m["content"]) for m in history]
     return Question(message, provider, spec["provider_model"], spec["slug"], prompt, spec["default_params"] or {},
-                    spec["config"] or {})
+                    spec["config"] or {}, prompt_ids=(None,) * len(system) + tuple(m["id"] for m in history),
+                    images=attached)
+
+
+async def with_images(storage: Storage, questions: list[Question]) -> list[Question]:
+    """The questions with their branch's images read, called once the transaction that
+    found them has ended: no storage read holds a database connection. Compared
+    answers share one branch, so its images are read once."""
+    files = questions[0].images if questions else {}
+    if not files:
+        return questions
+    read: dict[UUID, tuple[ChatImage, ...]] = {}
+    for message_id, attached in files.items():
+        images = []
+        for file in attached:
+            data = b"".join([chunk async for chunk in storage.read(file["bucket"], file["key"])])
+            images.append(ChatImage(file["content_type"], data))
+        read[message_id] = tuple(images)
+    return [dataclasses.replace(q, prompt=[dataclasses.replace(m, images=read.get(i, ())) if i is not None else m
+                                           for m, i in zip(q.prompt, q.prompt_ids, strict=True)], images={})
+            for q in questions]
 
 
 async def record_answer(tx: UserScope, question: Question, *, conversation_id: UUID, parts: list[str],
