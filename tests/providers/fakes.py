@@ -241,15 +241,17 @@ class FakeOpenAI(FakeServer):
 
     async def _edits(self, request: Request, recorded: Recorded) -> Response:
         """Image edits as OpenAI takes them: a multipart form with `image` (or `image[]`),
-        an optional `mask`, `prompt` and `model`; 400 without an image, as OpenAI answers;
-        the images as base64 JSON."""
+        an optional `mask`, `prompt` and `model`; 400 without an image, as OpenAI answers.
+        The "edited" image, as base64 JSON, is the image sent, so a test can tell which one
+        it was and use it again."""
         form = multipart_form(recorded)
         self.state["edits"].append(form)
-        if "image" not in form and "image[]" not in form:
+        image = form.get("image") or form.get("image[]")
+        if image is None:
             return JSONResponse({"error": {"message": "Missing required parameter: 'image'.",
                                            "type": "invalid_request_error", "param": "image", "code": None}}, 400)
         n = int(form["n"].text) if "n" in form else 1
-        return JSONResponse({"created": 1, "data": [{"b64_json": base64.b64encode(PNG).decode()}] * n})
+        return JSONResponse({"created": 1, "data": [{"b64_json": base64.b64encode(image.data).decode()}] * n})
 
 
 @dataclass
@@ -380,6 +382,18 @@ class FakeComfyUI(FakeServer):
         self.route("POST", "/queue", self._empty)
         self.route("POST", "/interrupt", self._empty)
         self.route("GET", "/system_stats", self._system_stats)
+        self.route("POST", "/upload/image", self._upload)
+
+    async def _upload(self, request: Request, recorded: Recorded) -> Response:
+        """ComfyUI's upload: a multipart form with the file as `image`, saved to its input
+        folder; the answer names it as a LoadImage node takes it."""
+        form = await request.form()
+        upload = form.get("image")
+        if upload is None or isinstance(upload, str):
+            return Response("no image", 400)
+        data = await upload.read()
+        self.state.setdefault("uploads", {})[upload.filename] = (data, form.get("type"), form.get("overwrite"))
+        return JSONResponse({"name": upload.filename, "subfolder": "", "type": form.get("type") or "input"})
 
     async def _system_stats(self, request: Request, recorded: Recorded) -> Response:
         return JSONResponse({"system": {"os": "posix", "ram_total": 25_769_803_776, "ram_free": 20_000_000_000,

@@ -191,3 +191,35 @@ def test_history_files_ignores_non_file_outputs():
     entry = {"outputs": {"1": {"text": ["hello"], "images": "oops"}, "2": "x",
                          "3": {"images": [{"filename": "a.png"}, {"subfolder": "x"}]}}}
     assert history_files(entry) == [{"filename": "a.png", "type": "output", "subfolder": ""}]
+
+
+INPAINT = {**WORKFLOW,
+           "10": {"class_type": "LoadImage", "inputs": {"image": "{{image}}"}},
+           "11": {"class_type": "LoadImageMask", "inputs": {"image": "{{mask}}", "channel": "red"}}}
+
+
+def test_input_media_are_uploaded_and_named_in_the_workflow(comfyui_fake, context, tmp_path):
+    image, mask = tmp_path / "input-0.png", tmp_path / "input-1.png"
+    image.write_bytes(PNG)
+    mask.write_bytes(PNG[::-1])
+    task = make_task("image", "sdxl", "a fox in snow", inputs=[image], mask=mask,
+                     model_config={**CONFIG, "workflow": INPAINT})
+
+    generate(comfyui_fake, context, task)
+
+    uploads = comfyui_fake.state["uploads"]
+    image_name, mask_name = f"studio-{task.generation_id}-image.png", f"studio-{task.generation_id}-mask.png"
+    assert uploads == {image_name: (PNG, "input", "true"), mask_name: (PNG[::-1], "input", "true")}
+    [queued] = comfyui_fake.received(*PROMPT)
+    nodes = queued.json()["prompt"]
+    assert nodes["10"]["inputs"] == {"image": image_name}
+    assert nodes["11"]["inputs"] == {"image": mask_name, "channel": "red"}
+    assert nodes["6"]["inputs"]["text"] == "a fox in snow"
+
+
+def test_an_input_the_workflow_cannot_take_is_an_error(comfyui_fake, context, tmp_path):
+    image = tmp_path / "input-0.png"
+    image.write_bytes(PNG)
+    with pytest.raises(ProviderError, match=r"no input for \{\{image\}\}"):
+        generate(comfyui_fake, context, make_task("image", "sdxl", "a fox", inputs=[image], model_config=CONFIG))
+    assert not comfyui_fake.received(*PROMPT)  # nothing queued

@@ -7,6 +7,12 @@ node whose text is the placeholder "{{prompt}}". Any other input whose value is 
 "{{name}}" takes the generation's params[name] (seed, steps, width, negative_prompt...),
 else model_config["defaults"][name].
 
+Input media (image-to-image, inpainting, image-to-video, audio) are uploaded to ComfyUI's
+input folder (POST /upload/image) first; the workflow names them with the placeholders
+"{{image}}", "{{image_2}}"..., "{{mask}}" (white: where to paint, for a LoadImageMask)
+and "{{audio}}", typically as a LoadImage node's "image" input. An input the workflow
+has no placeholder for is an error, not silently ignored.
+
 ComfyUI reports step progress only over its websocket; its HTTP queue says whether a
 prompt is pending or running but not how far along, so this adapter reports none.
 """
@@ -16,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import mimetypes
 import re
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
@@ -44,8 +52,9 @@ POLL_FIRST, POLL_FACTOR, POLL_MAX = 0.1, 1.5, 2.0
 
 
 def build_workflow(model_config: Mapping[str, Any], prompt: str,
-                   params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A copy of the configured workflow with the params and the prompt substituted."""
+                   params: Mapping[str, Any] | None = None, inputs: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A copy of the configured workflow with the params, the uploaded inputs' names
+    (placeholder -> file name in ComfyUI's input folder) and the prompt substituted."""
     workflow = model_config.get("workflow")
     if isinstance(workflow, str):
         try:
@@ -57,7 +66,13 @@ def build_workflow(model_config: Mapping[str, Any], prompt: str,
         raise ProviderError("comfyui: model config 'workflow' must be an API-format workflow "
                             "(node id -> {class_type, inputs})")
     workflow = copy.deepcopy(workflow)
-    _substitute_params(workflow, params or {}, model_config.get("defaults") or {})
+    inputs = inputs or {}
+    wanted = {match[1] for node in workflow.values() for value in node["inputs"].values()
+              if isinstance(value, str) and (match := _PARAM.fullmatch(value))}
+    if missing := sorted(set(inputs) - wanted):
+        raise ProviderError("comfyui: the workflow has no input for " + ", ".join("{{%s}}" % m for m in missing)
+                            + " (put the placeholder in a LoadImage node's image, for example)")
+    _substitute_params(workflow, {**(params or {}), **inputs}, model_config.get("defaults") or {})
 
     node_id = model_config.get("prompt_node")
     if node_id is not None:
@@ -156,10 +171,34 @@ class ComfyUI(Provider):
         return ("connected" + (f" to ComfyUI {version}" if isinstance(version, str) else "")
                 + (f" on {', '.join(map(str, devices))}" if devices else ""))
 
+    async def _upload_inputs(self, task: GenerationTask) -> dict[str, str]:
+        """Each input file into ComfyUI's input folder, named after the generation (no
+        clash with other users' files); placeholder name -> the name ComfyUI gave it."""
+        named: list[tuple[str, Path]] = []
+        counts: dict[str, int] = {}
+        for path in task.inputs:
+            kind = "audio" if (mimetypes.guess_type(path.name)[0] or "").startswith("audio/") else "image"
+            counts[kind] = counts.get(kind, 0) + 1
+            named.append((kind if counts[kind] == 1 else f"{kind}_{counts[kind]}", path))
+        if task.mask is not None:
+            named.append(("mask", task.mask))
+        uploaded = {}
+        for placeholder, path in named:
+            name = f"studio-{task.generation_id}-{placeholder}{path.suffix}"
+            reply = await self._http.json(
+                "POST", self._http.url("upload/image"), data={"type": "input", "overwrite": "true"},
+                files={"image": (name, path.read_bytes(), mimetypes.guess_type(path.name)[0] or "application/octet-stream")})
+            stored = reply.get("name") if isinstance(reply, dict) else None
+            if not isinstance(stored, str) or not stored:
+                raise self._http.error("the /upload/image reply has no 'name'")
+            subfolder = reply.get("subfolder")
+            uploaded[placeholder] = f"{subfolder}/{stored}" if isinstance(subfolder, str) and subfolder else stored
+        return uploaded
+
     async def generate(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
         if reason := self.unavailable_reason():
             raise ProviderUnavailable(reason)
-        workflow = build_workflow(task.model_config, task.prompt, task.params)
+        workflow = build_workflow(task.model_config, task.prompt, task.params, await self._upload_inputs(task))
         reply = await self._http.json("POST", self._http.url("prompt"),
                                       json={"prompt": workflow, "client_id": uuid.uuid4().hex})
         prompt_id = reply.get("prompt_id") if isinstance(reply, dict) else None
