@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from studio.providers.base import (
     AudioClip,
@@ -18,7 +20,7 @@ from studio.providers.base import (
     Transcriber,
     UpstreamModel,
 )
-from studio.providers.openai_compat import OpenAIChat, OpenAICompatible
+from studio.providers.openai_compat import OpenAIChat, OpenAICompatible, openai_mask
 from tests.providers.conftest import FakeContext, build, make_settings, make_task
 from tests.providers.fakes import (
     JPEG,
@@ -385,3 +387,26 @@ def test_transcription_failures(openai_fake, reply, message, retryable):
 
     assert failed.value.retryable is retryable
     assert KEY not in str(failed.value)
+
+
+def test_the_mask_goes_to_openai_transparent_where_to_paint():
+    # Studio's mask: white where to paint (the left half), black where to keep, grey between.
+    mask = Image.new("L", (8, 4), 0)
+    for x in range(4):
+        for y in range(4):
+            mask.putpixel((x, y), 255)
+    mask.putpixel((4, 0), 128)
+    buffer = io.BytesIO()
+    mask.convert("RGB").save(buffer, format="PNG")
+
+    with Image.open(io.BytesIO(openai_mask(buffer.getvalue()))) as sent:
+        assert sent.format == "PNG" and sent.mode == "RGBA" and sent.size == (8, 4)
+        alpha = sent.getchannel("A")
+        assert {alpha.getpixel((x, y)) for x in range(4) for y in range(4)} == {0}       # paint here
+        assert {alpha.getpixel((x, y)) for x in range(5, 8) for y in range(4)} == {255}  # keep
+        assert alpha.getpixel((4, 0)) == 127
+
+
+def test_a_mask_that_is_not_an_image_is_a_provider_error():
+    with pytest.raises(ProviderError, match="the mask is not an image"):
+        openai_mask(b"not a png")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any, ClassVar
 
 import orjson
+from PIL import Image, ImageOps
 
 from studio.config import Settings
 from studio.providers.base import (
@@ -63,6 +65,22 @@ def _image_type(data: bytes) -> tuple[str, str]:
     return "image/png", ".png"
 
 
+
+def openai_mask(mask: bytes) -> bytes:
+    """Studio's mask (white: paint here, black: keep) as OpenAI's /images/edits takes it:
+    a PNG whose fully transparent pixels are where to paint. Grey is partly transparent,
+    so a soft brush edge stays soft."""
+    try:
+        with Image.open(io.BytesIO(mask)) as source:
+            grey = source.convert("L")
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise ProviderError(f"openai: the mask is not an image this server can read ({exc})") from None
+    out = Image.new("RGBA", grey.size, (0, 0, 0, 255))
+    out.putalpha(ImageOps.invert(grey))
+    buffer = io.BytesIO()
+    out.save(buffer, format="PNG")
+    return buffer.getvalue()
+
 class OpenAICompatible(Provider):
     name: ClassVar[str] = "openai"
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "audio"})
@@ -100,7 +118,7 @@ class OpenAICompatible(Provider):
             files = [(field, (path.name, path.read_bytes(), _image_type(path.read_bytes()[:16])[0]))
                      for path in task.inputs]
             if task.mask is not None:
-                files.append(("mask", (task.mask.name, task.mask.read_bytes(), "image/png")))
+                files.append(("mask", (task.mask.name, openai_mask(task.mask.read_bytes()), "image/png")))
             reply = await self._http.json("POST", self._http.url("images/edits"), files=files,
                                           data={k: str(v) for k, v in body.items()})
             what = "images/edits"

@@ -1,24 +1,30 @@
 """Generate in the browser with the local providers: speech with eSpeak NG, a video with
 ffmpeg. The page shows progress while the worker runs, then a player whose media loads
-and reports its duration; a running generation can be canceled."""
+and reports its duration; a running generation can be canceled. An inpainting model on
+the fake OpenAI-compatible server gets the image chosen in the page and the mask painted
+on it, as a PNG of the image's size."""
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 import shutil
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.e2e.support import needs_postgres
+from tests.providers.fakes import FakeOpenAI
 
-from .harness import check_page, sign_up, watch_of
+from .harness import SEEDED_CONNECTION, Studio, check_page, sign_up, watch_of
 
 _MISSING_TOOLS = [tool for tool in ("espeak-ng", "ffmpeg", "ffprobe") if shutil.which(tool) is None]
 
-pytestmark = [pytest.mark.slow, needs_postgres,
-              pytest.mark.skipif(bool(_MISSING_TOOLS), reason=f"not installed: {', '.join(_MISSING_TOOLS)}")]
+pytestmark = [pytest.mark.slow, needs_postgres]
+needs_tools = pytest.mark.skipif(bool(_MISSING_TOOLS), reason=f"not installed: {', '.join(_MISSING_TOOLS)}")
 
 MEDIA_TIMEOUT_MS = 120_000  # a queued job on a busy machine, then the encoding
 
@@ -72,6 +78,7 @@ def _duration(page: Any, selector: str) -> float:
     return float(player.evaluate(DURATION))
 
 
+@needs_tools
 def test_speech_and_video_with_progress_and_players(page: Any) -> None:
     sign_up(page, "Media Maker")
 
@@ -96,6 +103,7 @@ def test_speech_and_video_with_progress_and_players(page: Any) -> None:
     check_page(page, "generate-video-result")
 
 
+@needs_tools
 def test_a_running_generation_can_be_canceled(page: Any) -> None:
     sign_up(page, "Media Canceler")
     _start(page, "video", "ffmpeg-video", "A video nobody waits for",
@@ -105,4 +113,126 @@ def test_a_running_generation_can_be_canceled(page: Any) -> None:
     expect(page.get_by_text("This generation was canceled")).to_be_visible(timeout=MEDIA_TIMEOUT_MS)
     expect(page.locator("video")).to_have_count(0)
     expect(page.get_by_role("button", name="Run again")).to_be_visible()
+    watch_of(page).assert_clean()
+
+
+# --------------------------------------------------------------------------- inpainting
+
+EDITOR = "openai-editor"
+EDITOR_UPSTREAM = "editor-1"
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A PNG of one colour."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _ensure_editor(studio: Studio) -> None:
+    """An image model that edits and inpaints, on the seeded connection to the fake server."""
+    with studio.admin_http() as client:
+        listed = client.get("/v1/admin/models")
+        assert listed.status_code == 200, listed.text
+        if any(m["slug"] == EDITOR for m in listed.json()["items"]):
+            return
+        connections = client.get("/v1/admin/connections").json()["items"]
+        seeded = next(c for c in connections if c["name"] == SEEDED_CONNECTION)
+        made = client.post("/v1/admin/models", json={
+            "connection_id": seeded["id"], "provider_model": EDITOR_UPSTREAM, "type": "image", "slug": EDITOR,
+            "display_name": "OpenAI-compatible editor", "capabilities": ["image", "image-to-image", "inpainting"]})
+        assert made.status_code == 201, made.text
+
+
+def test_inpainting_sends_the_chosen_image_and_the_painted_mask(page: Any, studio: Studio,
+                                                                openai: FakeOpenAI) -> None:
+    _ensure_editor(studio)
+    sign_up(page, "Mask Painter")
+    page.goto("/generate/image")
+    page.get_by_label("Model", exact=True).select_option(page.evaluate(MODEL_ID, EDITOR))
+    page.get_by_label("Prompt", exact=True).fill("a red hat on the cat")
+    picker = page.locator('input[type="file"]')
+
+    # A file the model cannot take is refused in the page, with a sentence, before any upload.
+    picker.set_input_files(files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
+    expect(page.get_by_role("alert")).to_have_text(
+        "“notes.txt” is not a PNG, JPEG, WebP or GIF image, so it cannot be used here. "
+        "Choose a PNG, JPEG, WebP or GIF image.")
+    expect(page.locator("canvas")).to_have_count(0)
+    # "Generate" then says the image is not used rather than working from the prompt alone.
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_role("alert").filter(has_text="The image you chose is not used")).to_be_visible()
+
+    # A PNG dropped on the zone.
+    width, height = 320, 200
+    photo = _png(width, height, (30, 90, 200))
+    dropped = page.evaluate_handle("""(b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], 'cat.png', {type: 'image/png'}));
+        return transfer;
+    }""", base64.b64encode(photo).decode())
+    zone = page.get_by_role("group", name="Image", exact=True)
+    zone.dispatch_event("dragover", {"dataTransfer": dropped})
+    zone.dispatch_event("drop", {"dataTransfer": dropped})
+    expect(page.get_by_text("cat.png · 320 × 200 pixels")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="notes.txt")).to_have_count(0)
+    expect(page.get_by_role("status").filter(has_text="Image ready.")).to_have_count(1)
+
+    # One horizontal stroke across the middle of the image, from 30% to 70% of its width.
+    canvas = page.get_by_label("Mask: the area to change")
+    box = canvas.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=8)
+    page.mouse.up()
+    check_page(page, "generate-image-mask")
+
+    page.get_by_role("button", name="Generate").click()
+    result = page.get_by_role("region", name="Result")
+    expect(result.get_by_role("status")).to_have_text("Done.", timeout=MEDIA_TIMEOUT_MS)
+
+    assert openai.received("POST", "/v1/images/generations") == []
+    [edit] = openai.state["edits"]
+    assert edit["image"].data == photo and edit["image"].filename
+    assert edit["prompt"].text == "a red hat on the cat" and edit["model"].text == EDITOR_UPSTREAM
+    # The page paints white where to change; OpenAI takes transparent there (the adapter
+    # turns one into the other), so the mask the server got is clear along the stroke.
+    with Image.open(io.BytesIO(edit["mask"].data)) as sent:
+        assert sent.size == (width, height) and sent.mode == "RGBA"
+        alpha = sent.getchannel("A")
+    assert set(alpha.getdata()) <= {0, 255}, set(alpha.getdata())
+    painted = [(x, yy) for yy in range(height) for x in range(width) if alpha.getpixel((x, yy)) == 0]
+    # Painted: the stroke's line, and nothing far from it (the brush is 32 screen pixels wide).
+    for x in (width * 3 // 10 + 2, width // 2, width * 7 // 10 - 2):
+        assert alpha.getpixel((x, height // 2)) == 0, x
+    scale = width / box["width"]
+    reach = 16 * scale + 2
+    assert all(width * 0.3 - reach <= x <= width * 0.7 + reach and abs(yy - height / 2) <= reach for x, yy in painted)
+    for x, yy in ((0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1), (width // 10, height // 2),
+                  (width - width // 10, height // 2), (width // 2, height // 10), (width // 2, height - height // 10)):
+        assert alpha.getpixel((x, yy)) == 255, (x, yy)
+
+    # "Run again" sends the same image and mask again, as a new generation.
+    first_url = page.url
+    result.get_by_role("button", name="Run again").click()
+    page.wait_for_url(lambda url: "generation=" in url and url != first_url)
+    expect(result.get_by_role("status")).to_have_text("Done.", timeout=MEDIA_TIMEOUT_MS)
+    first, again = openai.state["edits"]
+    assert again["image"].data == photo and again["mask"].data == first["mask"].data
+
+    # One of the user's results (the fake's edit is the image it got) as the image, with
+    # nothing painted: a whole-image edit, without a mask.
+    page.get_by_text("Or use one of your images").click()
+    page.get_by_role("button", name="a red hat on the cat").first.click()
+    expect(page.get_by_text("a red hat on the cat · 320 × 200 pixels")).to_be_visible()
+    expect(page.get_by_role("button", name="Clear mask")).to_be_disabled()
+    second_url = page.url
+    page.get_by_role("button", name="Generate").click()
+    page.wait_for_url(lambda url: "generation=" in url and url != second_url)
+    expect(result.get_by_role("status")).to_have_text("Done.", timeout=MEDIA_TIMEOUT_MS)
+    *_, whole = openai.state["edits"]
+    assert whole["image"].data == photo and "mask" not in whole, sorted(whole)
     watch_of(page).assert_clean()
