@@ -88,6 +88,14 @@ describe('fieldsFromSchema', () => {
 		expect(fieldsFromSchema('nope')).toEqual([]);
 	});
 
+	it('offers a voice list as a select and example voices as suggestions', () => {
+		const listed = fieldsFromSchema({ type: 'object', properties: { voice: { type: 'string', enum: ['af_bella', 'am_adam'], default: null } } });
+		expect(listed[0]).toMatchObject({ kind: 'select', options: [{ value: 'af_bella', label: 'af_bella' }, { value: 'am_adam', label: 'am_adam' }] });
+		const examples = fieldsFromSchema({ type: 'object', properties: { voice: { type: 'string', examples: ['alloy', 'echo', 3], default: null } } });
+		expect(examples[0]).toMatchObject({ kind: 'text', suggestions: ['alloy', 'echo'] });
+		expect(fieldsFromSchema(espeak)[0].suggestions).toBeUndefined();
+	});
+
 	it('reads titles, required, defaults, booleans, nullable unions and typed enums', () => {
 		const fields = fieldsFromSchema({
 			type: 'object',

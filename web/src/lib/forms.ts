@@ -33,6 +33,8 @@ export interface FieldDescriptor {
 	options?: FieldOption[];
 	/** For selects: the schema's values, by option value, to send them with their type. */
 	optionValues?: Record<string, string | number | boolean>;
+	/** For text inputs: the schema's `examples`, offered as suggestions (any value goes). */
+	suggestions?: string[];
 }
 
 export type FormValue = string | boolean;
@@ -147,7 +149,10 @@ function describe(name: string, property: JsonSchema, required: boolean): FieldD
 			default: initial(flat.default, 'text'),
 			minLength: num(flat.minLength),
 			maxLength,
-			pattern: typeof flat.pattern === 'string' ? flat.pattern : undefined
+			pattern: typeof flat.pattern === 'string' ? flat.pattern : undefined,
+			suggestions: Array.isArray(flat.examples)
+				? (flat.examples as unknown[]).filter((v): v is string => typeof v === 'string')
+				: undefined
 		};
 	}
 	return null;
