@@ -1,5 +1,6 @@
 """The API tier: the real ASGI app served by uvicorn on 127.0.0.1, spoken to over HTTP,
-against a fresh database per test, logged in as studio_api like in production."""
+against a fresh database per test, logged in as studio_api like in production; a Studio
+whose admin connected a fake vendor, with a real worker when the test needs one."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +20,9 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from studio.app import create_app
-from studio.config import API_ROLE, Settings
+from studio.config import API_ROLE, WORKER_ROLE, Settings
 from tests.conftest import free_port
+from tests.providers.fakes import KEY, FakeServer
 
 PASSWORD = "correct horse battery"
 
@@ -137,3 +142,36 @@ def add_model(admin: Account, connection_id: str, provider_model: str, type_: st
                                                     "type": type_, **extra})
     assert r.status_code == 201, r.text
     return r.json()
+
+
+@dataclass
+class VendorStudio(Server):
+    """A running Studio whose admin (still logged in) connected the fake vendor."""
+
+    admin: Account
+    connection: dict[str, Any]
+
+    def model(self, provider_model: str, type_: str, **extra: object) -> dict:
+        """The admin registers a model on the vendor's connection."""
+        return add_model(self.admin, self.connection["id"], provider_model, type_, **extra)
+
+
+@contextmanager
+def studio_with_vendor(pg, db, tmp_path: Path, vendor: FakeServer, admin_conn, *, worker: bool = True,
+                       **settings: object) -> Iterator[VendorStudio]:
+    """Serves Studio for one test against a fake vendor speaking OpenAI's protocol (reset
+    first): small provider timeouts and no retries unless `settings` say otherwise, an admin
+    (admin@example.org) who connected the vendor, and with `worker` a real worker running
+    the jobs. The worker, the admin's client and the server stop on leaving, also on failure."""
+    from tests.api.test_generations import WorkerThread  # at call time: that module imports this one
+
+    vendor.reset()
+    config = make_settings(home=tmp_path, **{"provider_timeout": 5, "provider_max_retries": 0, **settings})
+    with ExitStack() as cleanup:
+        server = next(cleanup.enter_context(closing(serve(config, pg.conninfo(API_ROLE, db)))))
+        admin = make_admin(sign_up_and_log_in(server, "admin@example.org"), admin_conn)
+        cleanup.callback(admin.client.close)
+        connection = add_connection(admin, "openai", f"{vendor.url}/v1", KEY)
+        if worker:  # started after the connection exists, so it reads it at once
+            cleanup.callback(WorkerThread(config, pg.conninfo(WORKER_ROLE, db)).stop)
+        yield VendorStudio(server.url, server.settings, admin, connection)

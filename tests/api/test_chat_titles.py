@@ -5,55 +5,32 @@ title model means no job."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from studio.chat.tasks import clean_title
-from studio.config import API_ROLE, WORKER_ROLE
-from tests.api.conftest import (
-    Account,
-    Server,
-    add_connection,
-    add_model,
-    make_admin,
-    make_settings,
-    serve,
-    sign_up_and_log_in,
-)
+from tests.api.conftest import Account, VendorStudio, sign_up_and_log_in, studio_with_vendor
 from tests.api.test_chat_stream import ask
-from tests.api.test_generations import WorkerThread
-from tests.providers.fakes import KEY, FakeOpenAI, delta, sse
+from tests.providers.conftest import serve_fake
+from tests.providers.fakes import FakeOpenAI, delta, sse
 
 
 @pytest.fixture(scope="module")
 def vendor() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+    yield from serve_fake(FakeOpenAI())
 
 
 @pytest.fixture
-def studio(pg, db, tmp_path, vendor: FakeOpenAI) -> Iterator[Server]:
-    vendor.reset()
-    settings = make_settings(home=tmp_path, provider_timeout=5, provider_max_retries=0)
-    for server in serve(settings, pg.conninfo(API_ROLE, db)):
-        worker = WorkerThread(settings, pg.conninfo(WORKER_ROLE, db))
-        try:
-            yield server
-        finally:
-            worker.stop()
+def studio(pg, db, tmp_path, vendor: FakeOpenAI, admin_conn) -> Iterator[VendorStudio]:
+    with studio_with_vendor(pg, db, tmp_path, vendor, admin_conn) as studio:
+        yield studio
 
 
-def setup_models(server: Server, vendor: FakeOpenAI, admin_conn, *, titles: bool) -> str:
-    admin = make_admin(sign_up_and_log_in(server, f"admin-{uuid.uuid4().hex[:6]}@example.org"), admin_conn)
-    connection = add_connection(admin, "openai", f"{vendor.url}/v1", KEY)
-    chat = add_model(admin, connection["id"], "big-model", "chat", slug="big")
-    titler = add_model(admin, connection["id"], "small-model", "chat", slug="small")
+def setup_models(studio: VendorStudio, *, titles: bool) -> str:
+    admin = studio.admin
+    chat = studio.model("big-model", "chat", slug="big")
+    titler = studio.model("small-model", "chat", slug="small")
     if titles:
         r = admin.client.patch(f"/v1/admin/models/{titler['id']}", json={"use_for_titles": True})
         assert r.status_code == 200 and r.json()["use_for_titles"] is True, r.text
@@ -65,7 +42,6 @@ def setup_models(server: Server, vendor: FakeOpenAI, admin_conn, *, titles: bool
         espeak = next(m for m in admin.client.get("/v1/admin/models").json()["items"] if m["slug"] == "espeak-en")
         r = admin.client.patch(f"/v1/admin/models/{espeak['id']}", json={"use_for_titles": True})
         assert r.status_code == 422
-    admin.client.close()
     return chat["id"]
 
 
@@ -79,9 +55,9 @@ def wait_for_title(account: Account, conversation_id: str, not_this: str, timeou
         time.sleep(0.2)
 
 
-def test_the_title_model_names_a_conversation_after_its_first_answer(studio: Server, vendor: FakeOpenAI,
+def test_the_title_model_names_a_conversation_after_its_first_answer(studio: VendorStudio, vendor: FakeOpenAI,
                                                                      admin_conn):
-    chat = setup_models(studio, vendor, admin_conn, titles=True)
+    chat = setup_models(studio, titles=True)
     user = sign_up_and_log_in(studio, "user@example.org")
     vendor.state["chat_events"] = sse(delta('"Trams of Lisbon."'), delta(finish="stop"), "[DONE]")
     conversation = user.client.post("/v1/conversations", json={"model_id": chat}).json()
@@ -102,9 +78,9 @@ def test_the_title_model_names_a_conversation_after_its_first_answer(studio: Ser
     user.client.close()
 
 
-def test_a_given_title_stays_and_without_a_title_model_there_is_no_job(studio: Server, vendor: FakeOpenAI,
+def test_a_given_title_stays_and_without_a_title_model_there_is_no_job(studio: VendorStudio, vendor: FakeOpenAI,
                                                                        admin_conn):
-    chat = setup_models(studio, vendor, admin_conn, titles=False)
+    chat = setup_models(studio, titles=False)
     user = sign_up_and_log_in(studio, "user@example.org")
     untitled = user.client.post("/v1/conversations", json={"model_id": chat}).json()
     ask(user, untitled["id"], "Hello?")

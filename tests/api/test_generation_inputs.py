@@ -6,6 +6,7 @@ nothing is queued; a model without the capability says what it takes."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -13,21 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from studio.config import API_ROLE, WORKER_ROLE
-from tests.api.conftest import (
-    Account,
-    Server,
-    add_connection,
-    add_model,
-    make_admin,
-    make_settings,
-    serve,
-    sign_up_and_log_in,
-)
-from tests.api.test_generations import WorkerThread, model_id, wait_for
+from tests.api.conftest import Account, Server, sign_up_and_log_in, studio_with_vendor
+from tests.api.test_generations import model_id, wait_for
+from tests.providers.conftest import serve_fake
 from tests.providers.fakes import KEY, PNG, FakeOpenAI, Recorded
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
@@ -54,30 +47,15 @@ class FakeOpenAIEdits(FakeOpenAI):
 
 @pytest.fixture(scope="module")
 def vendor() -> Iterator[FakeOpenAIEdits]:
-    fake = FakeOpenAIEdits()
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+    yield from serve_fake(FakeOpenAIEdits())
 
 
 @pytest.fixture
 def studio(pg, db, tmp_path, vendor: FakeOpenAIEdits, admin_conn) -> Iterator[Server]:
-    vendor.reset()
-    settings = make_settings(home=tmp_path, provider_timeout=5, provider_max_retries=0)
-    for server in serve(settings, pg.conninfo(API_ROLE, db)):
-        admin = make_admin(sign_up_and_log_in(server, "admin@example.org"), admin_conn)
-        connection = add_connection(admin, "openai", f"{vendor.url}/v1", KEY)
-        add_model(admin, connection["id"], "editor-1", "image", slug="editor",
-                  capabilities=["image", "image-to-image", "inpainting"])
-        add_model(admin, connection["id"], "painter-1", "image", slug="painter")  # text to image only
-        admin.client.close()
-        worker = WorkerThread(settings, pg.conninfo(WORKER_ROLE, db))
-        try:
-            yield server
-        finally:
-            worker.stop()
+    with studio_with_vendor(pg, db, tmp_path, vendor, admin_conn) as studio:
+        studio.model("editor-1", "image", slug="editor", capabilities=["image", "image-to-image", "inpainting"])
+        studio.model("painter-1", "image", slug="painter")  # text to image only
+        yield studio
 
 
 @pytest.fixture
@@ -111,7 +89,12 @@ def test_inpainting_carries_the_image_and_mask_bytes(alice: Account, vendor: Fak
     assert done["status"] == "succeeded", done
 
     [edit] = vendor.state["edits"]
-    assert edit["image"] == [image] and edit["mask"] == [mask]
+    assert edit["image"] == [image]
+    # The mask (all white: paint everywhere) arrives as OpenAI takes it: fully transparent.
+    [sent_mask] = edit["mask"]
+    with Image.open(io.BytesIO(sent_mask)) as sent:
+        assert (sent.format, sent.mode, sent.size) == ("PNG", "RGBA", (64, 64))
+        assert sent.getchannel("A").getextrema() == (0, 0)
     assert edit["model"] == ["editor-1"] and edit["prompt"] == ["a hat on the cat"]
     [call] = vendor.received("POST", "/v1/images/edits")
     assert call.headers["authorization"] == f"Bearer {KEY}"

@@ -12,49 +12,25 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from studio.config import API_ROLE, WORKER_ROLE
-from tests.api.conftest import (
-    Account,
-    Server,
-    add_connection,
-    add_model,
-    make_admin,
-    make_settings,
-    serve,
-    sign_up_and_log_in,
-)
-from tests.api.test_generations import WorkerThread
+from tests.api.conftest import Account, Server, sign_up_and_log_in, studio_with_vendor
+from tests.providers.conftest import serve_fake
 from tests.providers.fakes import KEY, PNG, WAV, FakeOpenAI, delta, sse
 
 
 @pytest.fixture(scope="module")
 def vendor() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+    yield from serve_fake(FakeOpenAI())
 
 
 @pytest.fixture
 def gateway(pg, db, tmp_path, vendor: FakeOpenAI, admin_conn) -> Iterator[Server]:
-    vendor.reset()
-    settings = make_settings(home=tmp_path, provider_timeout=5, provider_max_retries=0)
-    for server in serve(settings, pg.conninfo(API_ROLE, db)):
-        admin = make_admin(sign_up_and_log_in(server, "admin@example.org"), admin_conn)
-        connection = add_connection(admin, "openai", f"{vendor.url}/v1", KEY)
-        add_model(admin, connection["id"], "upstream-chat", "chat", slug="gw-chat", capabilities=["chat", "vision"],
-                  input_cents_per_mtok=100_000, output_cents_per_mtok=200_000)
-        add_model(admin, connection["id"], "upstream-text-only", "chat", slug="gw-text")
-        add_model(admin, connection["id"], "upstream-image", "image", slug="gw-image")
-        add_model(admin, connection["id"], "upstream-tts", "audio", slug="gw-speech")
-        admin.client.close()
-        worker = WorkerThread(settings, pg.conninfo(WORKER_ROLE, db))
-        try:
-            yield server
-        finally:
-            worker.stop()
+    with studio_with_vendor(pg, db, tmp_path, vendor, admin_conn) as studio:
+        studio.model("upstream-chat", "chat", slug="gw-chat", capabilities=["chat", "vision"],
+                     input_cents_per_mtok=100_000, output_cents_per_mtok=200_000)
+        studio.model("upstream-text-only", "chat", slug="gw-text")
+        studio.model("upstream-image", "image", slug="gw-image")
+        studio.model("upstream-tts", "audio", slug="gw-speech")
+        yield studio
 
 
 @pytest.fixture

@@ -14,18 +14,15 @@ import httpx
 import openai
 import pytest
 
-from studio.config import API_ROLE
 from tests.api.conftest import (
     Account,
     Server,
-    add_connection,
     add_model,
     early_in_a_window,
-    make_admin,
-    make_settings,
-    serve,
     sign_up_and_log_in,
+    studio_with_vendor,
 )
+from tests.providers.conftest import serve_fake
 from tests.providers.fakes import KEY, MP3, MP4, PNG, WAV, FakeOpenAI, Reply
 
 TRANSCRIPTIONS = ("POST", "/v1/audio/transcriptions")
@@ -39,12 +36,7 @@ M4A = b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A isomiso2" + bytes(range(256)
 
 @pytest.fixture(scope="module")
 def vendor() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+    yield from serve_fake(FakeOpenAI())
 
 
 class Studio:
@@ -58,15 +50,8 @@ class Studio:
 
 
 def start(pg, db, tmp_path, vendor: FakeOpenAI, admin_conn, **settings: Any) -> Iterator[Studio]:
-    vendor.reset()
-    overrides = {"provider_timeout": 5, "provider_max_retries": 0, **settings}
-    for server in serve(make_settings(home=tmp_path, **overrides), pg.conninfo(API_ROLE, db)):
-        admin = make_admin(sign_up_and_log_in(server, "admin@example.org"), admin_conn)
-        connection = add_connection(admin, "openai", f"{vendor.url}/v1", KEY)
-        try:
-            yield Studio(server, admin, connection)
-        finally:
-            admin.client.close()
+    with studio_with_vendor(pg, db, tmp_path, vendor, admin_conn, worker=False, **settings) as studio:
+        yield Studio(studio, studio.admin, studio.connection)
 
 
 @pytest.fixture

@@ -1,19 +1,20 @@
 """Fixtures for the provider adapter tests: one fake server per provider for the session
 (stopped at the end, also on failure), reset before every test that uses it; a fake
-GenerationContext; settings with small timeouts."""
+GenerationContext; settings with small timeouts; what the tests of every streaming chat
+adapter share (its fake per module, a chat, a failing chat)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from studio.config import Settings
-from studio.providers.base import GenerationTask
+from studio.providers.base import ChatMessage, ChatUsage, Connection, GenerationTask, ProviderError
 from tests.providers.fakes import (
     FakeComfyUI,
     FakeElevenLabs,
@@ -95,7 +96,8 @@ def context(tmp_path: Path) -> FakeContext:
     return FakeContext(workdir)
 
 
-def _serve(fake: FakeServer) -> Iterator[FakeServer]:
+def serve_fake(fake: FakeServer) -> Iterator[FakeServer]:
+    """Serves a fake until the generator is closed (also on failure)."""
     fake.start()
     try:
         yield fake
@@ -105,27 +107,27 @@ def _serve(fake: FakeServer) -> Iterator[FakeServer]:
 
 @pytest.fixture(scope="session")
 def _openai_server() -> Iterator[FakeServer]:
-    yield from _serve(FakeOpenAI())
+    yield from serve_fake(FakeOpenAI())
 
 
 @pytest.fixture(scope="session")
 def _replicate_server() -> Iterator[FakeServer]:
-    yield from _serve(FakeReplicate())
+    yield from serve_fake(FakeReplicate())
 
 
 @pytest.fixture(scope="session")
 def _cdn_server() -> Iterator[FakeServer]:
-    yield from _serve(FakeReplicate())  # another origin serving the same /files
+    yield from serve_fake(FakeReplicate())  # another origin serving the same /files
 
 
 @pytest.fixture(scope="session")
 def _elevenlabs_server() -> Iterator[FakeServer]:
-    yield from _serve(FakeElevenLabs())
+    yield from serve_fake(FakeElevenLabs())
 
 
 @pytest.fixture(scope="session")
 def _comfyui_server() -> Iterator[FakeServer]:
-    yield from _serve(FakeComfyUI())
+    yield from serve_fake(FakeComfyUI())
 
 
 @pytest.fixture
@@ -163,3 +165,74 @@ def build(adapter: Any, settings: Settings, kind: str | None = None) -> Any:
     from studio.providers.registry import environment_connection
 
     return adapter(settings, environment_connection(settings, kind or adapter.name))
+
+
+# --------------------------------------------------------------------------- chat adapters
+
+HI = [ChatMessage("user", "hi")]
+
+
+def fake_per_module(fake_class: type[FakeServer]) -> tuple[Any, Any]:
+    """The two fixtures of a module that tests one vendor, bound in the module as
+    `_fake_server, fake = fake_per_module(FakeX)`: its fake server, started once for the
+    module (stopped at its end, also on failure), and `fake`, that server reset for each test."""
+
+    @pytest.fixture(scope="module", name="_fake_server")
+    def server() -> Iterator[FakeServer]:
+        yield from serve_fake(fake_class())
+
+    @pytest.fixture(name="fake")
+    def fake(_fake_server: FakeServer) -> FakeServer:
+        _fake_server.reset()
+        return _fake_server
+
+    return server, fake
+
+
+class ChatHelpers(NamedTuple):
+    connection: Callable[..., Connection]
+    chat: Callable[..., list[str | ChatUsage]]
+    failing_chat: Callable[..., tuple[ProviderError, list[str | ChatUsage]]]
+
+
+def chat_helpers(adapter: Callable[[Settings, Connection], Any], *, name: str, kind: str, default_model: str,
+                 default_key: str | None) -> ChatHelpers:
+    """A streaming chat adapter's helpers, bound in its test module as
+    `connection, chat, failing_chat = chat_helpers(...)`:
+    `connection(fake, key=, base_url=)` is a connection to the fake (or to `base_url`);
+    `chat(fake, messages, params, model=, **connection)` is every piece a whole chat yields;
+    `failing_chat(fake, model=, **connection)` is the error a chat ends with, and what arrived
+    before it. Each chat runs on its own adapter, closed afterwards."""
+
+    def connection(fake: FakeServer, *, key: str | None = default_key, base_url: str | None = None) -> Connection:
+        return Connection(id=uuid.uuid4(), name=name, kind=kind,
+                          base_url=fake.url if base_url is None else base_url, api_key=key)
+
+    def chat(fake: FakeServer, messages: Sequence[ChatMessage] = HI, params: dict[str, Any] | None = None,
+             *, model: str = default_model, **conn: Any) -> list[str | ChatUsage]:
+        async def scenario() -> list[str | ChatUsage]:
+            provider = adapter(make_settings(), connection(fake, **conn))
+            try:
+                return [piece async for piece in provider.stream_chat(model=model, messages=messages, params=params)]
+            finally:
+                await provider.aclose()
+
+        return asyncio.run(scenario())
+
+    def failing_chat(fake: FakeServer, *, model: str = default_model,
+                     **conn: Any) -> tuple[ProviderError, list[str | ChatUsage]]:
+        received: list[str | ChatUsage] = []
+
+        async def scenario() -> None:
+            provider = adapter(make_settings(), connection(fake, **conn))
+            try:
+                async for piece in provider.stream_chat(model=model, messages=HI):
+                    received.append(piece)
+            finally:
+                await provider.aclose()
+
+        with pytest.raises(ProviderError) as info:
+            asyncio.run(scenario())
+        return info.value, received
+
+    return ChatHelpers(connection, chat, failing_chat)

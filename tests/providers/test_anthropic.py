@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-import uuid
-from collections.abc import Iterator, Sequence
-from typing import Any
 
 import pytest
 
@@ -16,12 +13,10 @@ from studio.providers.base import (
     ChatImage,
     ChatMessage,
     ChatUsage,
-    Connection,
-    ProviderError,
     ProviderUnavailable,
     UpstreamModel,
 )
-from tests.providers.conftest import _serve, make_settings
+from tests.providers.conftest import HI, chat_helpers, fake_per_module, make_settings
 from tests.providers.fakes import (
     KEY,
     PNG,
@@ -33,52 +28,10 @@ from tests.providers.fakes import (
 )
 
 MESSAGES = ("POST", "/v1/messages")
-HI = [ChatMessage("user", "hi")]
 
-
-@pytest.fixture(scope="module")
-def _anthropic_server() -> Iterator[FakeAnthropic]:
-    yield from _serve(FakeAnthropic())
-
-
-@pytest.fixture
-def fake(_anthropic_server: FakeAnthropic) -> FakeAnthropic:
-    _anthropic_server.reset()
-    return _anthropic_server
-
-
-def connection(fake: FakeAnthropic, *, key: str | None = KEY, base_url: str | None = None) -> Connection:
-    return Connection(id=uuid.uuid4(), name="claude", kind="anthropic",
-                      base_url=fake.url if base_url is None else base_url, api_key=key)
-
-
-def chat(fake: FakeAnthropic, messages: Sequence[ChatMessage] = HI, params: dict[str, Any] | None = None,
-         *, model: str = "claude-test-1", **conn: Any) -> list[str | ChatUsage]:
-    async def scenario() -> list[str | ChatUsage]:
-        provider = AnthropicChat(make_settings(), connection(fake, **conn))
-        try:
-            return [piece async for piece in provider.stream_chat(model=model, messages=messages, params=params)]
-        finally:
-            await provider.aclose()
-
-    return asyncio.run(scenario())
-
-
-def failing_chat(fake: FakeAnthropic, **kwargs: Any) -> tuple[ProviderError, list[str | ChatUsage]]:
-    """The error a chat ends with, and what arrived before it."""
-    received: list[str | ChatUsage] = []
-
-    async def scenario() -> None:
-        provider = AnthropicChat(make_settings(), connection(fake, **kwargs.pop("conn", {})))
-        try:
-            async for piece in provider.stream_chat(model="claude-test-1", messages=HI, **kwargs):
-                received.append(piece)
-        finally:
-            await provider.aclose()
-
-    with pytest.raises(ProviderError) as info:
-        asyncio.run(scenario())
-    return info.value, received
+_fake_server, fake = fake_per_module(FakeAnthropic)
+connection, chat, failing_chat = chat_helpers(AnthropicChat, name="claude", kind="anthropic",
+                                              default_model="claude-test-1", default_key=KEY)
 
 
 def test_text_streams_in_order_then_the_usage(fake):
@@ -184,7 +137,7 @@ def test_an_error_body_message_is_in_the_error(fake, replies, message, retryable
 
 def test_the_key_is_never_in_an_error(fake):
     wrong = "sk-ant-wrong-7e1a9c"
-    error, _ = failing_chat(fake, conn={"key": wrong})
+    error, _ = failing_chat(fake, key=wrong)
 
     assert "invalid x-api-key" in str(error) and error.retryable is False
     assert wrong not in str(error)

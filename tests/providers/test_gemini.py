@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-import uuid
-from collections.abc import Iterator, Sequence
-from typing import Any
 
 import pytest
 
@@ -15,13 +12,11 @@ from studio.providers.base import (
     ChatImage,
     ChatMessage,
     ChatUsage,
-    Connection,
-    ProviderError,
     ProviderUnavailable,
     UpstreamModel,
 )
 from studio.providers.gemini import DEFAULT_BASE_URL, GeminiChat, _resource
-from tests.providers.conftest import _serve, make_settings
+from tests.providers.conftest import HI, chat_helpers, fake_per_module, make_settings
 from tests.providers.fakes import (
     JPEG,
     KEY,
@@ -32,53 +27,10 @@ from tests.providers.fakes import (
 )
 
 GENERATE = ("POST", "/v1beta/models/{model}:streamGenerateContent")
-HI = [ChatMessage("user", "hi")]
 
-
-@pytest.fixture(scope="module")
-def _gemini_server() -> Iterator[FakeGemini]:
-    yield from _serve(FakeGemini())
-
-
-@pytest.fixture
-def fake(_gemini_server: FakeGemini) -> FakeGemini:
-    _gemini_server.reset()
-    return _gemini_server
-
-
-def connection(fake: FakeGemini, *, key: str | None = KEY, base_url: str | None = None) -> Connection:
-    return Connection(id=uuid.uuid4(), name="google", kind="gemini",
-                      base_url=fake.url if base_url is None else base_url, api_key=key)
-
-
-def chat(fake: FakeGemini, messages: Sequence[ChatMessage] = HI, params: dict[str, Any] | None = None,
-         *, model: str = "gemini-test-flash", **conn: Any) -> list[str | ChatUsage]:
-    async def scenario() -> list[str | ChatUsage]:
-        provider = GeminiChat(make_settings(), connection(fake, **conn))
-        try:
-            return [piece async for piece in provider.stream_chat(model=model, messages=messages, params=params)]
-        finally:
-            await provider.aclose()
-
-    return asyncio.run(scenario())
-
-
-def failing_chat(fake: FakeGemini, *, model: str = "gemini-test-flash",
-                 **conn: Any) -> tuple[ProviderError, list[str | ChatUsage]]:
-    """The error a chat ends with, and what arrived before it."""
-    received: list[str | ChatUsage] = []
-
-    async def scenario() -> None:
-        provider = GeminiChat(make_settings(), connection(fake, **conn))
-        try:
-            async for piece in provider.stream_chat(model=model, messages=HI):
-                received.append(piece)
-        finally:
-            await provider.aclose()
-
-    with pytest.raises(ProviderError) as info:
-        asyncio.run(scenario())
-    return info.value, received
+_fake_server, fake = fake_per_module(FakeGemini)
+connection, chat, failing_chat = chat_helpers(GeminiChat, name="google", kind="gemini",
+                                              default_model="gemini-test-flash", default_key=KEY)
 
 
 async def _list(fake: FakeGemini) -> list[UpstreamModel]:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import uuid
-from collections.abc import Iterator, Sequence
-from typing import Any
 
 import pytest
 
@@ -14,12 +11,10 @@ from studio.providers.base import (
     ChatImage,
     ChatMessage,
     ChatUsage,
-    Connection,
-    ProviderError,
     UpstreamModel,
 )
 from studio.providers.ollama import DEFAULT_BASE_URL, OllamaChat
-from tests.providers.conftest import _serve, make_settings
+from tests.providers.conftest import HI, chat_helpers, fake_per_module, make_settings
 from tests.providers.fakes import (
     KEY,
     PNG,
@@ -29,54 +24,11 @@ from tests.providers.fakes import (
 )
 
 CHAT = ("POST", "/api/chat")
-HI = [ChatMessage("user", "hi")]
 MODEL = "llama3.2:latest"
 
-
-@pytest.fixture(scope="module")
-def _ollama_server() -> Iterator[FakeOllama]:
-    yield from _serve(FakeOllama())
-
-
-@pytest.fixture
-def fake(_ollama_server: FakeOllama) -> FakeOllama:
-    _ollama_server.reset()
-    return _ollama_server
-
-
-def connection(fake: FakeOllama, *, key: str | None = None, base_url: str | None = None) -> Connection:
-    return Connection(id=uuid.uuid4(), name="local", kind="ollama",
-                      base_url=fake.url if base_url is None else base_url, api_key=key)
-
-
-def chat(fake: FakeOllama, messages: Sequence[ChatMessage] = HI, params: dict[str, Any] | None = None,
-         *, model: str = MODEL, **conn: Any) -> list[str | ChatUsage]:
-    async def scenario() -> list[str | ChatUsage]:
-        provider = OllamaChat(make_settings(), connection(fake, **conn))
-        try:
-            return [piece async for piece in provider.stream_chat(model=model, messages=messages, params=params)]
-        finally:
-            await provider.aclose()
-
-    return asyncio.run(scenario())
-
-
-def failing_chat(fake: FakeOllama, *, model: str = MODEL,
-                 **conn: Any) -> tuple[ProviderError, list[str | ChatUsage]]:
-    """The error a chat ends with, and what arrived before it."""
-    received: list[str | ChatUsage] = []
-
-    async def scenario() -> None:
-        provider = OllamaChat(make_settings(), connection(fake, **conn))
-        try:
-            async for piece in provider.stream_chat(model=model, messages=HI):
-                received.append(piece)
-        finally:
-            await provider.aclose()
-
-    with pytest.raises(ProviderError) as info:
-        asyncio.run(scenario())
-    return info.value, received
+_fake_server, fake = fake_per_module(FakeOllama)
+connection, chat, failing_chat = chat_helpers(OllamaChat, name="local", kind="ollama",
+                                              default_model=MODEL, default_key=None)
 
 
 def test_text_streams_in_order_then_the_usage(fake):
