@@ -78,6 +78,27 @@ def test_the_title_model_names_a_conversation_after_its_first_answer(studio: Ven
     user.client.close()
 
 
+def test_a_placeholder_title_is_replaced_and_says_so(studio: VendorStudio, vendor: FakeOpenAI):
+    chat = setup_models(studio, titles=True)
+    user = sign_up_and_log_in(studio, "user@example.org")
+    vendor.state["chat_events"] = sse(delta("Tram routes"), delta(finish="stop"), "[DONE]")
+    # What the web app does: the first words as the title until the title model's comes.
+    placeholder = "Which trams climb to the castle"
+    conversation = user.client.post("/v1/conversations", json={"model_id": chat, "title": placeholder,
+                                                                "title_auto": True}).json()
+    assert (conversation["title"], conversation["title_auto"]) == (placeholder, True)
+    ask(user, conversation["id"], "Which trams climb to the castle in Lisbon?")
+    assert wait_for_title(user, conversation["id"], placeholder) == "Tram routes"
+    # Renamed by its user, it is theirs: no longer automatic.
+    renamed = user.client.patch(f"/v1/conversations/{conversation['id']}", json={"title": "Lisbon"}).json()
+    assert (renamed["title"], renamed["title_auto"]) == ("Lisbon", False)
+    # A given title without the flag is the user's; the flag may also say so outright.
+    for body in ({"title": "Mine"}, {"title_auto": False}):
+        made = user.client.post("/v1/conversations", json={"model_id": chat, **body}).json()
+        assert made["title_auto"] is False, body
+    user.client.close()
+
+
 def test_a_given_title_stays_and_without_a_title_model_there_is_no_job(studio: VendorStudio, vendor: FakeOpenAI,
                                                                        admin_conn):
     chat = setup_models(studio, titles=False)

@@ -58,7 +58,8 @@ async def create_conversation(body: ConversationCreate, db: Db, ctx: Ctx, cred: 
     async with db.as_user(cred, ctx) as tx:
         row = await repo.create_conversation(tx, title=body.title, system_prompt=body.system_prompt,
                                              model_id=body.model_id,
-                                             title_auto="title" not in body.model_fields_set)
+                                             title_auto=body.title_auto if body.title_auto is not None
+                                             else "title" not in body.model_fields_set)
     return json_response(row, 201)
 
 

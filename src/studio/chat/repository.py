@@ -10,14 +10,14 @@ from uuid import UUID
 from studio.db.scopes import UserScope, WorkerScope
 
 _LIST_FIRST = """
-SELECT id, title, system_prompt, model_id, created_at, updated_at
+SELECT id, title, title_auto, system_prompt, model_id, created_at, updated_at
   FROM public.conversations
  WHERE user_id = %s
  ORDER BY created_at DESC, id DESC
  LIMIT %s
 """
 _LIST_AFTER = """
-SELECT id, title, system_prompt, model_id, created_at, updated_at
+SELECT id, title, title_auto, system_prompt, model_id, created_at, updated_at
   FROM public.conversations
  WHERE user_id = %s AND (created_at, id) < (%s, %s)
  ORDER BY created_at DESC, id DESC
@@ -26,14 +26,14 @@ SELECT id, title, system_prompt, model_id, created_at, updated_at
 # The same pages of the titles containing a text (ILIKE, the pattern from like_pattern):
 # the same walk of the index in page order, the title checked on top of it.
 _SEARCH_FIRST = """
-SELECT id, title, system_prompt, model_id, created_at, updated_at
+SELECT id, title, title_auto, system_prompt, model_id, created_at, updated_at
   FROM public.conversations
  WHERE user_id = %s AND title ILIKE %s ESCAPE '\\'
  ORDER BY created_at DESC, id DESC
  LIMIT %s
 """
 _SEARCH_AFTER = """
-SELECT id, title, system_prompt, model_id, created_at, updated_at
+SELECT id, title, title_auto, system_prompt, model_id, created_at, updated_at
   FROM public.conversations
  WHERE user_id = %s AND (created_at, id) < (%s, %s) AND title ILIKE %s ESCAPE '\\'
  ORDER BY created_at DESC, id DESC
@@ -48,7 +48,7 @@ async def create_conversation(tx: UserScope, *, title: str, system_prompt: str |
         """
         INSERT INTO public.conversations (user_id, title, system_prompt, model_id, title_auto)
         VALUES (%s, %s, %s, %s, %s)
-        RETURNING id, title, system_prompt, model_id, created_at, updated_at
+        RETURNING id, title, title_auto, system_prompt, model_id, created_at, updated_at
         """,
         (tx.user.id, title, system_prompt, model_id, title_auto),
     )
@@ -82,7 +82,7 @@ async def list_conversations(tx: UserScope, *, after: tuple[datetime, UUID] | No
 
 async def get_conversation(tx: UserScope, *, conversation_id: UUID) -> dict[str, Any] | None:
     cur = await tx.conn.execute(
-        "SELECT id, title, system_prompt, model_id, created_at, updated_at"
+        "SELECT id, title, title_auto, system_prompt, model_id, created_at, updated_at"
         "  FROM public.conversations WHERE id = %s",
         (conversation_id,),
     )
@@ -100,7 +100,7 @@ async def update_conversation(tx: UserScope, *, conversation_id: UUID, changes: 
                system_prompt = CASE WHEN %(set_system_prompt)s THEN %(system_prompt)s ELSE system_prompt END,
                model_id = CASE WHEN %(set_model_id)s THEN %(model_id)s::uuid ELSE model_id END
          WHERE id = %(id)s
-        RETURNING id, title, system_prompt, model_id, created_at, updated_at
+        RETURNING id, title, title_auto, system_prompt, model_id, created_at, updated_at
         """,
         {
             "id": conversation_id,

@@ -22,6 +22,10 @@ class ConversationCreate(Strict):
     title: str = Field("New conversation", min_length=1, max_length=TITLE_MAX)
     system_prompt: str | None = Field(None, max_length=SYSTEM_PROMPT_MAX)
     model_id: UUID | None = None
+    title_auto: bool | None = Field(
+        None, description="true: `title` is a placeholder (such as the first words of the question) that the title "
+                          "model the admin chose replaces after the first answer; default: true exactly when no "
+                          "title is given")
 
 
 class ConversationUpdate(Strict):
@@ -34,6 +38,8 @@ class ConversationUpdate(Strict):
 class Conversation(BaseModel):
     id: UUID
     title: str
+    title_auto: bool = Field(description="the title is still a placeholder a title model may replace (renaming "
+                                         "the conversation ends that)")
     system_prompt: str | None
     model_id: UUID | None
     created_at: datetime

@@ -159,7 +159,7 @@ def test_an_admin_connects_a_server_and_a_user_chats_with_its_model(
     expect(model).to_contain_text("15 ¢ in, 60 ¢ out per million tokens")
     expect(model).to_contain_text("chat, vision")
     # It writes the titles of new conversations; one model at most does.
-    titles = model.get_by_label(f"Use for titles {SHOWN_NAME}")
+    titles = model.get_by_role("checkbox", name=f"Use for titles {SHOWN_NAME}")
     expect(titles).not_to_be_checked()
     titles.check()
     expect(admin.get_by_text(f"“{SHOWN_NAME}” now writes the titles of new conversations.")).to_be_visible()

@@ -1,10 +1,18 @@
 """Chat in the browser: a new user signs up, picks the model, sees the answer stream in
 piece by piece, edits a message, regenerates an answer, switches between the branches,
-and finds the same branch after a reload. Model output never runs as HTML."""
+and finds the same branch after a reload. Model output never runs as HTML. Two models
+answer side by side and the user keeps one; an image goes to a vision model; a
+conversation's title written by the title model appears without a reload; dictation
+puts a recording's text into the message box."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import re
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -13,7 +21,22 @@ from playwright.sync_api import expect
 from tests.e2e.support import needs_postgres
 from tests.providers.fakes import FakeOpenAI
 
-from .harness import check_page, script_answer, sign_up, watch_of
+from .harness import (
+    BROWSER_ARGS,
+    CHROMIUM,
+    DESKTOP,
+    PHONE,
+    SEEDED_CONNECTION,
+    Studio,
+    api_call,
+    check_page,
+    new_context,
+    no_sideways_scroll,
+    screenshot,
+    script_answer,
+    sign_up,
+    watch_of,
+)
 
 pytestmark = [pytest.mark.slow, needs_postgres]
 
@@ -199,3 +222,196 @@ def test_the_chat_page_says_when_the_conversation_is_not_there(contexts: Callabl
     page.goto("/chat/00000000-0000-4000-8000-000000000000")
     expect(page.get_by_role("heading", name="Conversation not found")).to_be_visible()
     watch_of(page).assert_clean(expected=((404, r"/v1/conversations/[0-9a-f-]+(/messages)?"),))
+
+
+# -- models beside the one every test uses ----------------------------------------------
+
+
+@contextmanager
+def _extra_model(studio: Studio, **fields: Any) -> Iterator[dict[str, Any]]:
+    """A model registered by the admin on the seeded connection (the fake OpenAI server)
+    for one test, and removed after it, so the pickers of later tests stay as they were."""
+    with studio.admin_http() as client:
+        connections = client.get("/v1/admin/connections")
+        assert connections.status_code == 200, connections.text
+        seeded = next(c for c in connections.json()["items"] if c["name"] == SEEDED_CONNECTION)
+        made = client.post("/v1/admin/models", json={"connection_id": seeded["id"], **fields})
+        assert made.status_code == 201, made.text
+    try:
+        yield made.json()
+    finally:
+        with studio.admin_http() as client:
+            gone = client.delete(f"/v1/admin/models/{made.json()['id']}")
+            assert gone.status_code == 204, gone.text
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A real PNG of one colour (the browser decodes it; the API sniffs its type)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_two_models_answer_side_by_side_and_the_user_keeps_one(page: Any, openai: FakeOpenAI,
+                                                               studio: Studio) -> None:
+    with _extra_model(studio, provider_model="qwen2.5:7b", type="chat", slug="second-chat",
+                      display_name="Second chat"):
+        sign_up(page, "Compare Tester")
+        page.get_by_label("Model", exact=True).select_option(label=MODEL)
+        # No model transcribes here: no microphone button.
+        expect(page.get_by_role("button", name="Dictate")).to_have_count(0)
+        page.get_by_role("button", name="Compare").click()
+        picks = page.get_by_role("group", name=re.compile("Compare 2 to 4 models"))
+        expect(picks.get_by_label(MODEL)).to_be_checked()  # the model picked is one of them
+        page.get_by_label("Message", exact=True).fill("Which pet is best?")
+        expect(page.get_by_role("button", name="Send")).to_be_disabled()  # one model is no comparison
+        picks.get_by_label("Second chat").check()
+
+        text = script_answer(openai, "Cats, ", "for ", "quiet homes.", delay=0.05)
+        page.get_by_role("button", name="Send").click()
+        first = page.get_by_role("article", name=f"Answer from {MODEL}")
+        second = page.get_by_role("article", name="Answer from Second chat")
+        for column in (first, second):
+            expect(column).to_contain_text(text)
+            expect(column.get_by_role("button", name="Keep this one")).to_be_visible()
+        # Each model was asked by its own upstream name, the same question.
+        asked = openai.received("POST", "/v1/chat/completions")
+        assert sorted(r.json()["model"] for r in asked) == ["llama3", "qwen2.5:7b"]
+        assert all(r.json()["messages"][-1]["content"] == "Which pet is best?" for r in asked)
+        # Side by side on a desktop, one above the other on a phone.
+        left, right = first.bounding_box(), second.bounding_box()
+        assert right["x"] >= left["x"] + left["width"] and abs(right["y"] - left["y"]) < 1, (left, right)
+        expect(page.get_by_role("button", name="Send")).to_be_disabled()  # keep one first
+        expect(page.get_by_text("Keep one of the answers to go on from it.")).to_be_visible()
+        check_page(page, "chat-compare")
+        page.set_viewport_size(PHONE)
+        top, below = first.bounding_box(), second.bounding_box()
+        assert below["y"] >= top["y"] + top["height"], (top, below)
+        no_sideways_scroll(page)
+        screenshot(page, "chat-compare-phone")
+        page.set_viewport_size(DESKTOP)
+
+        second.get_by_role("button", name="Keep this one").click()
+        expect(page.get_by_role("article", name=re.compile("^Answer from"))).to_have_count(0)
+        kept = _article(page, "Assistant")
+        expect(kept).to_have_count(1)
+        expect(kept).to_contain_text("second-chat")
+        expect(kept).to_contain_text(text)
+        expect(_versions(kept)).to_contain_text(re.compile(r"[12]/2"))  # the other answer is its sibling
+        page.reload()
+        expect(_article(page, "You")).to_contain_text("Which pet is best?")
+        expect(_article(page, "Assistant")).to_contain_text("second-chat")
+        expect(_versions(_article(page, "Assistant"))).to_contain_text(re.compile(r"[12]/2"))
+        watch_of(page).assert_clean()
+
+
+def test_an_image_attached_goes_to_a_vision_model(page: Any, openai: FakeOpenAI, studio: Studio) -> None:
+    red, blue = _png(3, 2, (220, 30, 30)), _png(2, 2, (30, 30, 220))
+    with _extra_model(studio, provider_model="llava", type="chat", slug="vision-chat", display_name="Vision chat",
+                      capabilities=["chat", "vision"]):
+        sign_up(page, "Vision Tester")
+        picker = page.get_by_label("Model", exact=True)
+        picker.select_option(label=MODEL)
+        expect(page.get_by_label("Attach images")).to_have_count(0)  # that model takes no images
+        picker.select_option(label="Vision chat")
+        page.get_by_label("Attach images").set_input_files(files=[
+            {"name": "red.png", "mimeType": "image/png", "buffer": red},
+            {"name": "blue.png", "mimeType": "image/png", "buffer": blue}])
+        pending = page.get_by_role("list", name="Images to send")
+        expect(pending.get_by_role("img")).to_have_count(2)
+        pending.get_by_role("button", name="Remove blue.png").click()
+        expect(pending.get_by_role("img")).to_have_count(1)
+        expect(pending.get_by_role("img", name="red.png")).to_be_visible()
+        check_page(page, "chat-attachments")
+
+        # A model without vision would refuse it: the page says so before sending.
+        page.get_by_label("Message", exact=True).fill("What colour is this?")
+        picker.select_option(label=MODEL)
+        expect(page.get_by_role("alert")).to_contain_text(
+            f"{MODEL} does not take images. Pick a model that does (Vision chat), or remove the images.")
+        expect(page.get_by_role("button", name="Send")).to_be_disabled()
+        picker.select_option(label="Vision chat")
+
+        script_answer(openai, "It is ", "red.")
+        page.get_by_role("button", name="Send").click()
+        _answered(page, "It is red.")
+        expect(page.get_by_role("list", name="Images to send")).to_have_count(0)
+        shown = _article(page, "You").get_by_role("img", name="Attached image 1 of 1")
+        expect(shown).to_be_visible()
+        # Loaded from Studio with the session: the browser decoded the 3x2 picture.
+        page.wait_for_function("img => img.complete && img.naturalWidth === 3 && img.naturalHeight === 2",
+                               arg=shown.element_handle())
+
+        sent = openai.received("POST", "/v1/chat/completions")[-1].json()
+        assert sent["model"] == "llava"
+        question = sent["messages"][-1]
+        assert question["role"] == "user"
+        images = [p["image_url"]["url"] for p in question["content"] if p["type"] == "image_url"]
+        texts = [p["text"] for p in question["content"] if p["type"] == "text"]
+        assert texts == ["What colour is this?"], question
+        assert len(images) == 1 and images[0].startswith("data:image/png;base64,"), images
+        assert base64.b64decode(images[0].partition(",")[2]) == red
+
+        page.reload()
+        expect(_article(page, "You").get_by_role("img", name="Attached image 1 of 1")).to_be_visible()
+        watch_of(page).assert_clean()
+
+
+def test_the_title_model_names_a_new_conversation_on_the_page(page: Any, openai: FakeOpenAI,
+                                                              studio: Studio) -> None:
+    sign_up(page, "Title Tester")
+    with studio.admin_http() as client:
+        marked = client.patch(f"/v1/admin/models/{studio.chat_model_id}", json={"use_for_titles": True})
+        assert marked.status_code == 200, marked.text
+    try:
+        page.goto("/chat")
+        heading = page.get_by_role("heading", level=1)
+        sidebar = page.get_by_role("navigation", name="Conversations")
+        # The fake answers the question and the title request alike.
+        script_answer(openai, "Wombats ", "dig long ", "burrows.")
+        page.get_by_label("Message", exact=True).fill("Tell me about wombats\nand their burrows")
+        page.get_by_role("button", name="Send").click()
+        _answered(page, "Wombats dig long burrows.")
+        # The first line stands in as the title (title_auto), until the title model's comes;
+        # no reload: the page asks for the title again until it changed.
+        expect(heading).to_have_text("Wombats dig long burrows")
+        expect(sidebar.get_by_role("link", name="Wombats dig long burrows")).to_have_attribute("aria-current", "page")
+        expect(page).to_have_title("Wombats dig long burrows · Studio")
+        [made] = api_call(page, "GET", "/v1/conversations")[1]["items"]
+        assert (made["title"], made["title_auto"]) == ("Wombats dig long burrows", True)
+        asked = [r.json()["messages"] for r in openai.received("POST", "/v1/chat/completions")]
+        assert any(m[0]["role"] == "system" and m[0]["content"].startswith("Write a title") for m in asked), asked
+        watch_of(page).assert_clean()
+    finally:
+        with studio.admin_http() as client:
+            unmarked = client.patch(f"/v1/admin/models/{studio.chat_model_id}", json={"use_for_titles": False})
+            assert unmarked.status_code == 200, unmarked.text
+
+
+def test_dictation_puts_the_recording_text_in_the_message_box(browser: Any, studio: Studio,
+                                                              openai: FakeOpenAI) -> None:
+    with _extra_model(studio, provider_model="whisper-1", type="audio", slug="whisper", display_name="Whisper",
+                      capabilities=["transcription"]):
+        # Chromium's fake microphone (a tone), allowed without asking: a real recording.
+        microphone = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=[
+            *BROWSER_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
+        try:
+            context = new_context(microphone, studio)
+            context.grant_permissions(["microphone"], origin=studio.url)
+            page = context.new_page()
+            sign_up(page, "Voice Tester")
+            box = page.get_by_label("Message", exact=True)
+            box.fill("Note:")
+            page.get_by_role("button", name="Dictate").click()
+            expect(page.get_by_role("status").filter(has_text="Recording…")).to_be_visible()
+            page.get_by_role("button", name="Stop recording").click()
+            expect(box).to_have_value("Note: Hello from the recording.")
+            expect(page.get_by_role("button", name="Dictate")).to_be_enabled()
+            [form] = openai.state["transcriptions"]
+            assert form["model"].text == "whisper-1"
+            assert form["file"].filename == "audio.webm" and form["file"].data[:4] == b"\x1a\x45\xdf\xa3"  # WebM
+            check_page(page, "chat-dictation")
+        finally:
+            microphone.close()

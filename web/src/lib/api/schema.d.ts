@@ -1551,6 +1551,11 @@ export interface components {
             /** Title */
             title: string;
             /**
+             * Title Auto
+             * @description the title is still a placeholder a title model may replace (renaming the conversation ends that)
+             */
+            title_auto: boolean;
+            /**
              * Updated At
              * Format: date-time
              */
@@ -1567,6 +1572,11 @@ export interface components {
              * @default New conversation
              */
             title: string;
+            /**
+             * Title Auto
+             * @description true: `title` is a placeholder (such as the first words of the question) that the title model the admin chose replaces after the first answer; default: true exactly when no title is given
+             */
+            title_auto?: boolean | null;
         };
         /** ConversationPage */
         ConversationPage: {
