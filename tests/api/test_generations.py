@@ -325,6 +325,7 @@ def test_models_describe_their_parameters_as_json_schema(server: Server, alice: 
     assert ffmpeg["duration_seconds"]["type"] == "number"
     image = models["openai-image"]["parameters"]["properties"]  # shown even where a model cannot run
     assert image["size"]["enum"][0] == "256x256" and image["negative_prompt"]["maxLength"] == 2000
+    assert (image["guidance_scale"]["type"], image["guidance_scale"]["maximum"]) == ("number", 30)
     for model in models.values():
         schema = model["parameters"]
         # Self-contained, and flat: one plain schema per property, nothing to resolve.

@@ -44,6 +44,8 @@ class ImageParams(Strict):
     width: int | None = Field(None, ge=64, le=2048, multiple_of=8, description="in pixels, a multiple of 8")
     height: int | None = Field(None, ge=64, le=2048, multiple_of=8, description="in pixels, a multiple of 8")
     steps: int | None = Field(None, ge=1, le=150, description="sampling steps")
+    guidance_scale: float | None = Field(None, ge=0, le=30, description="how closely the image follows the prompt "
+                                                                        "(classifier-free guidance; often 3-8)")
 
 
 class SpeechParams(Strict):

@@ -81,6 +81,7 @@ def openai_mask(mask: bytes) -> bytes:
     out.save(buffer, format="PNG")
     return buffer.getvalue()
 
+
 class OpenAICompatible(Provider):
     name: ClassVar[str] = "openai"
     media_types: ClassVar[frozenset[str]] = frozenset({"image", "audio"})
