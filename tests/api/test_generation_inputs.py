@@ -85,8 +85,12 @@ def test_inpainting_carries_the_image_and_mask_bytes(alice: Account, vendor: Fak
                        {"media_id": upload(alice, mask), "role": "mask"}]}
     r = alice.client.post("/v1/generations", json=body)
     assert r.status_code == 202, r.text
+    assert r.json()["inputs"] == body["inputs"]
     done = wait_for(alice, r.json()["id"], {"succeeded", "failed"})
     assert done["status"] == "succeeded", done
+    # The generation says what it started from (to run it again); lists leave that out.
+    assert alice.client.get(f"/v1/generations/{done['id']}").json()["inputs"] == body["inputs"]
+    assert alice.client.get("/v1/generations").json()["items"][0]["inputs"] is None
 
     [edit] = vendor.state["edits"]
     assert edit["image"] == [image]

@@ -97,11 +97,15 @@ async def create_generation(tx: UserScope, *, generation_id: UUID, type_: str, m
 
 
 async def get_generation(tx: UserScope, *, generation_id: UUID) -> dict[str, Any] | None:
+    """One generation with its input media, in order."""
     cur = await tx.conn.execute(
         """
-        SELECT id, type, status, model_id, provider, prompt, params, progress, error, attempts, result,
-               created_at, updated_at, started_at, finished_at
-          FROM public.generations WHERE id = %s
+        SELECT g.id, g.type, g.status, g.model_id, g.provider, g.prompt, g.params, g.progress, g.error, g.attempts,
+               g.result, g.created_at, g.updated_at, g.started_at, g.finished_at,
+               (SELECT coalesce(jsonb_agg(jsonb_build_object('media_id', i.media_object_id, 'role', i.role)
+                                          ORDER BY i.position), '[]'::jsonb)
+                  FROM public.generation_inputs i WHERE i.generation_id = g.id) AS inputs
+          FROM public.generations g WHERE g.id = %s
         """,
         (generation_id,))
     return await cur.fetchone()
@@ -109,7 +113,7 @@ async def get_generation(tx: UserScope, *, generation_id: UUID) -> dict[str, Any
 
 _LIST_COLUMNS = sql.SQL("""
 SELECT id, type, status, model_id, provider, prompt, params, progress, error, attempts, result,
-       created_at, updated_at, started_at, finished_at FROM public.generations
+       NULL::jsonb AS inputs, created_at, updated_at, started_at, finished_at FROM public.generations
 """)
 
 

@@ -123,6 +123,9 @@ class Generation(BaseModel):
     error: str | None
     attempts: int
     result: GenerationResult | None
+    inputs: list[GenerationInput] | None = Field(
+        None, description="the media it started from, in order: given when it is created and by "
+                          "GET /v1/generations/{id}; null in lists (fetch the generation)")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

@@ -129,10 +129,11 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
                        f"this generation costs {quota.price_cents} cents; {quota.spent_cents} of your monthly "
                        f"{quota.cost_cap_cents} are spent or reserved")
     generation_id = uuid4()
-    return await repo.create_generation(
+    row = await repo.create_generation(
         tx, generation_id=generation_id, type_=type_, model_id=model_id, provider=model["provider"], prompt=prompt,
         params=params, enqueue=lambda: jobs.enqueue(tx, kind="generation", generation_id=generation_id),
         inputs=inputs)
+    return row | {"inputs": [{"media_id": media_id, "role": role} for media_id, role in inputs]}
 
 
 # Which inputs a type takes, and the capability a model needs for each.

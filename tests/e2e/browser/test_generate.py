@@ -222,6 +222,16 @@ def test_inpainting_sends_the_chosen_image_and_the_painted_mask(page: Any, studi
     expect(result.get_by_role("status")).to_have_text("Done.", timeout=MEDIA_TIMEOUT_MS)
     first, again = openai.state["edits"]
     assert again["image"].data == photo and again["mask"].data == first["mask"].data
+    # After a reload too: the generation says which image and mask it started from.
+    page.reload()
+    again_url = page.url
+    expect(result.get_by_role("status")).to_have_text("Done.", timeout=MEDIA_TIMEOUT_MS)
+    result.get_by_role("button", name="Run again").click()
+    page.wait_for_url(lambda url: "generation=" in url and url != again_url)
+    expect(result.get_by_role("status")).to_have_text("Done.", timeout=MEDIA_TIMEOUT_MS)
+    *_, reloaded = openai.state["edits"]
+    assert reloaded["image"].data == photo and reloaded["mask"].data == first["mask"].data
+    page.reload()  # (the form as a fresh page shows it, for what follows)
 
     # One of the user's results (the fake's edit is the image it got) as the image, with
     # nothing painted: a whole-image edit, without a mask.

@@ -1612,6 +1612,11 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Inputs
+             * @description the media it started from, in order: given when it is created and by GET /v1/generations/{id}; null in lists (fetch the generation)
+             */
+            inputs?: components["schemas"]["GenerationInput"][] | null;
             /** Model Id */
             model_id: string | null;
             /** Params */
