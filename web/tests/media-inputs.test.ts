@@ -4,17 +4,17 @@ import { canvasPoint, inputsFor, toMask, uploadRefusal } from '../src/lib/media-
 describe('inputsFor', () => {
 	it('offers an image and a mask to an inpainting image model', () => {
 		expect(inputsFor('image', ['image', 'image-to-image', 'inpainting'])).toEqual({
-			image: true, mask: true, wholeImage: true, required: false
+			image: true, mask: true, wholeImage: true, required: false, audio: false
 		});
 	});
 
 	it('requires a painted mask of a model that only inpaints', () => {
-		expect(inputsFor('image', ['inpainting'])).toEqual({ image: true, mask: true, wholeImage: false, required: true });
+		expect(inputsFor('image', ['inpainting'])).toEqual({ image: true, mask: true, wholeImage: false, required: true, audio: false });
 	});
 
-	it('offers an image to image-to-video models, never a mask', () => {
+	it('offers an image and a soundtrack to image-to-video models, never a mask', () => {
 		expect(inputsFor('video', ['video', 'image-to-video'])).toEqual({
-			image: true, mask: false, wholeImage: true, required: false
+			image: true, mask: false, wholeImage: true, required: false, audio: true
 		});
 		expect(inputsFor('video', ['image-to-video']).required).toBe(true);
 	});
@@ -22,6 +22,7 @@ describe('inputsFor', () => {
 	it('offers nothing to models without those capabilities', () => {
 		expect(inputsFor('image', ['image']).image).toBe(false);
 		expect(inputsFor('video', ['video']).image).toBe(false);
+		expect(inputsFor('video', ['video']).audio).toBe(false);
 		expect(inputsFor('audio', ['speech', 'image-to-image']).image).toBe(false);
 		// image-to-video is no image input on the image page, nor the reverse.
 		expect(inputsFor('image', ['image', 'image-to-video']).image).toBe(false);

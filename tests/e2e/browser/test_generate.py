@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import re
 import shutil
+import struct
+import wave
 from typing import Any
 
 import pytest
@@ -19,7 +22,7 @@ from playwright.sync_api import expect
 from tests.e2e.support import needs_postgres
 from tests.providers.fakes import FakeOpenAI
 
-from .harness import SEEDED_CONNECTION, Studio, check_page, sign_up, watch_of
+from .harness import SEEDED_CONNECTION, Studio, api_call, check_page, sign_up, watch_of
 
 _MISSING_TOOLS = [tool for tool in ("espeak-ng", "ffmpeg", "ffprobe") if shutil.which(tool) is None]
 
@@ -101,6 +104,44 @@ def test_speech_and_video_with_progress_and_players(page: Any) -> None:
     assert any(0 < p < 100 for p in percents) or any(0 < v < 100 for v in seen["values"]), seen
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
     check_page(page, "generate-video-result")
+
+
+@needs_tools
+def test_an_image_and_a_soundtrack_make_a_video_as_long_as_the_sound(page: Any) -> None:
+    sign_up(page, "Slideshow Maker")
+    page.goto("/generate/video")
+    page.get_by_label("Model", exact=True).select_option(page.evaluate(MODEL_ID, "ffmpeg-video"))
+    page.get_by_label("Prompt").fill("A holiday picture with its sound")
+    page.get_by_label("Image file").set_input_files(
+        files=[{"name": "beach.png", "mimeType": "image/png", "buffer": _png(320, 240, (240, 200, 120))}])
+    expect(page.get_by_text("beach.png · 320 × 240 pixels")).to_be_visible()
+    soundtrack = page.get_by_label("Soundtrack file")
+    soundtrack.set_input_files(files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"la la"}])
+    expect(page.get_by_role("alert")).to_contain_text("“notes.txt” is not an MP3, WAV or Ogg audio file")
+    soundtrack.set_input_files(files=[{"name": "waves.wav", "mimeType": "audio/wav", "buffer": _wav(2.5)}])
+    expect(page.get_by_label("Soundtrack: waves.wav")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    check_page(page, "generate-video-inputs")
+    page.get_by_role("button", name="Generate").click()
+
+    # Without a duration, the video lasts as long as its soundtrack.
+    seconds = _duration(page, "section video")
+    assert abs(seconds - 2.5) < 0.2, seconds
+    generation_id = page.url.split("generation=")[1]
+    status, generation = api_call(page, "GET", f"/v1/generations/{generation_id}")
+    assert status == 200 and [i["role"] for i in generation["inputs"]] == ["image", "audio"], generation
+    watch_of(page).assert_clean()
+
+
+def _wav(seconds: float, rate: int = 8000) -> bytes:
+    """A WAV of a quiet tone."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(struct.pack("<h", int(2000 * math.sin(i / 8))) for i in range(int(rate * seconds))))
+    return buffer.getvalue()
 
 
 @needs_tools

@@ -15,6 +15,9 @@ export interface Upload {
 /** The image types Studio takes as uploads (src/studio/media/service.py UPLOAD_TYPES). */
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
 export const IMAGE_TYPES_TEXT = 'a PNG, JPEG, WebP or GIF image';
+/** The audio types Studio takes as uploads (the same list). */
+export const AUDIO_TYPES = ['audio/mpeg', 'audio/wav', 'audio/x-wav', 'audio/ogg'];
+export const AUDIO_TYPES_TEXT = 'an MP3, WAV or Ogg audio file';
 
 /** What a model of `kind` can start from, by its capabilities (the API checks the same). */
 export function inputsFor(kind: string, capabilities: readonly string[]): {
@@ -26,17 +29,20 @@ export function inputsFor(kind: string, capabilities: readonly string[]): {
 	wholeImage: boolean;
 	/** It cannot run from the prompt alone: an image is required. */
 	required: boolean;
+	/** It takes an audio track with its image (image-to-video). */
+	audio: boolean;
 } {
 	const has = (c: string) => capabilities.includes(c);
 	if (kind === 'image') {
 		const image = has('image-to-image') || has('inpainting');
-		return { image, mask: has('inpainting'), wholeImage: has('image-to-image'), required: image && !has('image') };
+		return { image, mask: has('inpainting'), wholeImage: has('image-to-image'), required: image && !has('image'),
+			audio: false };
 	}
 	if (kind === 'video') {
 		const image = has('image-to-video');
-		return { image, mask: false, wholeImage: image, required: image && !has('video') };
+		return { image, mask: false, wholeImage: image, required: image && !has('video'), audio: image };
 	}
-	return { image: false, mask: false, wholeImage: false, required: false };
+	return { image: false, mask: false, wholeImage: false, required: false, audio: false };
 }
 
 /** Uploads a file as it is (the body is the file, its type the Content-Type), through the
