@@ -356,6 +356,21 @@ def test_an_image_attached_goes_to_a_vision_model(page: Any, openai: FakeOpenAI,
 
         page.reload()
         expect(_article(page, "You").get_by_role("img", name="Attached image 1 of 1")).to_be_visible()
+
+        # An edited question keeps its image: the new branch's message has it, and so does
+        # what the model is sent.
+        script_answer(openai, "Still ", "red.")
+        question = _article(page, "You")
+        question.get_by_role("button", name="Edit").click()
+        question.get_by_label("Edit message").fill("Which colour, exactly?")
+        question.get_by_role("button", name="Send").click()
+        _answered(page, "Still red.")
+        expect(_versions(_article(page, "You"))).to_contain_text("2/2")
+        expect(_article(page, "You").get_by_role("img", name="Attached image 1 of 1")).to_be_visible()
+        question = openai.received("POST", "/v1/chat/completions")[-1].json()["messages"][-1]
+        assert [p["text"] for p in question["content"] if p["type"] == "text"] == ["Which colour, exactly?"]
+        images = [p["image_url"]["url"] for p in question["content"] if p["type"] == "image_url"]
+        assert [base64.b64decode(url.partition(",")[2]) for url in images] == [red]
         watch_of(page).assert_clean()
 
 
