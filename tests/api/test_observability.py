@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -35,6 +35,20 @@ async def application_name(db: Db, ctx: Ctx) -> Response:
 @router.get("/boom")
 async def boom(request: Request) -> Response:
     raise RuntimeError("studio-observability-test-failure")
+
+
+# Set by the test below: ends a backend from outside, as a server restart does.
+terminate_backend: list[Callable[[int], None]] = []
+
+
+@router.get("/connection-lost")
+async def connection_lost(db: Db, ctx: Ctx) -> Response:
+    async with db.as_anon(ctx) as tx:
+        row = await (await tx.conn.execute("SELECT pg_backend_pid() AS pid")).fetchone()
+        assert row is not None
+        terminate_backend[0](row["pid"])
+        await tx.conn.execute("SELECT 1")
+    return json_response({"unreachable": True})
 
 
 def _with_probes(app: FastAPI) -> None:
@@ -103,3 +117,19 @@ def test_unhandled_errors_reach_the_error_reporting_service(pg, db, tmp_path):
     events = b"\n".join(_Ingest.received)
     assert b"studio-observability-test-failure" in events and b"RuntimeError" in events
     assert b"secret-cookie" not in events  # no personal data: cookies are not sent
+
+
+def test_a_database_that_went_away_mid_request_is_a_503_to_retry(probed: Server, admin_conn, caplog):
+    """The server restarting under a request is transient, not a bug of Studio's: the
+    client is told to retry (503 with Retry-After), and the log says why in one line."""
+    terminate_backend[:] = [lambda pid: admin_conn.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))]
+    caplog.set_level(logging.WARNING, logger="studio.http")
+    with probed.client() as client:
+        response = client.get("/test-only/connection-lost", headers={"X-Request-Id": "req-gone0001"})
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "unavailable"
+        assert response.headers["retry-after"] == "1"
+        # The next request finds a live connection.
+        assert client.get("/test-only/application-name").status_code == 200
+    [line] = [r for r in caplog.records if r.getMessage().startswith("database unavailable")]
+    assert line.levelno == logging.WARNING and line.request_id == "req-gone0001"

@@ -181,3 +181,41 @@ def test_a_connection_that_died_while_idle_costs_the_request_nothing(pg, db, adm
     first, second, stats = run(scenario())
     assert second["uid"] == alice and second["pid"] != first
     assert stats.get("connections_lost", 0) + stats.get("returns_bad", 0) >= 1, stats
+
+
+def test_when_every_idle_connection_died_together_the_request_still_succeeds(pg, db, admin_conn):
+    """A server restart ends all of the pool's idle connections at once: the first dead
+    one found makes the pool check the others, so the one retry lands on a live
+    connection instead of the next dead one."""
+    alice, token = make_user(admin_conn, "alice@example.org")
+
+    async def scenario():
+        api = ApiDatabase(pg.conninfo(API_ROLE, db), min_size=4, max_size=4, timeout=5)
+        await api.open()
+        try:
+            # Four connections in use at once, so the pool holds four when they are idle.
+            async def hold(ready: asyncio.Event, release: asyncio.Event) -> int:
+                async with api.as_user(session(token), CTX) as tx:
+                    pid = (await (await tx.conn.execute("SELECT pg_backend_pid() AS pid")).fetchone())["pid"]
+                    ready.set()
+                    await release.wait()
+                    return pid
+
+            release = asyncio.Event()
+            readies = [asyncio.Event() for _ in range(4)]
+            holders = [asyncio.create_task(hold(ready, release)) for ready in readies]
+            for ready in readies:
+                await ready.wait()
+            release.set()
+            pids = set(await asyncio.gather(*holders))
+            assert len(pids) == 4
+            for pid in pids:
+                admin_conn.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+            async with api.as_user(session(token), CTX) as tx:
+                row = await (await tx.conn.execute("SELECT pg_backend_pid() AS pid, auth.uid() AS uid")).fetchone()
+            return pids, row
+        finally:
+            await api.close()
+
+    pids, row = run(scenario())
+    assert row["uid"] == alice and row["pid"] not in pids

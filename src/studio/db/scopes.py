@@ -114,8 +114,8 @@ class ApiDatabase(_Pool):
 
     No check query at checkout (a round trip per request): a connection that died while
     idle (the server restarted, a pooler closed it) fails at the scope's opening
-    statement, before anything of the request ran, and the opening is retried once on
-    a fresh connection."""
+    statement, before anything of the request ran; the pool's idle connections are then
+    checked (they died together) and the opening is retried once on a live one."""
 
     _check_on_checkout = False
 
@@ -131,6 +131,9 @@ class ApiDatabase(_Pool):
                 await self.pool.putconn(conn)  # a broken connection is discarded
                 if attempt == 2 or not conn.broken:
                     raise
+                # The server restarted: every idle connection died with this one. Drop
+                # them all at once, so the retry gets a live one (or waits for a new one).
+                await self.pool.check()
             except BaseException:
                 await _rollback(conn)
                 await self.pool.putconn(conn)

@@ -98,6 +98,13 @@ def install_error_handlers(app: FastAPI) -> None:
         try:
             mapped = database_error(exc)
         except psycopg.Error:
+            if isinstance(exc, psycopg.OperationalError):
+                # The server went away (restart, failover) or gave up on the statement:
+                # transient, so answered like an exhausted pool, not as a server bug.
+                log.warning("database unavailable (%s)", type(exc).__name__,
+                            extra={"request_id": request.state.request_id})
+                return error_response(503, "unavailable", "the database is unavailable, retry shortly",
+                                      headers={"Retry-After": "1"})
             log.exception("database error", extra={"request_id": request.state.request_id})
             return error_response(500, "internal_error", "internal error")
         return error_response(mapped.status, mapped.code, mapped.message)
