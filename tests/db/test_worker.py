@@ -316,3 +316,71 @@ def test_a_generation_whose_worker_died_before_starting_it_fails_with_its_job(pg
     row = admin_conn.execute("SELECT status, error, finished_at IS NOT NULL FROM generations WHERE id = %s",
                              (generation,)).fetchone()
     assert row == ("failed", RESCUE_ERROR, True)
+
+
+class _Forever(JobKind):
+    """A kind whose runs wait until they are cancelled (records which runs began)."""
+
+    def __init__(self) -> None:
+        self.began: list[int] = []
+
+    async def run(self, job: JobContext) -> None:
+        self.began.append(job.job.attempts)
+        await asyncio.Event().wait()
+
+
+def _claimed(job_id: UUID, attempts: int = 1) -> ClaimedJob:
+    return ClaimedJob(job_id, "maintenance", attempts, 5, None, None, {})
+
+
+def _bare_worker(tmp_path: Path, kind: JobKind) -> Worker:
+    """A Worker for its bookkeeping only: these runs never reach the database."""
+    return Worker(None, "", LocalStorage(tmp_path), Registry({"maintenance": kind}),  # type: ignore[arg-type]
+                  WorkerOptions(worker_id="test-worker"))
+
+
+def test_a_run_cancelled_before_it_began_frees_its_slot(tmp_path):
+    """The heartbeat may cancel a run (its lease was lost) before the run's first step;
+    such a task never executes its body, and its slot must be freed all the same."""
+    kind = _Forever()
+
+    async def scenario() -> tuple[int, bool]:
+        worker = _bare_worker(tmp_path, kind)
+        worker._start(_claimed(uuid.uuid4()))
+        [entry] = worker.running.values()
+        entry.task.cancel()
+        await asyncio.gather(entry.task, return_exceptions=True)
+        await asyncio.sleep(0)  # the done callback
+        return len(worker.running), worker._wake.is_set()
+
+    assert asyncio.run(scenario()) == (0, True)
+    assert kind.began == []
+
+
+def test_a_job_claimed_again_stops_the_stale_run_and_keeps_the_new_one(tmp_path):
+    """Cut off from the database while giving a job back, a run can lose its lease; the
+    queue may then hand the same job to this very worker again. The stale run is stopped,
+    and its end does not forget the new run (which the heartbeat must keep renewing)."""
+    kind = _Forever()
+    job_id = uuid.uuid4()
+
+    async def scenario() -> tuple[bool, bool, int]:
+        worker = _bare_worker(tmp_path, kind)
+        worker._start(_claimed(job_id, attempts=1))
+        stale = worker.running[job_id]
+        await asyncio.sleep(0.01)  # the first run is under way
+        worker._start(_claimed(job_id, attempts=2))
+        fresh = worker.running[job_id]
+        await asyncio.wait([stale.task], timeout=5)
+        stopped = stale.task.cancelled()
+        stale.task.cancel()  # (left running by a worker that does not stop it)
+        await asyncio.gather(stale.task, return_exceptions=True)
+        await asyncio.sleep(0.01)
+        kept = worker.running.get(job_id) is fresh and not fresh.task.done()
+        fresh.task.cancel()
+        await asyncio.gather(fresh.task, return_exceptions=True)
+        await asyncio.sleep(0)
+        return stopped, kept, len(worker.running)
+
+    assert asyncio.run(scenario()) == (True, True, 0)
+    assert kind.began == [1, 2]

@@ -197,9 +197,31 @@ class Worker:
                     future.set_result(job_id in held)
 
     def _start(self, job: ClaimedJob) -> None:
+        stale = self.running.get(job.job_id)
+        if stale is not None:
+            # The queue gave the job out again, to this worker: an earlier run here lost it
+            # (its lease expired while it was cut off from the database, giving it back).
+            # That run holds nothing any more; stop it before it gives back this claim.
+            log.warning("job %s was claimed again while an earlier run of it here had lost it; stopping that run",
+                        job.job_id)
+            stale.task.cancel()
         cancel = asyncio.Event()
         task = asyncio.create_task(self._execute(job, cancel), name=f"job-{job.job_id}")
-        self.running[job.job_id] = _Running(job, task, cancel)
+        entry = _Running(job, task, cancel)
+        self.running[job.job_id] = entry
+        task.add_done_callback(lambda _: self._forget(entry))
+
+    def _forget(self, entry: _Running) -> None:
+        """A run ended. A done callback, not a `finally`: a task cancelled before it began
+        (the heartbeat found its lease lost) never runs its body, and its slot must still
+        be freed. Only its own entry: a newer claim of the same job may have replaced it."""
+        job = entry.job
+        if self.running.get(job.job_id) is entry:
+            del self.running[job.job_id]
+            kind = self.kinds.get(job.kind)
+            if kind is not None and kind.event_channel and (key := kind.event_key(job)) is not None:
+                self._events.pop((kind.event_channel, key), None)
+        self._wake.set()
 
     async def _execute(self, job: ClaimedJob, cancel: asyncio.Event) -> None:
         job_id_var.set(str(job.job_id))  # this task's log lines carry the job id
@@ -228,11 +250,6 @@ class Worker:
                 await self.fail(job, kind, "internal error in the worker", retryable=True)
             except psycopg.Error:
                 log.exception("could not record the failure of job %s; its lease will expire", job.job_id)
-        finally:
-            if kind is not None and kind.event_channel and (key := kind.event_key(job)) is not None:
-                self._events.pop((kind.event_channel, key), None)
-            self.running.pop(job.job_id, None)
-            self._wake.set()
 
     async def fail(self, job: ClaimedJob, kind: JobKind, error: str, *, retryable: bool) -> str:
         """JobContext.fail: the job retried with backoff or failed for good, and its
@@ -358,17 +375,17 @@ class Worker:
     async def _heartbeat(self) -> None:
         if not self.running:
             return
-        job_ids = list(self.running)
+        # The runs as they are now: one claimed again meanwhile is a new run, not this one.
+        runs = dict(self.running)
         async with self.db.as_worker() as tx:
-            held = await repo.heartbeat(tx, worker_id=self.worker_id, job_ids=job_ids,
+            held = await repo.heartbeat(tx, worker_id=self.worker_id, job_ids=list(runs),
                                         lease_seconds=self.options.lease_seconds)
-            jobs = [r.job for job_id, r in list(self.running.items()) if job_id in held]
+            jobs = [r.job for job_id, r in runs.items() if job_id in held]
             cancelled: set[UUID] = set()
             for kind, of_kind in self.kinds.by_kind(jobs, lambda job: job.kind).items():
                 cancelled |= await kind.cancelled(tx, of_kind)
-        for job_id in job_ids:
-            running = self.running.get(job_id)
-            if running is None:
+        for job_id, running in runs.items():
+            if self.running.get(job_id) is not running or running.task.done():
                 continue
             if job_id not in held:
                 log.warning("lost the lease of job %s; stopping it", job_id)
