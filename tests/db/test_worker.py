@@ -384,3 +384,49 @@ def test_a_job_claimed_again_stops_the_stale_run_and_keeps_the_new_one(tmp_path)
 
     assert asyncio.run(scenario()) == (True, True, 0)
     assert kind.began == [1, 2]
+
+
+def test_the_heartbeat_does_not_stop_a_run_claimed_while_it_ran(pg, db, admin_conn, tmp_path):
+    """The heartbeat finds that a stale run here lost its job; meanwhile the claim loop
+    got the same job again and started a new run. The heartbeat must stop the stale run
+    only: cancelling the new one before it began used to leave its entry behind, and the
+    heartbeat then renewed that job's lease for ever with nothing running it."""
+    held_id, lost_id = enqueue(admin_conn, 2)
+    admin_conn.execute("UPDATE public.jobs SET status = 'running', worker_id = 'test-worker', attempts = 1,"
+                       " lease_expires_at = now() + interval '1 minute' WHERE id = %s", (held_id,))
+
+    class ClaimedMeanwhile(_Forever):
+        async def cancelled(self, tx, jobs):  # asked during the heartbeat: claim the lost job now
+            admin_conn.execute("UPDATE public.jobs SET status = 'running', worker_id = 'test-worker',"
+                               " attempts = 2, lease_expires_at = now() + interval '1 minute' WHERE id = %s",
+                               (lost_id,))
+            worker._start(_claimed(lost_id, attempts=2))
+            return set()
+
+    kind = ClaimedMeanwhile()
+
+    async def scenario() -> tuple[bool, bool]:
+        nonlocal worker
+        pool = WorkerDatabase(pg.conninfo(WORKER_ROLE, db), min_size=1, max_size=2, timeout=10)
+        await pool.open()
+        worker = Worker(pool, "", LocalStorage(tmp_path), Registry({"maintenance": kind}),
+                        WorkerOptions(worker_id="test-worker"))
+        try:
+            worker._start(_claimed(held_id))
+            worker._start(_claimed(lost_id))  # the stale run: the job is queued, not ours
+            await asyncio.sleep(0.01)
+            await worker._heartbeat()
+            await asyncio.sleep(0.01)
+            fresh = worker.running.get(lost_id)
+            alive = fresh is not None and fresh.job.attempts == 2 and not fresh.task.done()
+            held_alive = not worker.running[held_id].task.done()
+            return alive, held_alive
+        finally:
+            for run in list(worker.running.values()):
+                run.task.cancel()
+            await asyncio.sleep(0.01)
+            await pool.close()
+
+    worker: Worker
+    assert asyncio.run(scenario()) == (True, True)
+    assert kind.began == [1, 1, 2]

@@ -287,6 +287,18 @@ def _status_counts(home: Path) -> dict[str, int] | None:
         return None  # restarting
 
 
+def _stuck(home: Path) -> str:
+    """What the unfinished generations' jobs and the server's sessions are doing."""
+    jobs = _sql(home, """SELECT g.status, j.status, j.attempts, j.worker_id, j.run_after - now(),
+                                j.lease_expires_at - now(), j.last_error
+                           FROM generations g LEFT JOIN jobs j ON j.generation_id = g.id
+                          WHERE g.status NOT IN ('succeeded', 'failed', 'canceled')""")
+    sessions = _sql(home, """SELECT usename, state, wait_event_type, wait_event, now() - xact_start,
+                                    left(query, 200)
+                               FROM pg_stat_activity WHERE backend_type = 'client backend'""")
+    return "jobs:\n" + "\n".join(map(str, jobs)) + "\nsessions:\n" + "\n".join(map(str, sessions))
+
+
 def test_postgres_restart_during_a_batch_loses_and_duplicates_nothing(lab: Lab):
     home = lab.home()
     api, port = _serve(lab, home)
@@ -330,7 +342,8 @@ def test_postgres_restart_during_a_batch_loses_and_duplicates_nothing(lab: Lab):
                 pytest.fail(f"a process died after the restart:\n{_describe(crashed)}")
             time.sleep(0.5)
         else:
-            pytest.fail(f"not all {BATCH} generations ended within 240s ({counts}):\n{_describe(procs)}")
+            pytest.fail(f"not all {BATCH} generations ended within 240s ({counts}):\n{_stuck(home)}\n"
+                        f"{_describe(procs)}")
         assert counts == {"succeeded": BATCH}, f"{counts}\n{_describe(procs)}"
 
         # Through the API (its pool had to replace every connection): each generation
