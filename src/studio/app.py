@@ -37,6 +37,7 @@ from studio.media import endpoints as media_endpoints
 from studio.monitoring import endpoints as monitoring_endpoints
 from studio.monitoring import logs
 from studio.monitoring.metrics import HttpMetrics, Metrics
+from studio.notifications import endpoints as notification_endpoints
 from studio.privacy import endpoints as privacy_endpoints
 from studio.providers.registry import Providers
 from studio.sharing import endpoints as sharing_endpoints
@@ -153,6 +154,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(media_endpoints.router)
     app.include_router(transcription_endpoints.router)
     app.include_router(sharing_endpoints.router)
+    app.include_router(notification_endpoints.router)
     app.include_router(privacy_endpoints.router)
     app.include_router(monitoring_endpoints.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

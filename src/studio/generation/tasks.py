@@ -6,7 +6,9 @@ removes that entry. A worker dying in between leaves a file that the outbox dele
 never a file nobody knows about.
 
 The generation row mirrors its job: the hooks below keep it in step when the queue
-moves the job without this handler (given back, rescued, cancelled by its owner).
+moves the job without this handler (given back, rescued, cancelled by its owner). A
+generation that ends (succeeded, or failed for good) notifies its owner in the same
+transaction; one the owner cancelled does not.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from studio.jobs.context import JobContext
 from studio.jobs.registry import JobKind
 from studio.jobs.repository import RESCUE_ERROR, ClaimedJob, MovedJob
 from studio.media import repository as media
+from studio.notifications import repository as notifications
 from studio.providers.base import GenerationTask, MediaOutput, ProviderError
 from studio.providers.registry import Providers
 from studio.storage import repository as outbox
@@ -90,10 +93,14 @@ class GenerationJobs(JobKind):
 
     async def rescued(self, tx: WorkerScope, moved: Sequence[MovedJob]) -> None:
         await repo.rescued(tx, outcomes=[(_generation_id(m.job), m.status) for m in moved], error=RESCUE_ERROR)
+        if ended := [_generation_id(m.job) for m in moved if m.status == "failed"]:
+            await notifications.generations_ended(tx, generation_ids=ended)
 
     async def failed(self, tx: WorkerScope, job: ClaimedJob, status: Literal["queued", "failed"],
                      error: str) -> None:
         await repo.fail(tx, generation_id=_generation_id(job), status=status, error=error)
+        if status == "failed":
+            await notifications.generations_ended(tx, generation_ids=[_generation_id(job)])
 
     async def cancelled(self, tx: WorkerScope, jobs: Sequence[ClaimedJob]) -> set[UUID]:
         by_generation = {_generation_id(job): job.job_id for job in jobs}
@@ -196,6 +203,7 @@ class GenerationJobs(JobKind):
                     await outbox.upload_recorded(tx, planned_deletion=s["planned"])
                 if not await repo.succeed(tx, generation_id=generation_id, result=result):
                     raise _Cancelled
+                await notifications.generations_ended(tx, generation_ids=[generation_id])
                 await job.finish(tx, "succeeded")
                 await usage.record_usage(tx, user_id=user_id, generation_id=generation_id, kind=spec.type,
                                          provider=spec.provider, model=spec.provider_model,

@@ -1,0 +1,86 @@
+"""`public.user_notifications`, and nothing else: the user's reads and marks in their
+own scope (RLS: only their rows), the worker's inserts in its scope."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+
+from studio.db.scopes import UserScope, WorkerScope
+
+_COLUMNS = "id, kind, title, body, data, read_at, created_at"
+
+
+async def list_notifications(tx: UserScope, *, unread_only: bool, after: tuple[datetime, UUID] | None,
+                             limit: int) -> list[dict[str, Any]]:
+    """Newest first, limit + 1 rows (the extra one says a next page exists)."""
+    conditions = [sql.SQL("user_id = %(user)s")]
+    if unread_only:
+        conditions.append(sql.SQL("read_at IS NULL"))
+    if after is not None:
+        conditions.append(sql.SQL("(created_at, id) < (%(after_ts)s, %(after_id)s)"))
+    query = sql.SQL("SELECT " + _COLUMNS + " FROM public.user_notifications WHERE {conditions}"
+                    " ORDER BY created_at DESC, id DESC LIMIT %(limit)s").format(
+        conditions=sql.SQL(" AND ").join(conditions))
+    cur = await tx.conn.execute(query, {"user": tx.user.id, "after_ts": after[0] if after else None,
+                                        "after_id": after[1] if after else None, "limit": limit + 1})
+    return await cur.fetchall()
+
+
+async def unread_count(tx: UserScope) -> int:
+    cur = await tx.conn.execute(
+        "SELECT count(*) AS n FROM public.user_notifications WHERE user_id = %s AND read_at IS NULL", (tx.user.id,))
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+async def mark_read(tx: UserScope, *, notification_id: UUID) -> bool:
+    """False when there is no such notification of the caller's (already read is fine)."""
+    cur = await tx.conn.execute(
+        """
+        UPDATE public.user_notifications SET read_at = COALESCE(read_at, pg_catalog.now())
+         WHERE id = %s AND user_id = %s
+        RETURNING id
+        """,
+        (notification_id, tx.user.id))
+    return await cur.fetchone() is not None
+
+
+async def mark_all_read(tx: UserScope) -> int:
+    cur = await tx.conn.execute(
+        "UPDATE public.user_notifications SET read_at = pg_catalog.now() WHERE user_id = %s AND read_at IS NULL",
+        (tx.user.id,))
+    return cur.rowcount
+
+
+async def delete(tx: UserScope, *, notification_id: UUID) -> bool:
+    cur = await tx.conn.execute(
+        "DELETE FROM public.user_notifications WHERE id = %s AND user_id = %s RETURNING id",
+        (notification_id, tx.user.id))
+    return await cur.fetchone() is not None
+
+
+# --- workers ---------------------------------------------------------------------------
+
+
+async def generations_ended(tx: WorkerScope, *, generation_ids: Sequence[UUID]) -> None:
+    """One notification per generation that reached succeeded or failed, written from
+    its row as committed in this transaction: the title says what and how it ended, the
+    body starts with its prompt. Generations in any other state are left out."""
+    await tx.conn.execute(
+        """
+        INSERT INTO public.user_notifications (user_id, kind, title, body, data)
+        SELECT g.user_id, 'generation',
+               initcap(g.type) || CASE g.status WHEN 'succeeded' THEN ' ready' ELSE ' failed' END,
+               left(CASE WHEN g.status = 'failed' AND g.error IS NOT NULL
+                         THEN g.error || ' - ' || COALESCE(g.prompt, '') ELSE COALESCE(g.prompt, '') END, 300),
+               jsonb_build_object('generation_id', g.id, 'status', g.status)
+          FROM public.generations g
+         WHERE g.id = ANY(%s) AND g.status IN ('succeeded', 'failed')
+        """,
+        (list(generation_ids),))

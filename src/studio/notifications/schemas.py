@@ -1,0 +1,29 @@
+"""Notifications API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+
+class Notification(BaseModel):
+    id: UUID
+    kind: Literal["generation", "training", "share", "quota", "system", "backup"]
+    title: str
+    body: str | None
+    data: dict[str, Any] = Field(description="what it is about, e.g. {\"generation_id\": ..., \"status\": ...}")
+    read_at: datetime | None
+    created_at: datetime
+
+
+class NotificationPage(BaseModel):
+    items: list[Notification]
+    next_cursor: str | None
+    unread_count: int = Field(description="all of the caller's unread notifications, not only this page's")
+
+
+class MarkedRead(BaseModel):
+    marked: int = Field(description="how many were unread until now")
