@@ -74,7 +74,8 @@ def sse(response: httpx.Response, deadline: float) -> Iterator[dict[str, Any]]:
         assert time.monotonic() < deadline, "the event stream did not deliver in time"
         if line == "":
             if "data" in block:
-                yield {"id": int(block["id"]), "event": block.get("event"), **orjson.loads(block["data"])}
+                yield {**orjson.loads(block["data"]), "id": int(block["id"]) if "id" in block else None,
+                       "event": block.get("event")}
             block = {}
         elif not line.startswith(":"):
             field, _, value = line.partition(":")
@@ -137,15 +138,23 @@ def test_user_stream_sees_only_own_generations(alice: Account, bob: Account, ano
         bobs = create_speech(bob, "bob's")
         mine = {create_speech(alice, "first"), create_speech(alice, "second")}
         seen: list[dict[str, Any]] = []
+        notified: list[dict[str, Any]] = []
         done: set[str] = set()
         for event in sse(response, time.monotonic() + 60):
-            seen.append(event)
-            if event["status"] in TERMINAL:
+            if event["event"] == "notification":
+                # Written with the terminal event, so it arrives with it; it has no id.
+                assert event["id"] is None and event["kind"] == "generation", event
+                notified.append(event)
+            else:
+                seen.append(event)
+            if event["event"] == "generation" and event["status"] in TERMINAL:
                 assert event["status"] == "succeeded", event
                 done.add(event["generation_id"])
-            if done >= mine:
+            if done >= mine and len(notified) >= len(mine):
                 break
     assert {e["generation_id"] for e in seen} == mine
+    assert {n["data"]["generation_id"] for n in notified} == mine and len(notified) == 2
+    assert {n["title"] for n in notified} == {"Audio ready"}
     wait_for(bob, bobs, {"succeeded", "failed"})
     assert admin_conn.execute("SELECT count(*) FROM generation_events WHERE generation_id = %s",
                               (bobs,)).fetchone()[0] >= 3

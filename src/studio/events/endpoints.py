@@ -6,6 +6,10 @@ Each event is
     event: generation
     data: {"generation_id", "status", "progress", "error", "created_at"}
 
+/v1/events also carries the caller's notifications as they arrive (`event:
+notification`, the notification's JSON, no `id`): they are not replayed on reconnect,
+GET /v1/notifications is where a client catches up.
+
 A stream resumes after `Last-Event-ID` (the header an EventSource sends when it
 reconnects, or `?last_event_id=` for clients without one; the header wins). Without it,
 a generation's stream replays all of that generation's events, and /v1/events starts
@@ -37,6 +41,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -53,6 +58,7 @@ from studio.events import repository as repo
 from studio.events.listener import SubscribeRefused, Subscription, listener_for
 from studio.http.deps import Cred, Ctx, Db
 from studio.http.errors import ApiError, not_found
+from studio.notifications import repository as notifications
 
 log = logging.getLogger("studio.events")
 
@@ -72,7 +78,8 @@ Write = Callable[[bytes], Awaitable[None]]
 _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}},
           "description": 'Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", '
-                         '"progress", "error", "created_at"}`'},
+                         '"progress", "error", "created_at"}`; on /v1/events also `event: notification`, '
+                         '`data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id)'},
     400: {"description": "Last-Event-ID is not an event id"},
     401: {"description": "not signed in"},
     503: {"description": "too many open event streams; retry after Retry-After seconds"},
@@ -135,12 +142,23 @@ async def _disconnected(receive: Receive) -> None:
 _UNSAFE = ((b"\xc2\x85", b"\\u0085"), (b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"))
 
 
-def format_event(row: dict[str, Any]) -> bytes:
-    data = orjson.dumps({"generation_id": row["generation_id"], "status": row["status"],
-                         "progress": row["progress"], "error": row["error"], "created_at": row["created_at"]})
+def _data(value: dict[str, Any]) -> bytes:
+    data = orjson.dumps(value)
     for raw, escaped in _UNSAFE:
         data = data.replace(raw, escaped)
+    return data
+
+
+def format_event(row: dict[str, Any]) -> bytes:
+    data = _data({"generation_id": row["generation_id"], "status": row["status"],
+                  "progress": row["progress"], "error": row["error"], "created_at": row["created_at"]})
     return b"id: %d\nevent: generation\ndata: %s\n\n" % (row["id"], data)
+
+
+def format_notification(row: dict[str, Any]) -> bytes:
+    """No `id:` line: a notification does not move the stream's Last-Event-ID (that
+    counts generation events). A client that reconnects reads GET /v1/notifications."""
+    return b"event: notification\ndata: %s\n\n" % _data(row)
 
 
 class _Pump:
@@ -149,8 +167,8 @@ class _Pump:
     def __init__(self, db: ApiDatabase, cred: Credential, ctx: RequestContext, subscription: Subscription) -> None:
         self.db, self.cred, self.ctx, self.subscription = db, cred, ctx, subscription
 
-    async def read(self) -> tuple[list[dict[str, Any]], bool, bool]:
-        """(events to send, the stream is complete, more are waiting)."""
+    async def read(self) -> tuple[list[bytes], bool, bool]:
+        """(events to send, encoded, the stream is complete, more are waiting)."""
         raise NotImplementedError
 
     async def run(self, write: Write) -> None:
@@ -164,7 +182,7 @@ class _Pump:
                 log.warning("event stream read failed, retrying at the next poll: %s", exc)
                 events, complete, more = [], False, False
             if events:
-                await write(b"".join(format_event(e) for e in events))
+                await write(b"".join(events))
                 next_keepalive = time.monotonic() + KEEPALIVE_SECONDS
             if complete:
                 return
@@ -191,7 +209,7 @@ class _GenerationPump(_Pump):
         super().__init__(*args)
         self.generation_id, self.after = generation_id, after
 
-    async def read(self) -> tuple[list[dict[str, Any]], bool, bool]:
+    async def read(self) -> tuple[list[bytes], bool, bool]:
         async with self.db.as_user(self.cred, self.ctx) as tx:
             status, events = await repo.generation_events(tx, generation_id=self.generation_id,
                                                           after=self.after, limit=BATCH)
@@ -199,11 +217,11 @@ class _GenerationPump(_Pump):
             return [], True, False  # deleted meanwhile: nothing more will come
         for i, event in enumerate(events):
             if event["status"] in TERMINAL:
-                return events[:i + 1], True, False
+                return [format_event(e) for e in events[:i + 1]], True, False
         if events:
             self.after = events[-1]["id"]
         # No new events and already terminal: the client has seen the end (Last-Event-ID).
-        return events, not events and status in TERMINAL, len(events) >= BATCH
+        return [format_event(e) for e in events], not events and status in TERMINAL, len(events) >= BATCH
 
 
 class _UserCursor:
@@ -228,17 +246,39 @@ class _UserCursor:
             self.sent[event["id"]] = now
 
 
+class _NotificationCursor:
+    """Where a stream is in the caller's notifications: those created after `floor`
+    are read, less the ones sent. The floor trails the server's clock by
+    USER_LOOKBACK_SECONDS, so one whose transaction began earlier but committed later
+    still arrives."""
+
+    def __init__(self, since: datetime) -> None:
+        self.floor = since
+        self.sent: dict[UUID, datetime] = {}
+
+    def record(self, rows: list[dict[str, Any]], server_now: datetime) -> None:
+        for row in rows:
+            self.sent[row["id"]] = row["created_at"]
+        self.floor = max(self.floor, server_now - timedelta(seconds=USER_LOOKBACK_SECONDS))
+        self.sent = {key: at for key, at in self.sent.items() if at > self.floor}
+
+
 class _UserPump(_Pump):
-    def __init__(self, *args: Any, after: int) -> None:
+    def __init__(self, *args: Any, after: int, notifications_since: datetime) -> None:
         super().__init__(*args)
         self.cursor = _UserCursor(after)
+        self.notifications = _NotificationCursor(notifications_since)
 
-    async def read(self) -> tuple[list[dict[str, Any]], bool, bool]:
+    async def read(self) -> tuple[list[bytes], bool, bool]:
         self.cursor.settle(time.monotonic())
         async with self.db.as_user(self.cred, self.ctx) as tx:
             events = await repo.user_events(tx, after=self.cursor.floor, skip=self.cursor.sent.keys(), limit=BATCH)
+            server_now, arrived = await notifications.arrived(tx, since=self.notifications.floor,
+                                                              skip=list(self.notifications.sent))
         self.cursor.record(events, time.monotonic())
-        return events, False, len(events) >= BATCH
+        self.notifications.record(arrived, server_now)
+        encoded = [format_event(e) for e in events] + [format_notification(n) for n in arrived]
+        return encoded, False, len(events) >= BATCH
 
 
 def _resume_after(request: Request, query_value: str | None) -> int | None:
@@ -282,12 +322,14 @@ async def generation_events(generation_id: UUID, request: Request, db: Db, ctx: 
 @router.get("/events", response_class=EventStreamResponse, status_code=200, responses=_STREAM_RESPONSES)
 async def user_events(request: Request, db: Db, ctx: Ctx, cred: Cred,
                       last_event_id: LastEventIdQuery = None) -> Response:
-    """Progress of all the caller's generations, from now (or after Last-Event-ID)."""
+    """Progress of all the caller's generations, from now (or after Last-Event-ID), and
+    the caller's notifications as they arrive (`event: notification`, without an id)."""
     after = _resume_after(request, last_event_id)
     async with db.as_user(cred, ctx) as tx:
         if after is None:
             after = await repo.latest_event_id(tx)
+        since = await notifications.server_now(tx)
         user_id = tx.user.id
     subscription = _subscribe(request, user_id)
-    pump = _UserPump(db, cred, ctx, subscription, after=after)
+    pump = _UserPump(db, cred, ctx, subscription, after=after, notifications_since=since)
     return EventStreamResponse(pump.run, on_close=subscription.close)

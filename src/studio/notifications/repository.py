@@ -39,6 +39,32 @@ async def unread_count(tx: UserScope) -> int:
     return int(row["n"])
 
 
+async def arrived(tx: UserScope, *, since: datetime, skip: Sequence[UUID]) -> tuple[datetime, list[dict[str, Any]]]:
+    """(the server's clock, the caller's notifications created after `since` and not in
+    `skip`, oldest first), in one statement, for a live stream (events/endpoints.py)."""
+    cur = await tx.conn.execute(
+        """
+        SELECT pg_catalog.now() AS server_now, n.*
+          FROM (SELECT 1) AS one
+          LEFT JOIN LATERAL (
+                SELECT """ + _COLUMNS + """ FROM public.user_notifications
+                 WHERE user_id = %s AND created_at > %s AND id <> ALL(%s::uuid[])
+                 ORDER BY created_at, id LIMIT 100) AS n ON true
+        """,
+        (tx.user.id, since, list(skip)))
+    rows = await cur.fetchall()
+    now = rows[0]["server_now"]
+    return now, [{k: v for k, v in row.items() if k != "server_now"} for row in rows if row["id"] is not None]
+
+
+async def server_now(tx: UserScope) -> datetime:
+    cur = await tx.conn.execute("SELECT pg_catalog.now() AS now")
+    row = await cur.fetchone()
+    assert row is not None
+    now: datetime = row["now"]
+    return now
+
+
 async def mark_read(tx: UserScope, *, notification_id: UUID) -> bool:
     """False when there is no such notification of the caller's (already read is fine)."""
     cur = await tx.conn.execute(

@@ -636,7 +636,8 @@ export interface paths {
         };
         /**
          * User Events
-         * @description Progress of all the caller's generations, from now (or after Last-Event-ID).
+         * @description Progress of all the caller's generations, from now (or after Last-Event-ID), and
+         *     the caller's notifications as they arrive (`event: notification`, without an id).
          */
         get: operations["user_events_v1_events_get"];
         put?: never;
@@ -4431,7 +4432,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}` */
+            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}`; on /v1/events also `event: notification`, `data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4644,7 +4645,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}` */
+            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}`; on /v1/events also `event: notification`, `data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id) */
             200: {
                 headers: {
                     [name: string]: unknown;
