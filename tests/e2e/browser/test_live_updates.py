@@ -59,3 +59,38 @@ def test_a_generation_finishing_elsewhere_shows_as_a_toast(page: Any) -> None:
     page.wait_for_url(f"**/gallery/{generation}")
     expect(page.locator("video")).to_be_visible()
     watch_of(page).assert_clean()
+
+
+def test_the_bell_counts_what_finished_and_marks_it_read(page: Any) -> None:
+    """A generation that ends while the user is on another page reaches the bell over the
+    live stream (no reload): the count, then the panel lists it and leads to it; marking
+    all read clears the count, also after a reload."""
+    sign_up(page, "Bell Reader")
+    page.goto("/chat")
+    settled(page)
+    page.evaluate("() => { window.__sameDocument = true; }")
+    bell = page.get_by_role("button", name=re.compile("^Notifications"))
+    expect(bell).to_have_accessible_name("Notifications")
+
+    generation = _start(page, "espeak-en", "Ring the bell when this is spoken")
+    expect(bell).to_have_accessible_name("Notifications, 1 unread", timeout=WAIT_MS)
+    assert page.evaluate("() => window.__sameDocument === true")
+
+    bell.click()
+    panel = page.get_by_role("region", name="Notifications")
+    item = panel.get_by_role("button", name=re.compile("Audio ready.*Ring the bell when this is spoken"))
+    expect(item).to_be_visible()
+    panel.get_by_role("button", name="Mark all as read").click()
+    expect(bell).to_have_accessible_name("Notifications")
+    expect(panel.get_by_role("button", name="Mark all as read")).to_be_disabled()
+
+    item.click()
+    page.wait_for_url(f"**/gallery/{generation}")
+    expect(panel).to_be_hidden()
+
+    page.reload()
+    settled(page)
+    expect(page.get_by_role("button", name=re.compile("^Notifications"))).to_have_accessible_name("Notifications")
+    status, listed = api_call(page, "GET", "/v1/notifications")
+    assert status == 200 and listed["unread_count"] == 0 and len(listed["items"]) == 1, listed
+    watch_of(page).assert_clean()

@@ -1,6 +1,8 @@
 // The user's live events (GET /v1/events): a generation that finishes or fails while the
 // user is elsewhere shows as a toast, and pages that list generations refresh from it.
+// Notifications arrive on the same stream and go to the bell.
 import { page } from '$app/state';
+import { notifications, type Notification } from './notifications.svelte';
 import { toasts } from './toasts.svelte';
 
 export interface GenerationEvent {
@@ -23,6 +25,15 @@ class LiveEvents {
 		if (this.source) return;
 		// EventSource reconnects by itself and sends Last-Event-ID, so nothing is missed.
 		this.source = new EventSource('/v1/events', { withCredentials: true });
+		// Notifications are not replayed on reconnect: (re)read them whenever it opens.
+		this.source.addEventListener('open', () => void notifications.load());
+		this.source.addEventListener('notification', (message) => {
+			try {
+				notifications.received(JSON.parse((message as MessageEvent<string>).data) as Notification);
+			} catch {
+				/* not JSON: ignore */
+			}
+		});
 		this.source.addEventListener('generation', (message) => {
 			let event: GenerationEvent;
 			try {
@@ -39,6 +50,7 @@ class LiveEvents {
 	stop(): void {
 		this.source?.close();
 		this.source = null;
+		notifications.reset();
 	}
 
 	subscribe(listener: Listener): () => void {
