@@ -83,3 +83,31 @@ def test_pages_newest_first_and_bad_input(alice: Account, admin_conn):
     assert alice.client.post("/v1/notifications/not-a-uuid/read").status_code == 422
     assert alice.client.post(f"/v1/notifications/{uuid.uuid4()}/read").status_code == 404
     assert alice.client.get("/v1/notifications").status_code == 200
+
+
+def test_muted_kinds_are_not_written(alice: Account, bob: Account, worker, admin_conn):  # noqa: F811
+    assert alice.client.get("/v1/notifications/preferences").json() == {"muted": []}
+    for bad in ({"muted": ["nonsense"]}, {"muted": "generation"}, {"muted": [], "extra": 1}, {}):
+        r = alice.client.put("/v1/notifications/preferences", json=bad)
+        assert r.status_code == 422, (bad, r.text)
+    r = alice.client.put("/v1/notifications/preferences", json={"muted": ["generation", "backup", "generation"]})
+    assert r.status_code == 200 and r.json() == {"muted": ["backup", "generation"]}
+    assert alice.client.get("/v1/notifications/preferences").json() == {"muted": ["backup", "generation"]}
+    assert bob.client.get("/v1/notifications/preferences").json() == {"muted": []}  # each their own
+
+    espeak = model_id(alice, "espeak-en")
+    ids = [account.client.post("/v1/generations", json={"type": "audio", "model_id": espeak, "prompt": "Quiet."})
+           .json()["id"] for account in (alice, bob)]
+    wait_for(alice, ids[0], {"succeeded", "failed"})
+    wait_for(bob, ids[1], {"succeeded", "failed"})
+    assert _notifications(alice)["items"] == []
+    assert [n["data"]["generation_id"] for n in _notifications(bob)["items"]] == [ids[1]]
+
+    # Backup alerts go to admins who did not mute them (public.notify_admins).
+    admin_conn.execute("UPDATE users SET role = 'admin' WHERE id IN (%s, %s)", (alice.id, bob.id))
+    assert admin_conn.execute("SELECT public.notify_admins('Backup failed', 'disk full', '{}')").fetchone() == (1,)
+    assert [n["title"] for n in _notifications(bob)["items"]][0] == "Backup failed"
+    assert _notifications(alice)["items"] == []
+
+    r = alice.client.put("/v1/notifications/preferences", json={"muted": []})
+    assert r.json() == {"muted": []}

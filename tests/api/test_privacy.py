@@ -163,6 +163,8 @@ def populate(account: Account, admin_conn) -> dict[str, Any]:
                        "VALUES (%s, %s, 'mine', '{\"loss\": 0.25}')", (uid, training))
     admin_conn.execute("INSERT INTO public.user_notifications (user_id, kind, title) VALUES (%s, 'system', 'Hi')",
                        (uid,))
+    admin_conn.execute("INSERT INTO public.notification_preferences (user_id, muted) VALUES (%s, '{share}')",
+                       (uid,))
     admin_conn.execute("INSERT INTO public.admin_approval_requests (requester_id, kind, reason) "
                        "VALUES (%s, 'quota_increase', 'more, please')", (uid,))
     return {"api_key": key.json()["key"], "generation": generation, "upload": upload.json(),

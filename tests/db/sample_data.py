@@ -192,6 +192,7 @@ UNIQUE_KEPT = frozenset({
     "public.quotas_user_id_key",                      # one quota row per user
     "public.dataset_images_dataset_media_key",        # (dataset_id, media_object_id)
     "public.trained_models_training_job_id_key",      # one model per training job
+    "public.notification_preferences_user_id_key",   # one preferences row per user
 })
 
 
@@ -448,6 +449,11 @@ class _Filler:
                 "id": uuid.uuid4(), "user_id": self.sample.users[label], "kind": "generation",
                 "title": f"Done, {label}", "body": "Your image is ready.", "data": {"n": 1}, "read_at": None})
 
+    def notification_preferences(self) -> None:
+        for label, muted in (("A", "{backup}"), ("B", "{generation}")):  # text[] literals (lists become jsonb here)
+            self.add("public.notification_preferences", label,
+                     {"id": uuid.uuid4(), "user_id": self.sample.users[label], "muted": muted})
+
     def node_resources(self) -> None:
         self.add("public.node_resources", "A", {
             "id": uuid.uuid4(), "name": f"gpu-{self.tag}", "kind": "gpu", "status": "online",
@@ -599,6 +605,7 @@ FILL_ORDER: tuple[tuple[str, Callable[[_Filler], None]], ...] = (
     ("public.training_jobs", _Filler.training_jobs),
     ("public.trained_models", _Filler.trained_models),
     ("public.user_notifications", _Filler.user_notifications),
+    ("public.notification_preferences", _Filler.notification_preferences),
     ("public.node_resources", _Filler.node_resources),
     ("public.admin_approval_requests", _Filler.admin_approval_requests),
     ("public.generation_events", _generation_events),

@@ -1,5 +1,6 @@
 """`/v1/notifications`: the caller's notifications, newest first, with the unread count
-(the web app's bell); mark one or all read; delete one. Another user's notification
+(the web app's bell); mark one or all read; delete one; which kinds they want
+(`/preferences`). Another user's notification
 answers 404 like a missing one."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from studio.http.deps import Cred, Ctx, Db
 from studio.http.errors import not_found
 from studio.http.responses import decode_cursor, json_response, page
 from studio.notifications import repository as repo
-from studio.notifications.schemas import MarkedRead, NotificationPage
+from studio.notifications.schemas import MarkedRead, NotificationPage, NotificationPreferences
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
@@ -28,6 +29,22 @@ async def list_notifications(db: Db, ctx: Ctx, cred: Cred, limit: Annotated[int,
         rows = await repo.list_notifications(tx, unread_only=unread, after=after, limit=limit)
         unread_count = await repo.unread_count(tx)
     return json_response(page(rows, limit) | {"unread_count": unread_count})
+
+
+@router.get("/preferences", response_model=NotificationPreferences)
+async def get_preferences(db: Db, ctx: Ctx, cred: Cred) -> Response:
+    async with db.as_user(cred, ctx) as tx:
+        muted = await repo.muted_kinds(tx)
+    return json_response({"muted": muted})
+
+
+@router.put("/preferences", response_model=NotificationPreferences)
+async def set_preferences(body: NotificationPreferences, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    """Replaces the muted kinds; notifications of those kinds are no longer written for
+    the caller (the ones already there stay)."""
+    async with db.as_user(cred, ctx) as tx:
+        muted = await repo.set_muted_kinds(tx, muted=body.muted)
+    return json_response({"muted": muted})
 
 
 @router.post("/read-all", response_model=MarkedRead)

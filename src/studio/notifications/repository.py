@@ -1,5 +1,6 @@
-"""`public.user_notifications`, and nothing else: the user's reads and marks in their
-own scope (RLS: only their rows), the worker's inserts in its scope."""
+"""`public.user_notifications` and `public.notification_preferences`, and nothing else:
+the user's reads, marks and preferences in their own scope (RLS: only their rows), the
+worker's inserts in its scope."""
 
 from __future__ import annotations
 
@@ -91,13 +92,34 @@ async def delete(tx: UserScope, *, notification_id: UUID) -> bool:
     return await cur.fetchone() is not None
 
 
+async def muted_kinds(tx: UserScope) -> list[str]:
+    cur = await tx.conn.execute("SELECT muted FROM public.notification_preferences WHERE user_id = %s",
+                                (tx.user.id,))
+    row = await cur.fetchone()
+    return sorted(row["muted"]) if row else []
+
+
+async def set_muted_kinds(tx: UserScope, *, muted: Sequence[str]) -> list[str]:
+    cur = await tx.conn.execute(
+        """
+        INSERT INTO public.notification_preferences (user_id, muted) VALUES (%(user)s, %(muted)s)
+        ON CONFLICT (user_id) DO UPDATE SET muted = excluded.muted
+        RETURNING muted
+        """,
+        {"user": tx.user.id, "muted": sorted(set(muted))})
+    row = await cur.fetchone()
+    assert row is not None
+    return list(row["muted"])
+
+
 # --- workers ---------------------------------------------------------------------------
 
 
 async def generations_ended(tx: WorkerScope, *, generation_ids: Sequence[UUID]) -> None:
     """One notification per generation that reached succeeded or failed, written from
     its row as committed in this transaction: the title says what and how it ended, the
-    body starts with its prompt. Generations in any other state are left out."""
+    body starts with its prompt. Generations in any other state are left out, and so are
+    the users who muted generation notifications."""
     await tx.conn.execute(
         """
         INSERT INTO public.user_notifications (user_id, kind, title, body, data)
@@ -108,5 +130,7 @@ async def generations_ended(tx: WorkerScope, *, generation_ids: Sequence[UUID]) 
                jsonb_build_object('generation_id', g.id, 'status', g.status)
           FROM public.generations g
          WHERE g.id = ANY(%s) AND g.status IN ('succeeded', 'failed')
+           AND NOT EXISTS (SELECT 1 FROM public.notification_preferences p
+                            WHERE p.user_id = g.user_id AND 'generation' = ANY(p.muted))
         """,
         (list(generation_ids),))

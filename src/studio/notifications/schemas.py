@@ -6,12 +6,15 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+Kind = Literal["generation", "training", "share", "quota", "system", "backup"]
 
 
 class Notification(BaseModel):
     id: UUID
-    kind: Literal["generation", "training", "share", "quota", "system", "backup"]
+    kind: Kind
     title: str
     body: str | None
     data: dict[str, Any] = Field(description="what it is about, e.g. {\"generation_id\": ..., \"status\": ...}")
@@ -27,3 +30,10 @@ class NotificationPage(BaseModel):
 
 class MarkedRead(BaseModel):
     marked: int = Field(description="how many were unread until now")
+
+
+class NotificationPreferences(BaseModel):
+    """The kinds of notification the caller does not want; everything else is on."""
+    model_config = ConfigDict(extra="forbid")
+    muted: list[Kind] = Field(max_length=6, description="e.g. [\"generation\"]: no notification when a "
+                                                        "generation ends")

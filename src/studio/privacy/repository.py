@@ -53,6 +53,7 @@ EXPORTED: tuple[Owned, ...] = (
     Owned("public.training_jobs", "user_id"),
     Owned("public.trained_models", "user_id"),
     Owned("public.user_notifications", "user_id"),
+    Owned("public.notification_preferences", "user_id"),
     Owned("public.admin_approval_requests", "requester_id"),
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from typing import Any
 
 import pytest
@@ -93,4 +94,31 @@ def test_the_bell_counts_what_finished_and_marks_it_read(page: Any) -> None:
     expect(page.get_by_role("button", name=re.compile("^Notifications"))).to_have_accessible_name("Notifications")
     status, listed = api_call(page, "GET", "/v1/notifications")
     assert status == 200 and listed["unread_count"] == 0 and len(listed["items"]) == 1, listed
+    watch_of(page).assert_clean()
+
+
+def test_generations_switched_off_on_the_account_page_ring_no_bell(page: Any) -> None:
+    sign_up(page, "Quiet Reader")
+    page.goto("/account")
+    settled(page)
+    box = page.get_by_role("checkbox", name=re.compile("^Generations"))
+    expect(box).to_be_checked()
+    box.uncheck()
+    expect(page.get_by_role("status").get_by_text("Notification settings saved.")).to_be_visible()
+    page.reload()
+    settled(page)
+    expect(page.get_by_role("checkbox", name=re.compile("^Generations"))).not_to_be_checked()
+
+    generation = _start(page, "espeak-en", "Nobody is told about this one")
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        status, body = api_call(page, "GET", f"/v1/generations/{generation}")
+        assert status == 200, body
+        if body["status"] in ("succeeded", "failed"):
+            break
+        assert time.monotonic() < deadline, body
+        time.sleep(0.2)
+    status, listed = api_call(page, "GET", "/v1/notifications")
+    assert status == 200 and listed == {"items": [], "next_cursor": None, "unread_count": 0}, listed
+    expect(page.get_by_role("button", name=re.compile("^Notifications"))).to_have_accessible_name("Notifications")
     watch_of(page).assert_clean()

@@ -947,6 +947,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/notifications/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Preferences */
+        get: operations["get_preferences_v1_notifications_preferences_get"];
+        /**
+         * Set Preferences
+         * @description Replaces the muted kinds; notifications of those kinds are no longer written for
+         *     the caller (the ones already there stay).
+         */
+        put: operations["set_preferences_v1_notifications_preferences_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/notifications/read-all": {
         parameters: {
             query?: never;
@@ -2193,6 +2215,17 @@ export interface components {
              * @description all of the caller's unread notifications, not only this page's
              */
             unread_count: number;
+        };
+        /**
+         * NotificationPreferences
+         * @description The kinds of notification the caller does not want; everything else is on.
+         */
+        NotificationPreferences: {
+            /**
+             * Muted
+             * @description e.g. ["generation"]: no notification when a generation ends
+             */
+            muted: ("generation" | "training" | "share" | "quota" | "system" | "backup")[];
         };
         /** OpenAIModel */
         OpenAIModel: {
@@ -5075,6 +5108,59 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_preferences_v1_notifications_preferences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+        };
+    };
+    set_preferences_v1_notifications_preferences_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationPreferences"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
             };
             /** @description Validation Error */
             422: {
