@@ -396,21 +396,22 @@ def test_the_heartbeat_does_not_stop_a_run_claimed_while_it_ran(pg, db, admin_co
                        " lease_expires_at = now() + interval '1 minute' WHERE id = %s", (held_id,))
 
     class ClaimedMeanwhile(_Forever):
+        worker: Worker
+
         async def cancelled(self, tx, jobs):  # asked during the heartbeat: claim the lost job now
             admin_conn.execute("UPDATE public.jobs SET status = 'running', worker_id = 'test-worker',"
                                " attempts = 2, lease_expires_at = now() + interval '1 minute' WHERE id = %s",
                                (lost_id,))
-            worker._start(_claimed(lost_id, attempts=2))
+            self.worker._start(_claimed(lost_id, attempts=2))
             return set()
 
     kind = ClaimedMeanwhile()
 
     async def scenario() -> tuple[bool, bool]:
-        nonlocal worker
         pool = WorkerDatabase(pg.conninfo(WORKER_ROLE, db), min_size=1, max_size=2, timeout=10)
         await pool.open()
-        worker = Worker(pool, "", LocalStorage(tmp_path), Registry({"maintenance": kind}),
-                        WorkerOptions(worker_id="test-worker"))
+        worker = kind.worker = Worker(pool, "", LocalStorage(tmp_path), Registry({"maintenance": kind}),
+                                      WorkerOptions(worker_id="test-worker"))
         try:
             worker._start(_claimed(held_id))
             worker._start(_claimed(lost_id))  # the stale run: the job is queued, not ours
@@ -427,6 +428,5 @@ def test_the_heartbeat_does_not_stop_a_run_claimed_while_it_ran(pg, db, admin_co
             await asyncio.sleep(0.01)
             await pool.close()
 
-    worker: Worker
     assert asyncio.run(scenario()) == (True, True)
     assert kind.began == [1, 1, 2]

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.support import needs_postgres
 
-from .harness import api_call, settled, sign_up, watch_of
+from .harness import api_call, check_page, settled, sign_up, watch_of
 
 pytestmark = [pytest.mark.slow, needs_postgres,
               pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None,
@@ -81,6 +81,7 @@ def test_the_bell_counts_what_finished_and_marks_it_read(page: Any) -> None:
     panel = page.get_by_role("region", name="Notifications")
     item = panel.get_by_role("button", name=re.compile("Audio ready.*Ring the bell when this is spoken"))
     expect(item).to_be_visible()
+    check_page(page, "notifications-panel")
     panel.get_by_role("button", name="Mark all as read").click()
     expect(bell).to_have_accessible_name("Notifications")
     expect(panel.get_by_role("button", name="Mark all as read")).to_be_disabled()
@@ -94,7 +95,13 @@ def test_the_bell_counts_what_finished_and_marks_it_read(page: Any) -> None:
     expect(page.get_by_role("button", name=re.compile("^Notifications"))).to_have_accessible_name("Notifications")
     status, listed = api_call(page, "GET", "/v1/notifications")
     assert status == 200 and listed["unread_count"] == 0 and len(listed["items"]) == 1, listed
-    watch_of(page).assert_clean()
+
+    # On a phone the panel fits the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("button", name=re.compile("^Notifications")).click()
+    box = page.get_by_role("region", name="Notifications").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    check_page(page, "notifications-phone")
 
 
 def test_generations_switched_off_on_the_account_page_ring_no_bell(page: Any) -> None:
@@ -108,6 +115,7 @@ def test_generations_switched_off_on_the_account_page_ring_no_bell(page: Any) ->
     page.reload()
     settled(page)
     expect(page.get_by_role("checkbox", name=re.compile("^Generations"))).not_to_be_checked()
+    check_page(page, "account-notifications")
 
     generation = _start(page, "espeak-en", "Nobody is told about this one")
     deadline = time.monotonic() + WAIT_MS / 1000
