@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from studio.catalog.crypto import CredentialCipher
 from studio.catalog.runtime import ConnectionRuntime
 from studio.chat import endpoints as chat_endpoints
 from studio.config import API_ROLE, Settings
+from studio.datasets import endpoints as dataset_endpoints
 from studio.db import migrate, roles
 from studio.db.scopes import ApiDatabase
 from studio.events import endpoints as events_endpoints
@@ -155,6 +157,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(transcription_endpoints.router)
     app.include_router(sharing_endpoints.router)
     app.include_router(notification_endpoints.router)
+    app.include_router(dataset_endpoints.router)
     app.include_router(privacy_endpoints.router)
     app.include_router(monitoring_endpoints.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
@@ -163,7 +166,8 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     # Uploads stream raw files, and transcriptions multipart forms, with their own limit
     # (STUDIO_MAX_UPLOAD_BYTES).
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes,
-                       raw_body_paths=("/v1/uploads", "/v1/transcriptions", "/openai/v1/audio/transcriptions"))
+                       raw_body_paths=("/v1/uploads", "/v1/transcriptions", "/openai/v1/audio/transcriptions"),
+                       raw_body_routes=(re.compile(r"/v1/datasets/[^/]+/images"),))
     # Outermost: requests RequestGuard refuses are timed and counted too.
     app.add_middleware(HttpMetrics, metrics=metrics)
     return app

@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     s3_presign_seconds: int = Field(300, ge=10, le=3600)
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1)
     max_result_bytes: int = Field(1024 * 1024 * 1024, ge=1)
+    # Datasets (docs/training.md): how many a user keeps, and images per dataset. Bytes
+    # count against the user's storage quota (quotas.storage_bytes, 5 GiB by default).
+    max_datasets: int = Field(100, ge=1)
+    max_dataset_images: int = Field(2000, ge=1, le=100000)
 
     # Providers: every external call has a timeout and a bounded retry budget.
     provider_timeout: float = Field(60.0, gt=0)

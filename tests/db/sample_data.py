@@ -181,6 +181,7 @@ UNIQUE_REWRITES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("public.rate_limit_counters", "bucket"): lambda row: f"copy:{_fresh_tag()}",
     ("public.webhook_deliveries", "delivery_id"): lambda row: f"copy-{_fresh_tag()}",
     ("auth.setup_tokens", "token_hash"): lambda row: hashlib.sha256(uuid.uuid4().bytes).digest(),
+    ("public.dataset_images", "checksum_sha256"): lambda row: hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
 }
 
 
@@ -423,7 +424,8 @@ class _Filler:
             self.add("public.dataset_images", label, {
                 "id": uuid.uuid4(), "dataset_id": self.rows["public.datasets"][label][0]["id"],
                 "media_object_id": self.rows["public.media_objects"][label][1]["id"],
-                "caption": f"photo of {label}", "position": 0, "width": 512, "height": 512})
+                "caption": f"photo of {label}", "position": 0, "width": 512, "height": 512,
+                "checksum_sha256": hashlib.sha256(label.encode()).hexdigest()})
 
     def training_jobs(self) -> None:
         # Only A trains: B's account is deleted by a test of auth.delete_account.

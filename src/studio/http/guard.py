@@ -26,11 +26,14 @@ class RequestGuard:
     """Pure ASGI middleware (no per-request task overhead): assigns the request id, and
     refuses bodies over the limit, counted while streaming, and non-JSON bodies."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, raw_body_paths: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, raw_body_paths: tuple[str, ...] = (),
+                 raw_body_routes: tuple[re.Pattern[str], ...] = ()) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        # Endpoints that take a raw file body and enforce their own limit while streaming.
+        # Endpoints that take a raw file body and enforce their own limit while streaming:
+        # by path prefix, or by a pattern of the whole path (a path with an id in it).
         self.raw_body_paths = raw_body_paths
+        self.raw_body_routes = raw_body_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +69,9 @@ class RequestGuard:
             request_id_var.reset(token)
 
     async def _guarded(self, scope: Scope, receive: Receive, send_with_id: Send, headers: dict[str, str]) -> None:
-        if scope["path"].startswith(self.raw_body_paths) and self.raw_body_paths:
+        path = scope["path"]
+        if (self.raw_body_paths and path.startswith(self.raw_body_paths)) or any(
+                route.fullmatch(path) for route in self.raw_body_routes):
             await self.app(scope, receive, send_with_id)
             return
 

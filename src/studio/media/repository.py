@@ -22,6 +22,28 @@ async def record_upload(tx: UserScope, *, media_id: UUID, key: str, size: int, c
     return row
 
 
+async def delete_files(tx: UserScope, *, media_ids: list[UUID]) -> None:
+    """The caller's files; their deletion queues the bytes in the storage outbox (a trigger)."""
+    await tx.conn.execute("DELETE FROM public.media_objects WHERE id = ANY(%s) AND owner_id = %s",
+                          (media_ids, tx.user.id))
+
+
+async def storage_used(tx: UserScope, *, default_quota: int) -> tuple[int, int]:
+    """(bytes of all the caller's files, their storage quota in bytes: their quotas row's,
+    else `default_quota`)."""
+    cur = await tx.conn.execute(
+        """
+        SELECT (SELECT COALESCE(sum(size_bytes), 0) FROM public.media_objects WHERE owner_id = %(user)s)::bigint
+                   AS used,
+               COALESCE((SELECT q.storage_bytes FROM public.quotas q WHERE q.user_id = %(user)s),
+                        %(default)s)::bigint AS quota
+        """,
+        {"user": tx.user.id, "default": default_quota})
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["used"]), int(row["quota"])
+
+
 async def get_media(tx: UserScope, *, media_id: UUID) -> dict[str, Any] | None:
     """A stored file of the caller's (RLS: the owner's only), with where its bytes are."""
     cur = await tx.conn.execute(

@@ -13,16 +13,18 @@ from uuid import UUID
 import filetype
 
 from studio.auth.identity import Credential, RequestContext
-from studio.db.scopes import ApiDatabase
+from studio.db.scopes import ApiDatabase, UserScope
 from studio.http.errors import ApiError, not_found
 from studio.media import repository as repo
-from studio.storage.base import ObjectTooLarge, Storage
+from studio.storage.base import ObjectTooLarge, Storage, StoredObject
 
 # What may be uploaded, checked against the bytes themselves, not only the header.
 UPLOAD_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "audio/x-wav", "audio/wav", "audio/mpeg",
                 "audio/ogg", "video/mp4", "video/webm"}
 _ALIASES = {"audio/wav": "audio/x-wav"}
 SNIFF_BYTES = 262
+# A user's storage when an admin has not set a quota row (the quotas table's default).
+DEFAULT_STORAGE_BYTES = 5 * 1024 ** 3
 
 
 def check_upload_type(declared: str) -> None:
@@ -36,11 +38,28 @@ async def upload(db: ApiDatabase, ctx: RequestContext, cred: Credential, storage
     """Streams `chunks` into the caller's uploads in the `attachments` bucket and records
     the file; its media_objects row. The caller is authenticated before a single byte is
     read; the size is counted and the type checked against the first bytes while the
-    file streams (413, 415), and a file that was not recorded is deleted again."""
+    file streams (413, 415), and a file that was not recorded (storage quota: 413) is
+    deleted again."""
     async with db.as_user(cred, ctx) as tx:  # authenticate before accepting a single byte
         owner = tx.user.id
     media_id = uuid.uuid4()
     key = f"{owner}/uploads/{media_id}"
+    stored = await store_checked(storage, key=key, declared=declared, chunks=chunks, max_bytes=max_bytes)
+    try:
+        async with db.as_user(cred, ctx) as tx:
+            await check_storage_quota(tx, adding=stored.size)
+            return await repo.record_upload(tx, media_id=media_id, key=key, size=stored.size,
+                                            content_type=declared, sha256=stored.sha256)
+    except BaseException:
+        await storage.delete("attachments", key)  # not recorded: not kept
+        raise
+
+
+async def store_checked(storage: Storage, *, key: str, declared: str, chunks: AsyncIterator[bytes],
+                        max_bytes: int) -> StoredObject:
+    """Streams an upload into the `attachments` bucket at `key`, its size counted (413)
+    and its first bytes checked against `declared` (415) on the way; nothing is stored
+    when either fails. The caller records it, or deletes it again."""
 
     async def checked_body() -> AsyncIterator[bytes]:
         head = b""
@@ -58,16 +77,30 @@ async def upload(db: ApiDatabase, ctx: RequestContext, cred: Credential, storage
             yield head
 
     try:
-        stored = await storage.put("attachments", key, checked_body(), content_type=declared, max_bytes=max_bytes)
+        return await storage.put("attachments", key, checked_body(), content_type=declared, max_bytes=max_bytes)
     except ObjectTooLarge as exc:
         raise ApiError(413, "payload_too_large", f"uploads are limited to {max_bytes} bytes") from exc
-    try:
-        async with db.as_user(cred, ctx) as tx:
-            return await repo.record_upload(tx, media_id=media_id, key=key, size=stored.size,
-                                            content_type=declared, sha256=stored.sha256)
-    except BaseException:
-        await storage.delete("attachments", key)  # not recorded: not kept
-        raise
+
+
+async def record_file(tx: UserScope, *, media_id: UUID, key: str, stored: StoredObject) -> None:
+    """Records a file stored by store_checked as the caller's (in their transaction)."""
+    await repo.record_upload(tx, media_id=media_id, key=key, size=stored.size, content_type=stored.content_type,
+                             sha256=stored.sha256)
+
+
+async def delete_files(tx: UserScope, media_ids: list[UUID]) -> None:
+    """Deletes the caller's files: rows now, bytes through the storage outbox once the
+    transaction commits."""
+    if media_ids:
+        await repo.delete_files(tx, media_ids=media_ids)
+
+
+async def check_storage_quota(tx: UserScope, *, adding: int) -> None:
+    """413 when `adding` more bytes would take the caller past their storage quota."""
+    used, quota = await repo.storage_used(tx, default_quota=DEFAULT_STORAGE_BYTES)
+    if used + adding > quota:
+        raise ApiError(413, "storage_quota_exceeded",
+                       f"your files use {used} of your {quota} bytes of storage; this one needs {adding} more")
 
 
 def _check_type(head: bytes, declared: str) -> None:

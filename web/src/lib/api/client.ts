@@ -9,6 +9,8 @@ export type Model = Schemas['Model'];
 export type Conversation = Schemas['Conversation'];
 export type Message = Schemas['Message'];
 export type Generation = Schemas['Generation'];
+export type Dataset = Schemas['Dataset'];
+export type DatasetImage = Schemas['DatasetImage'];
 
 /** What every 4xx/5xx of the API carries. */
 export interface ApiErrorBody {
@@ -20,6 +22,17 @@ let onUnauthorized: (() => void) | null = null;
 
 export function setCsrfToken(token: string | null): void {
 	csrfToken = token;
+}
+
+/** For requests made outside this client: a 401 there means the session expired too. */
+export function reportUnauthorized(): void {
+	onUnauthorized?.();
+}
+
+/** The CSRF token, for the few requests made outside this client (an upload whose
+ * progress the page shows goes through XMLHttpRequest: fetch reports none). */
+export function currentCsrfToken(): string | null {
+	return csrfToken;
 }
 
 /** Called when a request that needed a session gets 401: the session has expired. */
