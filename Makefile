@@ -1,9 +1,12 @@
 # The two commands: `make up` starts Studio on its embedded PostgreSQL, `make test`
 # checks the web app (its API client is current, svelte-check, Vitest), type-checks src/
-# (mypy) and runs the whole test suite. Both bootstrap .venv first, then build the web
-# app when it is missing or its sources changed (scripts/build_web.sh).
+# (mypy) and runs the whole test suite, with the local extra (torch CPU build, diffusers)
+# installed for the local provider's tests. Both bootstrap .venv first, then build the
+# web app when it is missing or its sources changed (scripts/build_web.sh).
 VENV  := .venv
 STAMP := $(VENV)/.installed
+# The local extra (torch, diffusers): the tests run the local provider and trainer; `make up` does not need it.
+LOCAL_STAMP := $(VENV)/.installed-local
 # The web checks run the API's Python to read its OpenAPI document (web/scripts/api.mjs).
 WEB_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
@@ -12,7 +15,7 @@ WEB_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 up: web
 	$(VENV)/bin/studio up
 
-test: web-check
+test: web-check $(LOCAL_STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
@@ -28,6 +31,9 @@ web-check: web
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh scripts/common.sh
 	@scripts/bootstrap.sh
+
+$(LOCAL_STAMP): $(STAMP) scripts/install_local.sh scripts/local-constraints.txt
+	@scripts/install_local.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache src/studio/web/app

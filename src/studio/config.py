@@ -149,6 +149,13 @@ class Settings(BaseSettings):
     elevenlabs_api_key: SecretStr | None = None
     comfyui_base_url: str | None = None
     comfyui_max_wait_seconds: float = Field(900.0, gt=0)
+    # Local generation with diffusers on the worker's device (the `local` extra; docs/providers.md).
+    # A model's upstream name is a directory under models_dir (default <home>/models), or a
+    # model hub name such as org/name when hub downloads are allowed and the host is online.
+    models_dir: Path | None = None
+    local_device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    local_idle_seconds: float = Field(600.0, ge=0)   # the resident pipeline is unloaded after this
+    local_models_from_hub: bool = True
     # Where the admins' Connections page looks for a running Ollama to offer.
     ollama_probe_url: str = "http://127.0.0.1:11434"
     # Where providers send webhooks, e.g. https://studio.example.org/v1/webhooks/replicate.

@@ -116,7 +116,7 @@ class ModelImport(Strict):
 
 
 class ModelCreate(Strict):
-    connection_id: UUID | None = Field(None, description="required unless the provider is local (espeak, ffmpeg)")
+    connection_id: UUID | None = Field(None, description="required unless the provider is local (espeak, ffmpeg, diffusers)")
     provider: str | None = Field(None, description="default: the connection's kind")
     provider_model: UpstreamName
     type: ModelType

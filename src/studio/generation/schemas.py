@@ -48,6 +48,21 @@ class ImageParams(Strict):
                                                                         "(classifier-free guidance; often 3-8)")
 
 
+class DiffusersParams(Strict):
+    """The local diffusers provider's parameters (providers/diffusers_local.py)."""
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="the same seed repeats an image")
+    negative_prompt: str | None = Field(None, max_length=2000, description="what the image should not show")
+    width: int | None = Field(None, ge=64, le=2048, multiple_of=8, description="in pixels, a multiple of 8 "
+                                                                             "(default 512, or the input image's)")
+    height: int | None = Field(None, ge=64, le=2048, multiple_of=8, description="in pixels, a multiple of 8 "
+                                                                              "(default 512, or the input image's)")
+    steps: int | None = Field(None, ge=1, le=150, description="denoising steps (default 30)")
+    guidance_scale: float | None = Field(None, ge=0, le=30, description="how closely the image follows the prompt "
+                                                                        "(default 7.5)")
+    strength: float | None = Field(None, gt=0, le=1, description="image-to-image: how much of the input image "
+                                                                  "changes (default 0.75)")
+
+
 class SpeechParams(Strict):
     voice: str | None = Field(None, min_length=1, max_length=64,
                               description="the provider's voice name or id (default: the model's)")
@@ -80,6 +95,7 @@ PARAMS_BY_PROVIDER: dict[tuple[str, str], type[Strict]] = {
     ("replicate", "video"): FfmpegParams,
     ("comfyui", "image"): ImageParams,
     ("comfyui", "video"): ImageParams,
+    ("diffusers", "image"): DiffusersParams,
 }
 
 

@@ -70,7 +70,7 @@ def _kinds() -> dict[str, Kind]:
 
 
 KINDS: dict[str, Kind] = _kinds()
-LOCAL_PROVIDERS = frozenset({"espeak", "ffmpeg"})
+LOCAL_PROVIDERS = frozenset({"espeak", "ffmpeg", "diffusers"})
 
 
 @dataclass(frozen=True)
@@ -226,10 +226,11 @@ def _connection_problem(live: _Live) -> str | None:
 
 
 def build_local(settings: Settings) -> dict[str, Provider]:
+    from studio.providers.diffusers_local import DiffusersLocal
     from studio.providers.espeak import EspeakTTS
     from studio.providers.ffmpeg import FfmpegVideo
 
-    local: list[Provider] = [EspeakTTS(settings), FfmpegVideo(settings)]
+    local: list[Provider] = [EspeakTTS(settings), FfmpegVideo(settings), DiffusersLocal(settings)]
     return {p.name: p for p in local}
 
 
