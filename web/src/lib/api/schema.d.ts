@@ -2313,7 +2313,7 @@ export interface components {
             capabilities?: ("chat" | "vision" | "image" | "image-to-image" | "inpainting" | "video" | "image-to-video" | "speech" | "transcription" | "music")[] | null;
             /**
              * Connection Id
-             * @description required unless the provider is local (espeak, ffmpeg)
+             * @description required unless the provider is local (espeak, ffmpeg, diffusers)
              */
             connection_id?: string | null;
             /**
