@@ -44,6 +44,7 @@ from studio.privacy import endpoints as privacy_endpoints
 from studio.providers.registry import Providers
 from studio.sharing import endpoints as sharing_endpoints
 from studio.storage.factory import create_storage
+from studio.training import endpoints as training_endpoints
 from studio.transcription import endpoints as transcription_endpoints
 from studio.usage import endpoints as usage_endpoints
 from studio.webhooks import endpoints as webhook_endpoints
@@ -158,6 +159,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(sharing_endpoints.router)
     app.include_router(notification_endpoints.router)
     app.include_router(dataset_endpoints.router)
+    app.include_router(training_endpoints.router)
     app.include_router(privacy_endpoints.router)
     app.include_router(monitoring_endpoints.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

@@ -130,6 +130,7 @@ class Settings(BaseSettings):
     # count against the user's storage quota (quotas.storage_bytes, 5 GiB by default).
     max_datasets: int = Field(100, ge=1)
     max_dataset_images: int = Field(2000, ge=1, le=100000)
+    max_active_trainings: int = Field(1, ge=1, le=100)  # training runs queued or running at once, per user
 
     # Providers: every external call has a timeout and a bounded retry budget.
     provider_timeout: float = Field(60.0, gt=0)

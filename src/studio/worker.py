@@ -22,6 +22,7 @@ from studio.ops import housekeeping
 from studio.providers.registry import Providers
 from studio.storage import outbox
 from studio.storage.factory import create_storage
+from studio.training.tasks import TrainingJobs
 
 
 def job_kinds(settings: Settings, providers: Providers) -> Registry:
@@ -29,6 +30,7 @@ def job_kinds(settings: Settings, providers: Providers) -> Registry:
         "generation": GenerationJobs(providers, max_result_bytes=settings.max_result_bytes,
                                      work_root=settings.home_dir / "work"),
         "conversation_title": TitleJobs(providers),
+        "training": TrainingJobs(settings, work_root=settings.home_dir / "work"),
     })
 
 

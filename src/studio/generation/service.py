@@ -103,10 +103,9 @@ def _inline(node: Any, defs: dict[str, Any], depth: int = 0) -> Any:
     return node
 
 
-async def create_generation(tx: UserScope, providers: Providers, *, type_: str, model_id: UUID, prompt: str,
-                            params: dict[str, Any], inputs: list[tuple[UUID, str]] | None = None) -> dict[str, Any]:
-    """Checks the model, its parameters, the quota and the cost cap, then records the
-    generation and enqueues its job in the caller's transaction (both or neither)."""
+async def usable_model(tx: UserScope, providers: Providers, *, model_id: UUID, type_: str) -> dict[str, Any]:
+    """An enabled model the caller may use, of `type_`, that can run here: 404, 422 or 409
+    otherwise (also for training runs, which start from a base model)."""
     model = await repo.visible_model(tx, model_id=model_id)
     if model is None or not model["enabled"]:
         raise not_found("model")
@@ -116,6 +115,14 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
     if reason:
         # No fake output: an unusable model is refused up front.
         raise ApiError(409, "model_unavailable", f"this model cannot run here: {reason}")
+    return model
+
+
+async def create_generation(tx: UserScope, providers: Providers, *, type_: str, model_id: UUID, prompt: str,
+                            params: dict[str, Any], inputs: list[tuple[UUID, str]] | None = None) -> dict[str, Any]:
+    """Checks the model, its parameters, the quota and the cost cap, then records the
+    generation and enqueues its job in the caller's transaction (both or neither)."""
+    model = await usable_model(tx, providers, model_id=model_id, type_=type_)
     params = validated_params(model["provider"], type_, params, voices=voices_of(model["config"]))
     inputs = inputs or []
     await _check_inputs(tx, model, type_, inputs)

@@ -62,3 +62,15 @@ async def record_generated(tx: WorkerScope, *, media_id: UUID, owner_id: UUID, g
         VALUES (%s, %s, %s, 'media', %s, %s, %s, %s)
         """,
         (media_id, owner_id, generation_id, key, size, content_type, sha256))
+
+
+async def record_training_file(tx: WorkerScope, *, media_id: UUID, owner_id: UUID, key: str, size: int,
+                               content_type: str, sha256: str) -> None:
+    """A training run's file, its owner's (its policy: the run is training, and the key
+    lies under <owner>/training/<run>/)."""
+    await tx.conn.execute(
+        """
+        INSERT INTO public.media_objects (id, owner_id, bucket, key, size_bytes, content_type, checksum_sha256)
+        VALUES (%s, %s, 'media', %s, %s, %s, %s)
+        """,
+        (media_id, owner_id, key, size, content_type, sha256))

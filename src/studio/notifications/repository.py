@@ -134,3 +134,22 @@ async def generations_ended(tx: WorkerScope, *, generation_ids: Sequence[UUID]) 
                             WHERE p.user_id = g.user_id AND 'generation' = ANY(p.muted))
         """,
         (list(generation_ids),))
+
+
+async def trainings_ended(tx: WorkerScope, *, run_ids: Sequence[UUID]) -> None:
+    """One notification per training run that succeeded or failed for good, from its row
+    as committed in this transaction; not for users who muted training notifications."""
+    await tx.conn.execute(
+        """
+        INSERT INTO public.user_notifications (user_id, kind, title, body, data)
+        SELECT t.user_id, 'training',
+               CASE t.status WHEN 'succeeded' THEN 'Training finished' ELSE 'Training failed' END,
+               left(COALESCE(t.name, 'LoRA') || CASE WHEN t.status = 'failed' AND t.error IS NOT NULL
+                                                      THEN ': ' || t.error ELSE '' END, 300),
+               jsonb_build_object('training_job_id', t.id, 'status', t.status)
+          FROM public.training_jobs t
+         WHERE t.id = ANY(%s) AND t.status IN ('succeeded', 'failed')
+           AND NOT EXISTS (SELECT 1 FROM public.notification_preferences p
+                            WHERE p.user_id = t.user_id AND 'training' = ANY(p.muted))
+        """,
+        (list(run_ids),))

@@ -49,6 +49,28 @@ def installed() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("torch", "diffusers", "transformers"))
 
 
+def models_dir(settings: Settings) -> Path:
+    return (settings.models_dir or settings.home_dir / "models").expanduser()
+
+
+def model_source(settings: Settings, provider_model: str) -> str:
+    """Where a model's files are: its folder under the models directory, or its model hub
+    name (org/name) when hub downloads are allowed. ProviderError otherwise."""
+    if LOCAL_NAME.match(provider_model):
+        folder = models_dir(settings) / provider_model
+        if not (folder / "model_index.json").is_file():
+            raise ProviderError(f"no diffusers model named {provider_model!r} in {models_dir(settings)} "
+                                "(a folder with model_index.json)", retryable=False)
+        return str(folder)
+    if HUB_NAME.match(provider_model):
+        if not settings.local_models_from_hub:
+            raise ProviderError(f"{provider_model!r} is a model hub name, and hub downloads are turned off "
+                                "(STUDIO_LOCAL_MODELS_FROM_HUB); put the model in the models directory",
+                                retryable=False)
+        return provider_model
+    raise ProviderError(f"{provider_model!r} is neither a folder name nor a hub name (org/name)", retryable=False)
+
+
 class _Stopped(Exception):
     """Raised inside the pipeline's step callback when the task was cancelled."""
 
@@ -59,7 +81,6 @@ class DiffusersLocal(Provider):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.models_dir = (settings.models_dir or settings.home_dir / "models").expanduser()
         self._lock = asyncio.Lock()     # one run (and one resident pipeline) at a time
         self._pipeline: Any = None
         self._source: str | None = None
@@ -75,20 +96,7 @@ class DiffusersLocal(Provider):
         return self._source
 
     def source_of(self, provider_model: str) -> str:
-        """Where a model's files are: its folder under models_dir, or its hub name."""
-        if LOCAL_NAME.match(provider_model):
-            folder = self.models_dir / provider_model
-            if not (folder / "model_index.json").is_file():
-                raise ProviderError(f"no diffusers model named {provider_model!r} in {self.models_dir} "
-                                    "(a folder with model_index.json)", retryable=False)
-            return str(folder)
-        if HUB_NAME.match(provider_model):
-            if not self.settings.local_models_from_hub:
-                raise ProviderError(f"{provider_model!r} is a model hub name, and hub downloads are turned off "
-                                    "(STUDIO_LOCAL_MODELS_FROM_HUB); put the model in the models directory",
-                                    retryable=False)
-            return provider_model
-        raise ProviderError(f"{provider_model!r} is neither a folder name nor a hub name (org/name)", retryable=False)
+        return model_source(self.settings, provider_model)
 
     async def generate(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
         if task.type != "image":

@@ -1,0 +1,86 @@
+"""Training API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Hyperparameters(BaseModel):
+    """How a LoRA is trained. Every field has a default; a run records the values it used."""
+    model_config = ConfigDict(extra="forbid")
+    steps: int = Field(500, ge=1, le=20_000, description="optimizer steps")
+    rank: int = Field(8, ge=1, le=128, description="the LoRA's rank: larger learns more, and is bigger")
+    learning_rate: float = Field(1e-4, gt=0, le=1e-2)
+    resolution: int = Field(512, ge=64, le=1024, multiple_of=8, description="images are scaled and cropped "
+                                                                           "to this square, in pixels")
+    batch_size: int = Field(1, ge=1, le=16)
+    trigger_word: str | None = Field(None, min_length=1, max_length=50, pattern=r"^\S+$",
+                                     description="a word put before every caption (e.g. sks): use it in "
+                                                 "prompts to call up what the model learned")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="the same seed repeats a run (default: random)")
+    checkpoint_every: int = Field(100, ge=1, le=20_000, description="steps between checkpoints: a run "
+                                                                   "interrupted resumes from the last one")
+
+
+class TrainingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dataset_id: UUID
+    base_model_id: UUID = Field(description="an image model of the local diffusers provider (GET /v1/models)")
+    name: str | None = Field(None, min_length=1, max_length=200, description="the trained model's name "
+                                                                             "(default: the dataset's)")
+    hyperparams: Hyperparameters = Field(default_factory=Hyperparameters)
+
+
+Status = Literal["queued", "preparing", "training", "succeeded", "failed", "canceled"]
+
+
+class TrainingRun(BaseModel):
+    id: UUID
+    name: str | None
+    dataset_id: UUID | None = Field(description="null once the dataset was deleted")
+    base_model_id: UUID | None
+    status: Status
+    progress: float = Field(description="percent")
+    current_step: int
+    total_steps: int
+    loss_history: list[float] = Field(description="the loss of every step so far, in order")
+    hyperparams: dict[str, Any]
+    checkpoint_step: int = Field(description="the step an interrupted run resumes from")
+    eta_seconds: float | None = Field(description="while training: the time left at the pace so far")
+    error: str | None
+    trained_model_id: UUID | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TrainingRunPage(BaseModel):
+    items: list[TrainingRun]
+    next_cursor: str | None
+
+
+class TrainedModel(BaseModel):
+    id: UUID
+    name: str
+    training_job_id: UUID | None
+    base_model_id: UUID | None
+    weights_media_id: UUID | None = Field(description="the LoRA's weights (safetensors): GET /v1/media/{id}")
+    weights_bytes: int | None
+    metrics: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TrainedModelPage(BaseModel):
+    items: list[TrainedModel]
+    next_cursor: str | None
+
+
+class TrainedModelUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
