@@ -160,11 +160,43 @@ def test_a_lora_trains_on_a_real_worker_and_becomes_a_model(server: Server, alic
     assert [(n["kind"], n["title"], n["data"]["training_job_id"]) for n in notes] == [
         ("training", "Training finished", run["id"])]
 
+    # The trained model is in alice's model list (nobody else's) and generates: with the
+    # same seed, its LoRA changes the base model's image; at strength 0 it is the base model.
+    listed_models = {m["id"]: m for m in alice.client.get("/v1/models").json()["items"]}
+    mine = listed_models[trained["id"]]
+    assert (mine["base_model_id"], mine["type"], mine["available"]) == (model, "image", True)
+    assert "lora_scale" in mine["parameters"]["properties"]
+    assert trained["id"] not in {m["id"] for m in bob.client.get("/v1/models").json()["items"]}
+    refused = bob.client.post("/v1/generations", json={"type": "image", "model_id": trained["id"], "prompt": "sks"})
+    assert refused.status_code == 404
+    worker = WorkerThread(server.settings, pg.conninfo(WORKER_ROLE, db))
+    try:
+        images = {label: _generate(alice, model_id, params) for label, model_id, params in [
+            ("base", model, {}), ("trained", trained["id"], {}), ("off", trained["id"], {"lora_scale": 0})]}
+    finally:
+        worker.stop()
+    assert images["trained"] != images["base"] and images["off"] == images["base"]
+
     renamed = alice.client.patch(f"/v1/trained-models/{trained['id']}", json={"name": "Squares v1"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "Squares v1"
     assert alice.client.delete(f"/v1/trained-models/{trained['id']}").status_code == 204
     assert alice.client.get(f"/v1/media/{trained['weights_media_id']}").status_code == 404
     assert alice.client.get(f"/v1/training-jobs/{run['id']}").json()["trained_model_id"] is None
+
+
+def _generate(account: Account, model_id: str, params: dict) -> bytes:
+    created = account.client.post("/v1/generations", json={
+        "type": "image", "model_id": model_id, "prompt": "sks, a square",
+        "params": {"width": 64, "height": 64, "steps": 2, "seed": 21, **params}})
+    assert created.status_code == 202, created.text
+    generation = created.json()
+    deadline = time.monotonic() + 120
+    while generation["status"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, generation
+        time.sleep(0.2)
+        generation = account.client.get(f"/v1/generations/{generation['id']}").json()
+    assert generation["status"] == "succeeded", generation
+    return account.client.get(generation["result"]["media"][0]["url"]).content
 
 
 def test_a_cancelled_run_stops_and_an_interrupted_one_resumes_from_its_checkpoint(

@@ -23,6 +23,34 @@ async def visible_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | No
     return await cur.fetchone()
 
 
+async def trained_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | None:
+    """A trained model of the caller's (RLS: their own) with its base model and weights."""
+    cur = await tx.conn.execute(
+        """
+        SELECT m.id, m.name, m.weights_media_id, t.base_model_id
+          FROM public.trained_models m JOIN public.training_jobs t ON t.id = m.training_job_id
+         WHERE m.id = %s AND m.user_id = %s AND m.weights_media_id IS NOT NULL
+        """,
+        (model_id, tx.user.id))
+    return await cur.fetchone()
+
+
+async def trained_models(tx: UserScope) -> list[dict[str, Any]]:
+    """The caller's trained models that can be used: weights stored, base model still there."""
+    cur = await tx.conn.execute(
+        """
+        SELECT m.id, m.name, t.base_model_id, r.type, r.provider, r.capabilities, r.connection_id, r.config,
+               r.display_name AS base_name, r.enabled
+          FROM public.trained_models m
+          JOIN public.training_jobs t ON t.id = m.training_job_id
+          JOIN public.model_registry r ON r.id = t.base_model_id
+         WHERE m.user_id = %s AND m.weights_media_id IS NOT NULL
+         ORDER BY m.created_at DESC, m.id DESC
+        """,
+        (tx.user.id,))
+    return await cur.fetchall()
+
+
 async def list_models(tx: UserScope) -> list[dict[str, Any]]:
     cur = await tx.conn.execute(
         "SELECT id, slug, display_name, type, provider, description, capabilities, connection_id, config"

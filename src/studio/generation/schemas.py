@@ -63,6 +63,16 @@ class DiffusersParams(Strict):
                                                                   "changes (default 0.75)")
 
 
+class TrainedParams(DiffusersParams):
+    """A model the user trained: its base model's parameters, and how strongly its LoRA applies."""
+    lora_scale: float | None = Field(None, ge=0, le=2, description="how strongly what it learned applies: "
+                                                                    "0 is the base model, 1 as trained (default)")
+
+
+# The parameters of the caller's trained models (GET /v1/models lists them among the others).
+TRAINED = "diffusers-lora"
+
+
 class SpeechParams(Strict):
     voice: str | None = Field(None, min_length=1, max_length=64,
                               description="the provider's voice name or id (default: the model's)")
@@ -96,6 +106,7 @@ PARAMS_BY_PROVIDER: dict[tuple[str, str], type[Strict]] = {
     ("comfyui", "image"): ImageParams,
     ("comfyui", "video"): ImageParams,
     ("diffusers", "image"): DiffusersParams,
+    (TRAINED, "image"): TrainedParams,
 }
 
 
@@ -104,6 +115,11 @@ class GenerationInput(Strict):
     role: Literal["image", "mask", "audio"] = Field(
         "image", description="image: image-to-image or image-to-video; mask: where an inpainting paints (white), "
                              "with exactly one image; audio: the soundtrack of an image-to-video")
+
+
+class GenerationInputUsed(BaseModel):
+    media_id: UUID
+    role: Literal["image", "mask", "audio", "lora"]
 
 
 class GenerationCreate(Strict):
@@ -139,9 +155,10 @@ class Generation(BaseModel):
     error: str | None
     attempts: int
     result: GenerationResult | None
-    inputs: list[GenerationInput] | None = Field(
+    inputs: list[GenerationInputUsed] | None = Field(
         None, description="the media it started from, in order: given when it is created and by "
-                          "GET /v1/generations/{id}; null in lists (fetch the generation)")
+                          "GET /v1/generations/{id}; null in lists (fetch the generation). A generation "
+                          "with a trained model lists its LoRA weights as a `lora` input")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -164,6 +181,8 @@ class Model(BaseModel):
                                                 "video, image-to-video, speech, transcription, music")
     available: bool
     unavailable_reason: str | None
+    base_model_id: UUID | None = Field(None, description="a model you trained: the model its LoRA applies to "
+                                                         "(only you see it)")
     parameters: dict[str, Any] = Field(
         description="a JSON Schema (an object schema, self-contained) of the `params` that "
                     "POST /v1/generations accepts for this model: each property's type, enum, "

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from studio.db.scopes import UserScope
 from studio.generation import repository as repo
-from studio.generation.schemas import OPENAI_VOICES, PARAMS_BY_PROVIDER, voices_of
+from studio.generation.schemas import OPENAI_VOICES, PARAMS_BY_PROVIDER, TRAINED, voices_of
 from studio.http.errors import ApiError, not_found
 from studio.jobs import repository as jobs
 from studio.media import repository as media_repo
@@ -33,6 +33,17 @@ async def list_models(tx: UserScope, providers: Providers) -> list[dict[str, Any
         row["available"], row["unavailable_reason"] = reason is None, reason
         del row["connection_id"]  # the admins' business (GET /v1/admin/models)
         row["parameters"] = params_schema(row["provider"], row["type"], voices_of(row.pop("config")))
+        row["base_model_id"] = None
+    for trained in await repo.trained_models(tx):
+        if not trained["enabled"]:
+            continue
+        reason = providers.unavailable_reason(trained)
+        rows.append({
+            "id": trained["id"], "slug": f"trained/{trained['id'].hex[:12]}", "type": trained["type"],
+            "display_name": f"{trained['name']} (LoRA on {trained['base_name']})", "provider": trained["provider"],
+            "description": "a model you trained", "capabilities": trained["capabilities"],
+            "available": reason is None, "unavailable_reason": reason, "base_model_id": trained["base_model_id"],
+            "parameters": params_schema(TRAINED, trained["type"])})
     return rows
 
 
@@ -122,10 +133,19 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
                             params: dict[str, Any], inputs: list[tuple[UUID, str]] | None = None) -> dict[str, Any]:
     """Checks the model, its parameters, the quota and the cost cap, then records the
     generation and enqueues its job in the caller's transaction (both or neither)."""
-    model = await usable_model(tx, providers, model_id=model_id, type_=type_)
-    params = validated_params(model["provider"], type_, params, voices=voices_of(model["config"]))
+    # A model the caller trained runs as its base model with its LoRA as an input.
+    trained = await repo.trained_model(tx, model_id=model_id) if type_ == "image" else None
+    if trained is not None:
+        model = await usable_model(tx, providers, model_id=trained["base_model_id"], type_=type_)
+        params = validated_params(TRAINED, type_, params)
+    else:
+        model = await usable_model(tx, providers, model_id=model_id, type_=type_)
+        params = validated_params(model["provider"], type_, params, voices=voices_of(model["config"]))
+    model_id = model["id"]
     inputs = inputs or []
     await _check_inputs(tx, model, type_, inputs)
+    if trained is not None:
+        inputs = [*inputs, (trained["weights_media_id"], "lora")]
     quota = await repo.quota_state(tx, model_id=model_id, default_jobs_per_day=DEFAULT_JOBS_PER_DAY,
                                    default_cost_cap_cents=DEFAULT_COST_CAP_CENTS)
     if quota.jobs_today >= quota.jobs_per_day:

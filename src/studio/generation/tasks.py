@@ -126,10 +126,10 @@ class GenerationJobs(JobKind):
         self.work_root.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f"gen-{generation_id}-", dir=self.work_root))
         try:
-            inputs, mask = await self._fetch_inputs(job, generation_id, workdir)
+            inputs, mask, lora = await self._fetch_inputs(job, generation_id, workdir)
             task = GenerationTask(generation_id=generation_id, type=spec.type,
                                   provider_model=spec.provider_model or "", prompt=spec.prompt, params=spec.params,
-                                  model_config=spec.model_config, inputs=inputs, mask=mask)
+                                  model_config=spec.model_config, inputs=inputs, mask=mask, lora=lora)
             generate = asyncio.create_task(provider.generate(task, _ProviderContext(job, generation_id, workdir)))
             cancelled = asyncio.create_task(job.wait_cancelled())
             await asyncio.wait({generate, cancelled}, return_when=asyncio.FIRST_COMPLETED)
@@ -153,21 +153,27 @@ class GenerationJobs(JobKind):
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    async def _fetch_inputs(self, job: JobContext, generation_id: UUID, workdir: Path) -> tuple[list[Path], Path | None]:
-        """The generation's input files, copied into its workdir (the provider reads local files)."""
+    async def _fetch_inputs(self, job: JobContext, generation_id: UUID,
+                            workdir: Path) -> tuple[list[Path], Path | None, Path | None]:
+        """The generation's input files, copied into its workdir (the provider reads local
+        files): (images and audio in order, the mask, a trained model's LoRA weights)."""
         async with job.scope() as tx:
             files = await repo.run_inputs(tx, generation_id=generation_id)
-        inputs, mask = [], None
+        inputs: list[Path] = []
+        mask = lora = None
         for index, item in enumerate(files):
-            path = workdir / f"input-{index}{mimetypes.guess_extension(item.content_type) or '.bin'}"
+            extension = ".safetensors" if item.role == "lora" else mimetypes.guess_extension(item.content_type)
+            path = workdir / f"input-{index}{extension or '.bin'}"
             with path.open("wb") as out:
                 async for chunk in job.storage.read(item.bucket, item.key):
                     out.write(chunk)
             if item.role == "mask":
                 mask = path
+            elif item.role == "lora":
+                lora = path
             else:
                 inputs.append(path)
-        return inputs, mask
+        return inputs, mask, lora
 
     async def _store_and_complete(self, job: JobContext, generation_id: UUID, user_id: UUID, spec: repo.RunSpec,
                                   outputs: list[MediaOutput]) -> None:

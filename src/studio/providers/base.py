@@ -41,6 +41,7 @@ class GenerationTask:
     model_config: Mapping[str, Any] = field(default_factory=dict)  # model_registry.config
     inputs: Sequence[Path] = ()                  # local copies of input media, in order (images, audio)
     mask: Path | None = None                     # inpainting: where to paint (white), for inputs[0]
+    lora: Path | None = None                     # a trained model: its LoRA weights (safetensors), on the base model
 
 
 @dataclass(frozen=True)

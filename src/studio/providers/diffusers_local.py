@@ -193,6 +193,11 @@ class DiffusersLocal(Provider):
         else:
             kwargs |= {"width": request.width, "height": request.height}
         total = request.steps
+        if request.lora is not None:
+            # A trained model: its LoRA on the resident base pipeline, for this run only.
+            pipeline.load_lora_weights(str(request.lora.parent), weight_name=request.lora.name,
+                                       adapter_name="trained")
+            pipeline.set_adapters(["trained"], adapter_weights=[request.lora_scale])
 
         def on_step_end(pipe: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
             if cancelled():
@@ -200,8 +205,12 @@ class DiffusersLocal(Provider):
             report(step, total)
             return callback_kwargs
 
-        with torch.inference_mode():
-            result = runner(**kwargs, callback_on_step_end=on_step_end)
+        try:
+            with torch.inference_mode():
+                result = runner(**kwargs, callback_on_step_end=on_step_end)
+        finally:
+            if request.lora is not None:
+                pipeline.unload_lora_weights()
         return result.images[0]
 
     # -- the resident pipeline ----------------------------------------------------------------------
@@ -258,6 +267,8 @@ class _Request:
                 raise ProviderError("width and height must be multiples of 8", retryable=False)
         seed = params.get("seed")
         self.seed = int(seed) if seed is not None else None
+        self.lora: Path | None = None
+        self.lora_scale = float(_given(params, "lora_scale", 1.0))
 
     @classmethod
     def from_task(cls, task: GenerationTask) -> _Request:
@@ -266,7 +277,9 @@ class _Request:
         image = task.inputs[0] if task.inputs else None
         if task.mask is not None and image is None:
             raise ProviderError("a mask needs an image to paint on", retryable=False)
-        return cls(task.prompt, task.params, image, task.mask)
+        request = cls(task.prompt, task.params, image, task.mask)
+        request.lora = task.lora
+        return request
 
 
 async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:

@@ -1182,6 +1182,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/trained-models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Trained Models */
+        get: operations["list_trained_models_v1_trained_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/trained-models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Trained Model */
+        get: operations["get_trained_model_v1_trained_models__model_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Trained Model
+         * @description Deletes the model and its weights.
+         */
+        delete: operations["delete_trained_model_v1_trained_models__model_id__delete"];
+        options?: never;
+        head?: never;
+        /** Rename Trained Model */
+        patch: operations["rename_trained_model_v1_trained_models__model_id__patch"];
+        trace?: never;
+    };
+    "/v1/training-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Training */
+        get: operations["list_training_v1_training_jobs_get"];
+        put?: never;
+        /** Start Training */
+        post: operations["start_training_v1_training_jobs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/training-jobs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Training */
+        get: operations["get_training_v1_training_jobs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/training-jobs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Training
+         * @description A worker training it stops at its next step.
+         */
+        post: operations["cancel_training_v1_training_jobs__run_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/transcriptions": {
         parameters: {
             query?: never;
@@ -1943,9 +2037,9 @@ export interface components {
             id: string;
             /**
              * Inputs
-             * @description the media it started from, in order: given when it is created and by GET /v1/generations/{id}; null in lists (fetch the generation)
+             * @description the media it started from, in order: given when it is created and by GET /v1/generations/{id}; null in lists (fetch the generation). A generation with a trained model lists its LoRA weights as a `lora` input
              */
-            inputs?: components["schemas"]["GenerationInput"][] | null;
+            inputs?: components["schemas"]["GenerationInputUsed"][] | null;
             /** Model Id */
             model_id: string | null;
             /** Params */
@@ -2014,6 +2108,19 @@ export interface components {
              */
             role: "image" | "mask" | "audio";
         };
+        /** GenerationInputUsed */
+        GenerationInputUsed: {
+            /**
+             * Media Id
+             * Format: uuid
+             */
+            media_id: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "image" | "mask" | "audio" | "lora";
+        };
         /** GenerationPage */
         GenerationPage: {
             /** Items */
@@ -2030,6 +2137,56 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * Hyperparameters
+         * @description How a LoRA is trained. Every field has a default; a run records the values it used.
+         */
+        Hyperparameters: {
+            /**
+             * Batch Size
+             * @default 1
+             */
+            batch_size?: number;
+            /**
+             * Checkpoint Every
+             * @description steps between checkpoints: a run interrupted resumes from the last one
+             * @default 100
+             */
+            checkpoint_every?: number;
+            /**
+             * Learning Rate
+             * @default 0.0001
+             */
+            learning_rate?: number;
+            /**
+             * Rank
+             * @description the LoRA's rank: larger learns more, and is bigger
+             * @default 8
+             */
+            rank?: number;
+            /**
+             * Resolution
+             * @description images are scaled and cropped to this square, in pixels
+             * @default 512
+             */
+            resolution?: number;
+            /**
+             * Seed
+             * @description the same seed repeats a run (default: random)
+             */
+            seed?: number | null;
+            /**
+             * Steps
+             * @description optimizer steps
+             * @default 500
+             */
+            steps?: number;
+            /**
+             * Trigger Word
+             * @description a word put before every caption (e.g. sks): use it in prompts to call up what the model learned
+             */
+            trigger_word?: string | null;
         };
         /** ImageRequest */
         ImageRequest: {
@@ -2265,6 +2422,11 @@ export interface components {
         Model: {
             /** Available */
             available: boolean;
+            /**
+             * Base Model Id
+             * @description a model you trained: the model its LoRA applies to (only you see it)
+             */
+            base_model_id?: string | null;
             /**
              * Capabilities
              * @description what it does: chat, vision, image, image-to-image, inpainting, video, image-to-video, speech, transcription, music
@@ -2843,6 +3005,148 @@ export interface components {
         SuggestionList: {
             /** Items */
             items: components["schemas"]["Suggestion"][];
+        };
+        /** TrainedModel */
+        TrainedModel: {
+            /** Base Model Id */
+            base_model_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /** Training Job Id */
+            training_job_id: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Weights Bytes */
+            weights_bytes: number | null;
+            /**
+             * Weights Media Id
+             * @description the LoRA's weights (safetensors): GET /v1/media/{id}
+             */
+            weights_media_id: string | null;
+        };
+        /** TrainedModelPage */
+        TrainedModelPage: {
+            /** Items */
+            items: components["schemas"]["TrainedModel"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** TrainedModelUpdate */
+        TrainedModelUpdate: {
+            /** Name */
+            name: string;
+        };
+        /** TrainingCreate */
+        TrainingCreate: {
+            /**
+             * Base Model Id
+             * Format: uuid
+             * @description an image model of the local diffusers provider (GET /v1/models)
+             */
+            base_model_id: string;
+            /**
+             * Dataset Id
+             * Format: uuid
+             */
+            dataset_id: string;
+            hyperparams?: components["schemas"]["Hyperparameters"];
+            /**
+             * Name
+             * @description the trained model's name (default: the dataset's)
+             */
+            name?: string | null;
+        };
+        /** TrainingRun */
+        TrainingRun: {
+            /** Base Model Id */
+            base_model_id: string | null;
+            /**
+             * Checkpoint Step
+             * @description the step an interrupted run resumes from
+             */
+            checkpoint_step: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Current Step */
+            current_step: number;
+            /**
+             * Dataset Id
+             * @description null once the dataset was deleted
+             */
+            dataset_id: string | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Eta Seconds
+             * @description while training: the time left at the pace so far
+             */
+            eta_seconds: number | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Hyperparams */
+            hyperparams: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Loss History
+             * @description the loss of every step so far, in order
+             */
+            loss_history: number[];
+            /** Name */
+            name: string | null;
+            /**
+             * Progress
+             * @description percent
+             */
+            progress: number;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "preparing" | "training" | "succeeded" | "failed" | "canceled";
+            /** Total Steps */
+            total_steps: number;
+            /** Trained Model Id */
+            trained_model_id: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** TrainingRunPage */
+        TrainingRunPage: {
+            /** Items */
+            items: components["schemas"]["TrainingRun"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** Transcription */
         Transcription: {
@@ -6007,6 +6311,279 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_trained_models_v1_trained_models_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainedModelPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_trained_model_v1_trained_models__model_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainedModel"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_trained_model_v1_trained_models__model_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rename_trained_model_v1_trained_models__model_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrainedModelUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainedModel"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_training_v1_training_jobs_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRunPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_training_v1_training_jobs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrainingCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRun"];
+                };
+            };
+            /** @description the base model cannot run here */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description an empty dataset, or a model that cannot be trained */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description too many runs at once */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_training_v1_training_jobs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRun"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_training_v1_training_jobs__run_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRun"];
+                };
+            };
+            /** @description the run has already ended */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,6 +6,8 @@
 - Workers read the files of a dataset a run is training on (its images), and record a
   run's files as its owner's: the trained weights and the sample images, in the `media`
   bucket under <owner>/training/<run>/, only while that run is training.
+- A generation may take a `lora` input: the weights of a trained model of its owner's,
+  read by the worker like any other input of an unfinished generation.
 
 Revision ID: 0027
 Revises: 0026
@@ -33,16 +35,29 @@ def upgrade() -> None:
         GRANT INSERT (name) ON public.training_jobs TO authenticated;
         GRANT UPDATE (checkpoint_step, checkpoint_key, samples) ON public.training_jobs TO studio_worker;
 
-        CREATE POLICY media_objects_worker_select_training ON public.media_objects FOR SELECT TO studio_worker
-            USING (EXISTS (SELECT 1 FROM public.dataset_images i
-                             JOIN public.training_jobs t ON t.dataset_id = i.dataset_id
-                            WHERE i.media_object_id = media_objects.id
-                              AND t.status IN ('queued', 'preparing', 'training')));
-        CREATE POLICY media_objects_worker_insert_training ON public.media_objects FOR INSERT TO studio_worker
-            WITH CHECK (bucket = 'media' AND generation_id IS NULL AND EXISTS (
-                SELECT 1 FROM public.training_jobs t
-                 WHERE t.user_id = owner_id AND t.status = 'training'
-                   AND key LIKE owner_id::text || '/training/' || t.id::text || '/%'));
+        ALTER TABLE public.generation_inputs DROP CONSTRAINT generation_inputs_role_valid;
+        ALTER TABLE public.generation_inputs ADD CONSTRAINT generation_inputs_role_valid
+            CHECK (role IN ('image', 'mask', 'audio', 'lora'));
+
+        -- One policy per command and role (a lint): the generations' cases, and now a run's.
+        DROP POLICY media_objects_worker_select ON public.media_objects;
+        CREATE POLICY media_objects_worker_select ON public.media_objects FOR SELECT TO studio_worker
+            USING (generation_id IS NOT NULL
+                   OR EXISTS (SELECT 1 FROM public.generation_inputs i JOIN public.generations g ON g.id = i.generation_id
+                               WHERE i.media_object_id = media_objects.id AND g.status IN ('queued', 'running'))
+                   OR EXISTS (SELECT 1 FROM public.dataset_images i
+                                JOIN public.training_jobs t ON t.dataset_id = i.dataset_id
+                               WHERE i.media_object_id = media_objects.id
+                                 AND t.status IN ('queued', 'preparing', 'training')));
+        DROP POLICY media_objects_worker_insert ON public.media_objects;
+        CREATE POLICY media_objects_worker_insert ON public.media_objects FOR INSERT TO studio_worker
+            WITH CHECK (bucket = 'media' AND (
+                EXISTS (SELECT 1 FROM public.generations g
+                         WHERE g.id = generation_id AND g.user_id = owner_id AND g.status = 'running')
+                OR (generation_id IS NULL AND EXISTS (
+                        SELECT 1 FROM public.training_jobs t
+                         WHERE t.user_id = owner_id AND t.status = 'training'
+                           AND key LIKE owner_id::text || '/training/' || t.id::text || '/%'))));
         """
     )
 
@@ -51,8 +66,20 @@ def downgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
     op.execute(
         """
-        DROP POLICY media_objects_worker_insert_training ON public.media_objects;
-        DROP POLICY media_objects_worker_select_training ON public.media_objects;
+        DELETE FROM public.generation_inputs WHERE role = 'lora';
+        ALTER TABLE public.generation_inputs DROP CONSTRAINT generation_inputs_role_valid;
+        ALTER TABLE public.generation_inputs ADD CONSTRAINT generation_inputs_role_valid
+            CHECK (role IN ('image', 'mask', 'audio'));
+        DROP POLICY media_objects_worker_insert ON public.media_objects;
+        CREATE POLICY media_objects_worker_insert ON public.media_objects FOR INSERT TO studio_worker
+            WITH CHECK (bucket = 'media' AND EXISTS (
+                SELECT 1 FROM public.generations g
+                 WHERE g.id = generation_id AND g.user_id = owner_id AND g.status = 'running'));
+        DROP POLICY media_objects_worker_select ON public.media_objects;
+        CREATE POLICY media_objects_worker_select ON public.media_objects FOR SELECT TO studio_worker
+            USING (generation_id IS NOT NULL
+                   OR EXISTS (SELECT 1 FROM public.generation_inputs i JOIN public.generations g ON g.id = i.generation_id
+                               WHERE i.media_object_id = media_objects.id AND g.status IN ('queued', 'running')));
         REVOKE UPDATE (checkpoint_step, checkpoint_key, samples) ON public.training_jobs FROM studio_worker;
         REVOKE INSERT (name) ON public.training_jobs FROM authenticated;
         ALTER TABLE public.training_jobs DROP COLUMN samples, DROP COLUMN checkpoint_key,
