@@ -171,11 +171,20 @@ def test_a_lora_trains_on_a_real_worker_and_becomes_a_model(server: Server, alic
     assert refused.status_code == 404
     worker = WorkerThread(server.settings, pg.conninfo(WORKER_ROLE, db))
     try:
-        images = {label: _generate(alice, model_id, params) for label, model_id, params in [
+        made = {label: _generate(alice, model_id, params) for label, model_id, params in [
             ("base", model, {}), ("trained", trained["id"], {}), ("off", trained["id"], {"lora_scale": 0})]}
     finally:
         worker.stop()
+    images = {label: content for label, (content, _) in made.items()}
     assert images["trained"] != images["base"] and images["off"] == images["base"]
+    # The generation says which model was chosen (its model_id is the base model's).
+    generation = made["trained"][1]
+    assert (generation["model_id"], generation["params"]["trained_model_id"]) == (model, trained["id"])
+    assert [i["role"] for i in generation["inputs"]] == ["lora"]
+    assert "trained_model_id" not in made["base"][1]["params"]
+    sent_back = alice.client.post("/v1/generations", json={"type": "image", "model_id": trained["id"], "prompt": "x",
+                                                            "params": generation["params"]})
+    assert sent_back.status_code == 422 and "trained_model_id" in sent_back.text
 
     renamed = alice.client.patch(f"/v1/trained-models/{trained['id']}", json={"name": "Squares v1"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "Squares v1"
@@ -184,7 +193,7 @@ def test_a_lora_trains_on_a_real_worker_and_becomes_a_model(server: Server, alic
     assert alice.client.get(f"/v1/training-jobs/{run['id']}").json()["trained_model_id"] is None
 
 
-def _generate(account: Account, model_id: str, params: dict) -> bytes:
+def _generate(account: Account, model_id: str, params: dict) -> tuple[bytes, dict]:
     created = account.client.post("/v1/generations", json={
         "type": "image", "model_id": model_id, "prompt": "sks, a square",
         "params": {"width": 64, "height": 64, "steps": 2, "seed": 21, **params}})
@@ -196,7 +205,7 @@ def _generate(account: Account, model_id: str, params: dict) -> bytes:
         time.sleep(0.2)
         generation = account.client.get(f"/v1/generations/{generation['id']}").json()
     assert generation["status"] == "succeeded", generation
-    return account.client.get(generation["result"]["media"][0]["url"]).content
+    return account.client.get(generation["result"]["media"][0]["url"]).content, generation
 
 
 def test_a_cancelled_run_stops_and_an_interrupted_one_resumes_from_its_checkpoint(

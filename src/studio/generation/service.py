@@ -146,6 +146,9 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
     await _check_inputs(tx, model, type_, inputs)
     if trained is not None:
         inputs = [*inputs, (trained["weights_media_id"], "lora")]
+        # Recorded with the parameters, so the generation says which model the user chose
+        # (its model_id is the base model); clients drop it when they send them again.
+        params = {**params, "trained_model_id": str(trained["id"])}
     quota = await repo.quota_state(tx, model_id=model_id, default_jobs_per_day=DEFAULT_JOBS_PER_DAY,
                                    default_cost_cap_cents=DEFAULT_COST_CAP_CENTS)
     if quota.jobs_today >= quota.jobs_per_day:
