@@ -12,10 +12,12 @@ import json
 import math
 import os
 import struct
+import threading
 import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -253,3 +255,49 @@ def test_a_cancelled_run_stops_and_an_interrupted_one_resumes_from_its_checkpoin
     attempts = admin_conn.execute("SELECT attempts FROM public.jobs WHERE payload->>'training_job_id' = %s",
                                   (run["id"],)).fetchone()[0]
     assert attempts >= 1
+
+
+def test_a_run_is_followed_live_on_the_event_stream(server: Server, alice: Account, bob: Account, pg, db,
+                                                    admin_conn):
+    model = base_model(server, admin_conn)
+    dataset = dataset_with_images(alice)
+    seen: dict[str, list] = {"alice": [], "bob": []}
+
+    def follow(account: Account, name: str, until_done: bool) -> None:
+        with account.client.stream("GET", "/v1/events", timeout=httpx.Timeout(10, read=60)) as response:
+            assert response.status_code == 200
+            kind = None
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: ") and kind == "training":
+                    seen[name].append(json.loads(line.removeprefix("data: ")))
+                    if until_done and seen[name][-1]["status"] in ("succeeded", "failed"):
+                        return
+
+    alice_stream = threading.Thread(target=follow, args=(alice, "alice", True), daemon=True)
+    bob_stream = threading.Thread(target=follow, args=(bob, "bob", True), daemon=True)
+    alice_stream.start()
+    bob_stream.start()
+    time.sleep(1)  # both streams are open before the run starts
+    run = start(alice, dataset, model, steps=40, checkpoint_every=20).json()
+    worker = WorkerThread(server.settings, pg.conninfo(WORKER_ROLE, db))
+    try:
+        alice_stream.join(180)
+        done = alice.client.get(f"/v1/training-jobs/{run['id']}").json()
+    finally:
+        worker.stop()
+    assert not alice_stream.is_alive(), seen["alice"][-3:]
+    events = seen["alice"]
+    assert {e["id"] for e in events} == {run["id"]}
+    assert [e["status"] for e in events][0] == "queued" and events[-1]["status"] == "succeeded"
+    assert events[-1]["trained_model_id"] == done["trained_model_id"]
+    steps = [e["current_step"] for e in events]
+    assert steps == sorted(steps) and len(set(steps)) >= 3  # progress arrived step by step, not only at the end
+    # The losses, put together from the events, are the run's: each step's loss exactly once.
+    losses: list[float] = []
+    for event in events:
+        assert event["losses"]["from_step"] == len(losses), event["losses"]
+        losses += event["losses"]["values"]
+    assert losses == done["loss_history"] and len(losses) == 40
+    assert seen["bob"] == []  # bob's stream is still open and saw nothing of alice's run

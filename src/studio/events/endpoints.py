@@ -8,7 +8,10 @@ Each event is
 
 /v1/events also carries the caller's notifications as they arrive (`event:
 notification`, the notification's JSON, no `id`): they are not replayed on reconnect,
-GET /v1/notifications is where a client catches up.
+GET /v1/notifications is where a client catches up. And the caller's training runs as
+they change (`event: training`, no `id`): the run's state and `losses`, the loss of
+each step since this stream last sent that run (`{"from_step", "values"}`: step
+from_step + 1 onwards); GET /v1/training-jobs/{id} is where a client catches up.
 
 A stream resumes after `Last-Event-ID` (the header an EventSource sends when it
 reconnects, or `?last_event_id=` for clients without one; the header wins). Without it,
@@ -59,6 +62,7 @@ from studio.events.listener import SubscribeRefused, Subscription, listener_for
 from studio.http.deps import Cred, Ctx, Db
 from studio.http.errors import ApiError, not_found
 from studio.notifications import repository as notifications
+from studio.training import repository as training
 
 log = logging.getLogger("studio.events")
 
@@ -79,7 +83,10 @@ _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}},
           "description": 'Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", '
                          '"progress", "error", "created_at"}`; on /v1/events also `event: notification`, '
-                         '`data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id)'},
+                         '`data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id), and '
+                         '`event: training`, `data: {"id", "status", "progress", "current_step", "total_steps", '
+                         '"checkpoint_step", "error", "trained_model_id", "losses": {"from_step", "values"}, ...}` '
+                         '(no id)'},
     400: {"description": "Last-Event-ID is not an event id"},
     401: {"description": "not signed in"},
     503: {"description": "too many open event streams; retry after Retry-After seconds"},
@@ -153,6 +160,15 @@ def format_event(row: dict[str, Any]) -> bytes:
     data = _data({"generation_id": row["generation_id"], "status": row["status"],
                   "progress": row["progress"], "error": row["error"], "created_at": row["created_at"]})
     return b"id: %d\nevent: generation\ndata: %s\n\n" % (row["id"], data)
+
+
+def format_training(row: dict[str, Any], from_step: int) -> bytes:
+    """No `id:` line, like notifications: GET /v1/training-jobs/{id} catches up."""
+    history = row["loss_history"]
+    start = max(0, min(from_step, len(history)))
+    state = {k: v for k, v in row.items() if k not in ("loss_history", "updated_at")}
+    losses = {"from_step": start, "values": history[start:]}
+    return b"event: training\ndata: %s\n\n" % _data(state | {"losses": losses})
 
 
 def format_notification(row: dict[str, Any]) -> bytes:
@@ -263,11 +279,35 @@ class _NotificationCursor:
         self.sent = {key: at for key, at in self.sent.items() if at > self.floor}
 
 
+class _RunCursor:
+    """Where a stream is in the caller's training runs: versions (id, updated_at) after
+    `floor` are read, less the ones sent; and per run, the steps whose losses were sent."""
+
+    def __init__(self, since: datetime) -> None:
+        self.floor = since
+        self.sent: dict[tuple[UUID, datetime], datetime] = {}
+        self.steps: dict[UUID, int] = {}
+
+    def record(self, rows: list[dict[str, Any]], server_now: datetime) -> list[bytes]:
+        encoded = []
+        for row in rows:
+            self.sent[(row["id"], row["updated_at"])] = row["updated_at"]
+            sent_steps = self.steps.get(row["id"], max(0, len(row["loss_history"]) - 100))
+            if len(row["loss_history"]) < sent_steps:  # resumed from a checkpoint: sent again from there
+                sent_steps = len(row["loss_history"])
+            encoded.append(format_training(row, sent_steps))
+            self.steps[row["id"]] = len(row["loss_history"])
+        self.floor = max(self.floor, server_now - timedelta(seconds=USER_LOOKBACK_SECONDS))
+        self.sent = {key: at for key, at in self.sent.items() if at > self.floor}
+        return encoded
+
+
 class _UserPump(_Pump):
     def __init__(self, *args: Any, after: int, notifications_since: datetime) -> None:
         super().__init__(*args)
         self.cursor = _UserCursor(after)
         self.notifications = _NotificationCursor(notifications_since)
+        self.runs = _RunCursor(notifications_since)
 
     async def read(self) -> tuple[list[bytes], bool, bool]:
         self.cursor.settle(time.monotonic())
@@ -275,9 +315,11 @@ class _UserPump(_Pump):
             events = await repo.user_events(tx, after=self.cursor.floor, skip=self.cursor.sent.keys(), limit=BATCH)
             server_now, arrived = await notifications.arrived(tx, since=self.notifications.floor,
                                                               skip=list(self.notifications.sent))
+            _, runs = await training.changed_runs(tx, since=self.runs.floor, skip=list(self.runs.sent))
         self.cursor.record(events, time.monotonic())
         self.notifications.record(arrived, server_now)
-        encoded = [format_event(e) for e in events] + [format_notification(n) for n in arrived]
+        encoded = ([format_event(e) for e in events] + [format_notification(n) for n in arrived]
+                   + self.runs.record(runs, server_now))
         return encoded, False, len(events) >= BATCH
 
 

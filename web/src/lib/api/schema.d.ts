@@ -5416,7 +5416,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}`; on /v1/events also `event: notification`, `data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id) */
+            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}`; on /v1/events also `event: notification`, `data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id), and `event: training`, `data: {"id", "status", "progress", "current_step", "total_steps", "checkpoint_step", "error", "trained_model_id", "losses": {"from_step", "values"}, ...}` (no id) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5629,7 +5629,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}`; on /v1/events also `event: notification`, `data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id) */
+            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}`; on /v1/events also `event: notification`, `data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id), and `event: training`, `data: {"id", "status", "progress", "current_step", "total_steps", "checkpoint_step", "error", "trained_model_id", "losses": {"from_step", "values"}, ...}` (no id) */
             200: {
                 headers: {
                     [name: string]: unknown;

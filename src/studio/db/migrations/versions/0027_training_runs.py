@@ -6,6 +6,8 @@
 - Workers read the files of a dataset a run is training on (its images), and record a
   run's files as its owner's: the trained weights and the sample images, in the `media`
   bucket under <owner>/training/<run>/, only while that run is training.
+- A run that changes wakes its owner's event streams (NOTIFY studio_events with the
+  user id, as generation events do): /v1/events sends `event: training`.
 - A generation may take a `lora` input: the weights of a trained model of its owner's,
   read by the worker like any other input of an unfinished generation.
 
@@ -39,6 +41,14 @@ def upgrade() -> None:
         ALTER TABLE public.generation_inputs ADD CONSTRAINT generation_inputs_role_valid
             CHECK (role IN ('image', 'mask', 'audio', 'lora'));
 
+        -- Only a wake-up: streams re-read the runs under RLS.
+        CREATE FUNCTION public.notify_training_changed() RETURNS trigger
+            LANGUAGE plpgsql SET search_path = ''
+            AS $$ BEGIN PERFORM pg_catalog.pg_notify('studio_events', NEW.user_id::text); RETURN NULL; END $$;
+        CREATE TRIGGER training_jobs_notify AFTER INSERT OR UPDATE ON public.training_jobs
+            FOR EACH ROW EXECUTE FUNCTION public.notify_training_changed();
+        REVOKE EXECUTE ON FUNCTION public.notify_training_changed() FROM PUBLIC;
+
         -- One policy per command and role (a lint): the generations' cases, and now a run's.
         DROP POLICY media_objects_worker_select ON public.media_objects;
         CREATE POLICY media_objects_worker_select ON public.media_objects FOR SELECT TO studio_worker
@@ -66,6 +76,8 @@ def downgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
     op.execute(
         """
+        DROP TRIGGER training_jobs_notify ON public.training_jobs;
+        DROP FUNCTION public.notify_training_changed();
         DELETE FROM public.generation_inputs WHERE role = 'lora';
         ALTER TABLE public.generation_inputs DROP CONSTRAINT generation_inputs_role_valid;
         ALTER TABLE public.generation_inputs ADD CONSTRAINT generation_inputs_role_valid
