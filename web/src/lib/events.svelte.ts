@@ -13,20 +13,52 @@ export interface GenerationEvent {
 	created_at: string;
 }
 
+/** A training run as it changes (`event: training`): its state, and the loss of each
+ * step since the stream last sent this run (`losses.values` are steps from_step + 1...). */
+export interface TrainingEvent {
+	id: string;
+	name: string | null;
+	status: 'queued' | 'preparing' | 'training' | 'succeeded' | 'failed' | 'canceled';
+	progress: number;
+	current_step: number;
+	total_steps: number;
+	checkpoint_step: number;
+	error: string | null;
+	started_at: string | null;
+	trained_model_id: string | null;
+	losses: { from_step: number; values: number[] };
+}
+
 type Listener = (event: GenerationEvent) => void;
+type TrainingListener = (event: TrainingEvent) => void;
 
 class LiveEvents {
 	private source: EventSource | null = null;
 	private listeners = new Set<Listener>();
+	private trainingListeners = new Set<TrainingListener>();
 	/** Bumped on every event, for pages that simply reload. */
 	version = $state(0);
+	/** Bumped whenever the stream (re)opens: what was missed meanwhile is read again. */
+	connections = $state(0);
 
 	start(): void {
 		if (this.source) return;
 		// EventSource reconnects by itself and sends Last-Event-ID, so nothing is missed.
 		this.source = new EventSource('/v1/events', { withCredentials: true });
 		// Notifications are not replayed on reconnect: (re)read them whenever it opens.
-		this.source.addEventListener('open', () => void notifications.load());
+		this.source.addEventListener('open', () => {
+			this.connections++;
+			void notifications.load();
+		});
+		this.source.addEventListener('training', (message) => {
+			let event: TrainingEvent;
+			try {
+				event = JSON.parse((message as MessageEvent<string>).data);
+			} catch {
+				return;
+			}
+			for (const listener of this.trainingListeners) listener(event);
+		});
 		this.source.addEventListener('notification', (message) => {
 			try {
 				notifications.received(JSON.parse((message as MessageEvent<string>).data) as Notification);
@@ -56,6 +88,11 @@ class LiveEvents {
 	subscribe(listener: Listener): () => void {
 		this.listeners.add(listener);
 		return () => this.listeners.delete(listener);
+	}
+
+	subscribeTraining(listener: TrainingListener): () => void {
+		this.trainingListeners.add(listener);
+		return () => this.trainingListeners.delete(listener);
 	}
 
 	private notify(event: GenerationEvent): void {

@@ -11,6 +11,8 @@ export type Message = Schemas['Message'];
 export type Generation = Schemas['Generation'];
 export type Dataset = Schemas['Dataset'];
 export type DatasetImage = Schemas['DatasetImage'];
+export type TrainingRun = Schemas['TrainingRun'];
+export type TrainedModel = Schemas['TrainedModel'];
 
 /** What every 4xx/5xx of the API carries. */
 export interface ApiErrorBody {
