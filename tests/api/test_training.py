@@ -128,7 +128,7 @@ def test_a_lora_trains_on_a_real_worker_and_becomes_a_model(server: Server, alic
                                                             admin_conn):
     model = base_model(server, admin_conn)
     dataset = dataset_with_images(alice)
-    run = start(alice, dataset, model, steps=6, checkpoint_every=3).json()
+    run = start(alice, dataset, model, steps=6, checkpoint_every=3, sample_every=3, sample_steps=2).json()
     stored = Path(server.settings.home_dir) / "storage" / "media" / alice.id / "training" / run["id"]
     worker = WorkerThread(server.settings, pg.conninfo(WORKER_ROLE, db))
     try:
@@ -138,13 +138,19 @@ def test_a_lora_trains_on_a_real_worker_and_becomes_a_model(server: Server, alic
         while [p.name for p in stored.iterdir() if p.name.startswith("checkpoint")]:
             assert time.monotonic() < deadline, list(stored.iterdir())
             time.sleep(0.2)
-        assert [p.name for p in stored.iterdir()][0].startswith("lora-")
+        assert sorted(p.name.split("-")[0] for p in stored.iterdir()) == ["lora", "sample", "sample"]
     finally:
         worker.stop()
     assert done["status"] == "succeeded", done
     assert (done["current_step"], done["progress"], done["error"]) == (6, 100, None)
     assert len(done["loss_history"]) == 6 and all(math.isfinite(x) and x > 0 for x in done["loss_history"])
     assert done["checkpoint_step"] == 3 and done["trained_model_id"]
+    # A sample image at steps 3 and 6, the owner's files.
+    assert [s["step"] for s in done["samples"]] == [3, 6]
+    for sample in done["samples"]:
+        shown = Image.open(io.BytesIO(alice.client.get(sample["url"]).content))
+        assert (shown.format, shown.size) == ("PNG", (64, 64))
+        assert bob.client.get(sample["url"]).status_code == 404
 
     listed = alice.client.get("/v1/trained-models").json()["items"]
     assert [m["id"] for m in listed] == [done["trained_model_id"]]

@@ -85,8 +85,8 @@ _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
                          '"progress", "error", "created_at"}`; on /v1/events also `event: notification`, '
                          '`data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id), and '
                          '`event: training`, `data: {"id", "status", "progress", "current_step", "total_steps", '
-                         '"checkpoint_step", "error", "trained_model_id", "losses": {"from_step", "values"}, ...}` '
-                         '(no id)'},
+                         '"checkpoint_step", "samples", "error", "trained_model_id", "losses": {"from_step", "values"}, '
+                         '...}` (no id)'},
     400: {"description": "Last-Event-ID is not an event id"},
     401: {"description": "not signed in"},
     503: {"description": "too many open event streams; retry after Retry-After seconds"},

@@ -47,6 +47,9 @@ class Hyperparameters:
     seed: int
     trigger_word: str | None
     checkpoint_every: int
+    sample_every: int = 0          # 0: no samples
+    sample_prompt: str | None = None
+    sample_steps: int = 20
 
 
 def prompt_of(image: TrainingImage, trigger_word: str | None) -> str:
@@ -67,10 +70,13 @@ def pick_device(wanted: str) -> str:
 
 def train(source: str, images: Sequence[TrainingImage], params: Hyperparameters, *, device: str, out_dir: Path,
           checkpoint: Path | None, on_step: Callable[[int, float], None],
-          on_checkpoint: Callable[[int, Path], None], cancelled: Callable[[], bool]) -> Path:
+          on_checkpoint: Callable[[int, Path], None], cancelled: Callable[[], bool],
+          on_sample: Callable[[int, Path], None] | None = None) -> Path:
     """Trains from `checkpoint` (or from the start) up to params.steps; returns the
     weights file. `on_step(step, loss)` after every step (1-based), `on_checkpoint(step,
-    file)` every params.checkpoint_every steps (not after the last). Raises Stopped."""
+    file)` every params.checkpoint_every steps (not after the last), `on_sample(step,
+    png)` every params.sample_every steps and after the last (an image of the sample
+    prompt with the adapters as they are, the same seed each time). Raises Stopped."""
     import torch
     import torch.nn.functional as F
     from diffusers import DDPMScheduler, StableDiffusionPipeline
@@ -134,6 +140,9 @@ def train(source: str, images: Sequence[TrainingImage], params: Hyperparameters,
             raise ValueError(f"the loss diverged at step {step + 1} ({value}): try a lower learning rate")
         on_step(step + 1, value)
         done = step + 1
+        if on_sample is not None and params.sample_every and (done % params.sample_every == 0
+                                                                or done == params.steps):
+            on_sample(done, _sample(pipeline, params, images, out_dir / f"sample-{done}.png"))
         if done % params.checkpoint_every == 0 and done < params.steps:
             file = out_dir / f"checkpoint-{done}.pt"
             torch.save({"lora": get_peft_model_state_dict(unet), "optimizer": optimizer.state_dict(), "step": done},
@@ -142,6 +151,24 @@ def train(source: str, images: Sequence[TrainingImage], params: Hyperparameters,
     weights = get_peft_model_state_dict(unet)
     StableDiffusionPipeline.save_lora_weights(out_dir, unet_lora_layers=weights, safe_serialization=True)
     return out_dir / WEIGHTS_NAME
+
+
+def _sample(pipeline: Any, params: Hyperparameters, images: Sequence[TrainingImage], path: Path) -> Path:
+    """An image of the sample prompt (default: the first image's prompt) with the
+    adapters trained so far; the same seed each time, so samples show the change."""
+    import torch
+
+    prompt = params.sample_prompt or prompt_of(images[0], params.trigger_word) or "a picture"
+    pipeline.unet.eval()
+    try:
+        with torch.no_grad():
+            generator = torch.Generator("cpu").manual_seed(params.seed)
+            image = pipeline(prompt, num_inference_steps=params.sample_steps, height=params.resolution,
+                             width=params.resolution, generator=generator).images[0]
+    finally:
+        pipeline.unet.train()
+    image.save(path, "PNG")
+    return path
 
 
 def _pixels(image: Any, size: int) -> Any:

@@ -107,7 +107,7 @@ async def changed_runs(tx: UserScope, *, since: datetime,
           FROM (SELECT 1) AS one
           LEFT JOIN LATERAL (
                 SELECT t.id, t.name, t.status, t.progress::float AS progress, t.current_step, t.total_steps,
-                       t.checkpoint_step, t.loss_history, t.error, t.started_at, t.updated_at,
+                       t.checkpoint_step, t.loss_history, t.samples, t.error, t.started_at, t.updated_at,
                        m.id AS trained_model_id
                   FROM public.training_jobs t
                   LEFT JOIN public.trained_models m ON m.training_job_id = t.id
@@ -216,6 +216,22 @@ async def record_steps(tx: WorkerScope, *, run_id: UUID, step: int, losses: Sequ
         """,
         {"id": run_id, "step": step, "losses": Jsonb(list(losses))})
     return await cur.fetchone() is not None
+
+
+async def add_sample(tx: WorkerScope, *, run_id: UUID, step: int, media_id: UUID) -> None:
+    """A sample image of `step` (replacing one of the same step: a resumed run makes it again)."""
+    await tx.conn.execute(
+        """
+        UPDATE public.training_jobs
+           SET samples = COALESCE((SELECT pg_catalog.jsonb_agg(x.value)
+                                     FROM pg_catalog.jsonb_array_elements(samples) AS x (value)
+                                    WHERE (x.value->>'step')::integer <> %(step)s), '[]'::jsonb)
+                         || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                                'step', %(step)s, 'media_id', %(media)s::text,
+                                'url', '/v1/media/' || %(media)s::text))
+         WHERE id = %(id)s AND status = 'training'
+        """,
+        {"id": run_id, "step": step, "media": media_id})
 
 
 async def record_checkpoint(tx: WorkerScope, *, run_id: UUID, step: int, key: str) -> str | None:

@@ -24,6 +24,12 @@ class Hyperparameters(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="the same seed repeats a run (default: random)")
     checkpoint_every: int = Field(100, ge=1, le=20_000, description="steps between checkpoints: a run "
                                                                    "interrupted resumes from the last one")
+    sample_every: int = Field(100, ge=0, le=20_000, description="steps between sample images (and one at the "
+                                                                "end); 0: none")
+    sample_prompt: str | None = Field(None, min_length=1, max_length=500,
+                                      description="what the samples show (default: the first image's caption "
+                                                  "with the trigger word)")
+    sample_steps: int = Field(20, ge=1, le=100, description="denoising steps of each sample image")
 
 
 class TrainingCreate(BaseModel):
@@ -38,6 +44,12 @@ class TrainingCreate(BaseModel):
 Status = Literal["queued", "preparing", "training", "succeeded", "failed", "canceled"]
 
 
+class Sample(BaseModel):
+    step: int
+    media_id: UUID
+    url: str
+
+
 class TrainingRun(BaseModel):
     id: UUID
     name: str | None
@@ -50,6 +62,7 @@ class TrainingRun(BaseModel):
     loss_history: list[float] = Field(description="the loss of every step so far, in order")
     hyperparams: dict[str, Any]
     checkpoint_step: int = Field(description="the step an interrupted run resumes from")
+    samples: list[Sample] = Field(description="images of the sample prompt as training went on, by step")
     eta_seconds: float | None = Field(description="while training: the time left at the pace so far")
     error: str | None
     trained_model_id: UUID | None

@@ -154,6 +154,10 @@ class TrainingJobs(JobKind):
 
         halt = threading.Event()  # set when this handler is cancelled (the worker gives the job back)
 
+        def on_sample(step: int, file: Path) -> None:
+            future = asyncio.run_coroutine_threadsafe(self._save_sample(job, spec, step, file), loop)
+            future.result(timeout=3600)
+
         def cancelled() -> bool:
             return halt.is_set() or job.cancelled() or reporter.stopped
 
@@ -161,7 +165,7 @@ class TrainingJobs(JobKind):
         try:
             weights = await _in_thread(halt, train, source, images, params, device=pick_device(self.settings.local_device),
                                        out_dir=out_dir, checkpoint=resume, on_step=reporter.add,
-                                       on_checkpoint=on_checkpoint, cancelled=cancelled)
+                                       on_checkpoint=on_checkpoint, cancelled=cancelled, on_sample=on_sample)
         except Stopped:
             await job.cancel()
             return
@@ -200,6 +204,22 @@ class TrainingJobs(JobKind):
             replaced = await repo.record_checkpoint(tx, run_id=spec.run_id, step=step, key=key)
             await outbox.upload_recorded(tx, planned_deletion=planned)
             await _forget_checkpoint(tx, replaced)
+        file.unlink(missing_ok=True)
+
+    async def _save_sample(self, job: JobContext, spec: repo.RunSpec, step: int, file: Path) -> None:
+        media_id = uuid.uuid4()
+        key = f"{spec.user_id}/training/{spec.run_id}/sample-{step}-{media_id}.png"
+        async with job.scope() as tx:
+            planned = await outbox.plan_upload(tx, bucket="media", key=key, grace_seconds=UPLOAD_GRACE_SECONDS)
+        stored = await job.storage.put_file("media", key, file, content_type="image/png",
+                                            max_bytes=self.settings.max_result_bytes)
+        async with job.scope() as tx:
+            if not await job.hold_lease(tx):
+                return
+            await media.record_training_file(tx, media_id=media_id, owner_id=spec.user_id, key=key,
+                                             size=stored.size, content_type="image/png", sha256=stored.sha256)
+            await outbox.upload_recorded(tx, planned_deletion=planned)
+            await repo.add_sample(tx, run_id=spec.run_id, step=step, media_id=media_id)
         file.unlink(missing_ok=True)
 
     async def _store_and_complete(self, job: JobContext, spec: repo.RunSpec, weights: Path,
@@ -242,7 +262,9 @@ def hyperparameters(spec: repo.RunSpec) -> Hyperparameters:
                            learning_rate=float(h.get("learning_rate", 1e-4)),
                            resolution=int(h.get("resolution", 512)), batch_size=int(h.get("batch_size", 1)),
                            seed=int(h.get("seed", 0)), trigger_word=h.get("trigger_word") or None,
-                           checkpoint_every=int(h.get("checkpoint_every", 100)))
+                           checkpoint_every=int(h.get("checkpoint_every", 100)),
+                           sample_every=int(h.get("sample_every", 0)), sample_prompt=h.get("sample_prompt") or None,
+                           sample_steps=int(h.get("sample_steps", 20)))
 
 
 class _Reporter:

@@ -26,6 +26,7 @@ export interface TrainingEvent {
 	error: string | null;
 	started_at: string | null;
 	trained_model_id: string | null;
+	samples: { step: number; media_id: string; url: string }[];
 	losses: { from_step: number; values: number[] };
 }
 

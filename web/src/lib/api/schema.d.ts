@@ -2172,6 +2172,23 @@ export interface components {
              */
             resolution?: number;
             /**
+             * Sample Every
+             * @description steps between sample images (and one at the end); 0: none
+             * @default 100
+             */
+            sample_every?: number;
+            /**
+             * Sample Prompt
+             * @description what the samples show (default: the first image's caption with the trigger word)
+             */
+            sample_prompt?: string | null;
+            /**
+             * Sample Steps
+             * @description denoising steps of each sample image
+             * @default 20
+             */
+            sample_steps?: number;
+            /**
              * Seed
              * @description the same seed repeats a run (default: random)
              */
@@ -2835,6 +2852,18 @@ export interface components {
             database: string;
             migrations?: components["schemas"]["MigrationState"] | null;
         };
+        /** Sample */
+        Sample: {
+            /**
+             * Media Id
+             * Format: uuid
+             */
+            media_id: string;
+            /** Step */
+            step: number;
+            /** Url */
+            url: string;
+        };
         /** SearchHit */
         SearchHit: {
             /**
@@ -3124,6 +3153,11 @@ export interface components {
              * @description percent
              */
             progress: number;
+            /**
+             * Samples
+             * @description images of the sample prompt as training went on, by step
+             */
+            samples: components["schemas"]["Sample"][];
             /** Started At */
             started_at: string | null;
             /**
@@ -5416,7 +5450,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}`; on /v1/events also `event: notification`, `data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id), and `event: training`, `data: {"id", "status", "progress", "current_step", "total_steps", "checkpoint_step", "error", "trained_model_id", "losses": {"from_step", "values"}, ...}` (no id) */
+            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}`; on /v1/events also `event: notification`, `data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id), and `event: training`, `data: {"id", "status", "progress", "current_step", "total_steps", "checkpoint_step", "samples", "error", "trained_model_id", "losses": {"from_step", "values"}, ...}` (no id) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5629,7 +5663,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}`; on /v1/events also `event: notification`, `data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id), and `event: training`, `data: {"id", "status", "progress", "current_step", "total_steps", "checkpoint_step", "error", "trained_model_id", "losses": {"from_step", "values"}, ...}` (no id) */
+            /** @description Server-Sent Events: `id`, `event: generation`, `data: {"generation_id", "status", "progress", "error", "created_at"}`; on /v1/events also `event: notification`, `data: {"id", "kind", "title", "body", "data", "read_at", "created_at"}` (no id), and `event: training`, `data: {"id", "status", "progress", "current_step", "total_steps", "checkpoint_step", "samples", "error", "trained_model_id", "losses": {"from_step", "values"}, ...}` (no id) */
             200: {
                 headers: {
                     [name: string]: unknown;
