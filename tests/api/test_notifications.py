@@ -111,3 +111,43 @@ def test_muted_kinds_are_not_written(alice: Account, bob: Account, worker, admin
 
     r = alice.client.put("/v1/notifications/preferences", json={"muted": []})
     assert r.json() == {"muted": []}
+
+
+def test_a_share_link_about_to_expire_notifies_its_owner_once(server, alice: Account, bob: Account, pg, db,
+                                                              tmp_path):
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from studio.config import WORKER_ROLE
+    from studio.db.scopes import WorkerDatabase
+    from studio.ops import housekeeping
+    from studio.storage.local import LocalStorage
+
+    def share(account: Account, hours: float) -> dict:
+        conversation = account.client.post("/v1/conversations", json={"title": "Plans"}).json()
+        expires = (datetime.now(timezone.utc) + timedelta(hours=hours)).isoformat()
+        made = account.client.post("/v1/shares", json={"conversation_id": conversation["id"], "expires_at": expires})
+        assert made.status_code == 201, made.text
+        return made.json()
+
+    soon, later = share(alice, 2), share(alice, 72)
+    revoked = share(alice, 3)
+    assert alice.client.delete(f"/v1/shares/{revoked['id']}").status_code == 204
+    assert bob.client.put("/v1/notifications/preferences", json={"muted": ["share"]}).status_code == 200
+    share(bob, 1)
+
+    async def housekeep() -> dict[str, int]:
+        database = WorkerDatabase(pg.conninfo(WORKER_ROLE, db), min_size=1, max_size=2, timeout=10)
+        await database.open()
+        try:
+            return await housekeeping.run(database, LocalStorage(tmp_path / "storage"), housekeeping.Retention())
+        finally:
+            await database.close()
+
+    assert asyncio.run(housekeep())["expiring_share_notices"] == 2  # alice's soon one, bob's (muted)
+    assert asyncio.run(housekeep())["expiring_share_notices"] == 0  # told once
+    items = _notifications(alice)["items"]
+    assert [(n["kind"], n["title"], n["data"]["share_id"]) for n in items] == [
+        ("share", "A shared link expires soon", soon["id"])]
+    assert f"/s/{soon['slug']}" in items[0]["body"] and later["id"] not in str(items)
+    assert _notifications(bob)["items"] == []

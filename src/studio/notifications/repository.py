@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from studio.db.scopes import UserScope, WorkerScope
 
@@ -153,3 +154,24 @@ async def trainings_ended(tx: WorkerScope, *, run_ids: Sequence[UUID]) -> None:
                             WHERE p.user_id = t.user_id AND 'training' = ANY(p.muted))
         """,
         (list(run_ids),))
+
+
+async def shares_expiring(tx: WorkerScope, *, shares: Sequence[dict[str, Any]]) -> None:
+    """One notification per share link about to expire (sharing's mark_expiring), for
+    owners who did not mute share notifications."""
+    if not shares:
+        return
+    await tx.conn.execute(
+        """
+        INSERT INTO public.user_notifications (user_id, kind, title, body, data)
+        SELECT s.user_id, 'share', 'A shared link expires soon',
+               'The link /s/' || s.slug || ' stops working at ' || to_char(s.expires_at AT TIME ZONE 'UTC',
+                                                                       'YYYY-MM-DD HH24:MI') || ' UTC.',
+               jsonb_build_object('share_id', s.id, 'slug', s.slug, 'expires_at', s.expires_at,
+                                  'generation_id', s.generation_id, 'conversation_id', s.conversation_id)
+          FROM pg_catalog.jsonb_to_recordset(%s::jsonb) AS s (id uuid, user_id uuid, slug text, expires_at timestamptz,
+                                                             generation_id uuid, conversation_id uuid)
+         WHERE NOT EXISTS (SELECT 1 FROM public.notification_preferences p
+                            WHERE p.user_id = s.user_id AND 'share' = ANY(p.muted))
+        """,
+        (Jsonb([{k: (str(v) if v is not None else None) for k, v in share.items()} for share in shares]),))

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from psycopg import sql
 
-from studio.db.scopes import AnonScope, UserScope
+from studio.db.scopes import AnonScope, UserScope, WorkerScope
 
 
 async def create_share(tx: UserScope, *, slug: str, generation_id: UUID | None, conversation_id: UUID | None,
@@ -93,3 +93,18 @@ async def shared_media(tx: AnonScope, *, media_id: UUID) -> dict[str, Any] | Non
         "SELECT id, bucket, key, size_bytes, content_type, checksum_sha256 FROM public.media_objects WHERE id = %s",
         (media_id,))
     return await cur.fetchone()
+
+
+async def mark_expiring(tx: WorkerScope, *, within_hours: float) -> list[dict[str, Any]]:
+    """The live links that expire within `within_hours` and whose owner was not told yet,
+    marked as told (once: a link is only ever returned by one call)."""
+    cur = await tx.conn.execute(
+        """
+        UPDATE public.shared_content
+           SET expiry_notified_at = pg_catalog.now()
+         WHERE revoked_at IS NULL AND expiry_notified_at IS NULL AND expires_at > pg_catalog.now()
+           AND expires_at <= pg_catalog.now() + pg_catalog.make_interval(secs => %s)
+        RETURNING id, user_id, slug, generation_id, conversation_id, expires_at
+        """,
+        (within_hours * 3600,))
+    return await cur.fetchall()
