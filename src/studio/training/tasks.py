@@ -41,6 +41,7 @@ from studio.notifications import repository as notifications
 from studio.providers.base import ProviderError
 from studio.providers.diffusers_local import NOT_INSTALLED, installed, model_source
 from studio.storage import repository as outbox
+from studio.storage.base import StoredObject
 from studio.training import repository as repo
 from studio.training.local_trainer import Hyperparameters, Stopped, TrainingImage, pick_device, train
 
@@ -194,10 +195,7 @@ class TrainingJobs(JobKind):
                                file: Path) -> None:
         await reporter.flush()  # the losses up to the checkpoint are recorded with it
         key = f"{spec.user_id}/training/{spec.run_id}/checkpoint-{step}-{uuid.uuid4().hex[:8]}.pt"
-        async with job.scope() as tx:
-            planned = await outbox.plan_upload(tx, bucket="media", key=key, grace_seconds=UPLOAD_GRACE_SECONDS)
-        await job.storage.put_file("media", key, file, content_type="application/octet-stream",
-                                   max_bytes=self.settings.max_result_bytes)
+        planned, _ = await self._upload(job, key, file, "application/octet-stream")
         async with job.scope() as tx:
             if not await job.hold_lease(tx):
                 return  # another worker has the run now: this file goes with the outbox
@@ -206,13 +204,19 @@ class TrainingJobs(JobKind):
             await _forget_checkpoint(tx, replaced)
         file.unlink(missing_ok=True)
 
+    async def _upload(self, job: JobContext, key: str, file: Path, content_type: str) -> tuple[UUID, StoredObject]:
+        """Puts a run's file in storage, announced first in the outbox (deleted a day
+        later unless the transaction that records it removes the announcement)."""
+        async with job.scope() as tx:
+            planned = await outbox.plan_upload(tx, bucket="media", key=key, grace_seconds=UPLOAD_GRACE_SECONDS)
+        stored = await job.storage.put_file("media", key, file, content_type=content_type,
+                                            max_bytes=self.settings.max_result_bytes)
+        return planned, stored
+
     async def _save_sample(self, job: JobContext, spec: repo.RunSpec, step: int, file: Path) -> None:
         media_id = uuid.uuid4()
         key = f"{spec.user_id}/training/{spec.run_id}/sample-{step}-{media_id}.png"
-        async with job.scope() as tx:
-            planned = await outbox.plan_upload(tx, bucket="media", key=key, grace_seconds=UPLOAD_GRACE_SECONDS)
-        stored = await job.storage.put_file("media", key, file, content_type="image/png",
-                                            max_bytes=self.settings.max_result_bytes)
+        planned, stored = await self._upload(job, key, file, "image/png")
         async with job.scope() as tx:
             if not await job.hold_lease(tx):
                 return
@@ -226,10 +230,7 @@ class TrainingJobs(JobKind):
                                   last_loss: float | None) -> None:
         media_id = uuid.uuid4()
         key = f"{spec.user_id}/training/{spec.run_id}/lora-{media_id}.safetensors"
-        async with job.scope() as tx:
-            planned = await outbox.plan_upload(tx, bucket="media", key=key, grace_seconds=UPLOAD_GRACE_SECONDS)
-        stored = await job.storage.put_file("media", key, weights, content_type="application/octet-stream",
-                                            max_bytes=self.settings.max_result_bytes)
+        planned, stored = await self._upload(job, key, weights, "application/octet-stream")
 
         async def record() -> None:
             async with job.scope() as tx:
