@@ -31,6 +31,7 @@ from studio.ratelimit import service as ratelimit
 from tests.api.conftest import (
     Account,
     Server,
+    early_in_a_window,
     make_settings,
     serve,
     sign_up_and_log_in,
@@ -112,6 +113,7 @@ def assert_rate_limited(r: httpx.Response, window: int = PROBE.window_seconds) -
 # --- over HTTP -------------------------------------------------------------------------
 
 def test_within_the_limit_then_429_and_refusals_still_count(alice: Account, admin_conn):
+    early_in_a_window(PROBE.window_seconds)  # the counts below must fall in one window
     for _ in range(PROBE.limit):
         r = alice.client.post("/test-only/user")
         assert r.status_code == 200, r.text
@@ -122,6 +124,7 @@ def test_within_the_limit_then_429_and_refusals_still_count(alice: Account, admi
 
 
 def test_the_count_is_shared_by_two_servers(limited: Server, limited_too: Server, alice: Account, admin_conn):
+    early_in_a_window(PROBE.window_seconds)  # the counts below must fall in one window
     urls = [f"{server.url}/test-only/user" for server in (limited, limited_too)]
     # Alternating servers (the session cookie is valid on both: it lives in the database).
     statuses = [alice.client.post(urls[i % 2]).status_code for i in range(PROBE.limit)]
@@ -138,6 +141,7 @@ def test_the_count_is_shared_by_two_servers(limited: Server, limited_too: Server
 
 
 def test_each_user_has_their_own_bucket(alice: Account, bob: Account):
+    early_in_a_window(PROBE.window_seconds)  # the counts below must fall in one window
     for _ in range(PROBE.limit):
         assert alice.client.post("/test-only/user").status_code == 200
     assert_rate_limited(alice.client.post("/test-only/user"))
@@ -146,6 +150,7 @@ def test_each_user_has_their_own_bucket(alice: Account, bob: Account):
 
 
 def test_a_users_api_key_and_session_share_the_bucket(limited: Server, alice: Account):
+    early_in_a_window(PROBE.window_seconds)  # the counts below must fall in one window
     key = alice.client.post("/v1/api-keys", json={"name": "ci"}).json()["key"]
     with httpx.Client(base_url=limited.url, timeout=10, headers={"Authorization": f"Bearer {key}"}) as by_key:
         for _ in range(PROBE.limit):
@@ -154,6 +159,7 @@ def test_a_users_api_key_and_session_share_the_bucket(limited: Server, alice: Ac
 
 
 def test_anonymous_callers_are_counted_per_client_address(limited: Server, admin_conn):
+    early_in_a_window(PROBE.window_seconds)  # the counts below must fall in one window
     other = httpx.HTTPTransport(local_address="127.0.0.2")
     with limited.client() as here, httpx.Client(base_url=limited.url, timeout=10, transport=other) as there:
         for _ in range(PROBE.limit):
@@ -165,6 +171,7 @@ def test_anonymous_callers_are_counted_per_client_address(limited: Server, admin
 
 
 def test_the_next_window_starts_afresh(alice: Account, admin_conn):
+    early_in_a_window(PROBE.window_seconds)  # the counts below must fall in one window
     for _ in range(PROBE.limit):
         alice.client.post("/test-only/user")
     assert_rate_limited(alice.client.post("/test-only/user"))
