@@ -164,10 +164,8 @@ def format_event(row: dict[str, Any]) -> bytes:
 
 def format_training(row: dict[str, Any], from_step: int) -> bytes:
     """No `id:` line, like notifications: GET /v1/training-jobs/{id} catches up."""
-    history = row["loss_history"]
-    start = max(0, min(from_step, len(history)))
     state = {k: v for k, v in row.items() if k not in ("loss_history", "updated_at")}
-    losses = {"from_step": start, "values": history[start:]}
+    losses = {"from_step": from_step, "values": row["loss_history"][from_step:]}
     return b"event: training\ndata: %s\n\n" % _data(state | {"losses": losses})
 
 
@@ -285,20 +283,21 @@ class _RunCursor:
 
     def __init__(self, since: datetime) -> None:
         self.floor = since
-        self.sent: dict[tuple[UUID, datetime], datetime] = {}
+        self.sent: set[tuple[UUID, datetime]] = set()
         self.steps: dict[UUID, int] = {}
 
     def record(self, rows: list[dict[str, Any]], server_now: datetime) -> list[bytes]:
         encoded = []
         for row in rows:
-            self.sent[(row["id"], row["updated_at"])] = row["updated_at"]
-            sent_steps = self.steps.get(row["id"], max(0, len(row["loss_history"]) - 100))
-            if len(row["loss_history"]) < sent_steps:  # resumed from a checkpoint: sent again from there
-                sent_steps = len(row["loss_history"])
+            self.sent.add((row["id"], row["updated_at"]))
+            history = len(row["loss_history"])
+            # A run new to this stream: its last 100 losses. One resumed from its checkpoint
+            # (a shorter history): from there.
+            sent_steps = min(self.steps.get(row["id"], max(0, history - 100)), history)
             encoded.append(format_training(row, sent_steps))
-            self.steps[row["id"]] = len(row["loss_history"])
+            self.steps[row["id"]] = history
         self.floor = max(self.floor, server_now - timedelta(seconds=USER_LOOKBACK_SECONDS))
-        self.sent = {key: at for key, at in self.sent.items() if at > self.floor}
+        self.sent = {version for version in self.sent if version[1] > self.floor}
         return encoded
 
 
@@ -315,7 +314,7 @@ class _UserPump(_Pump):
             events = await repo.user_events(tx, after=self.cursor.floor, skip=self.cursor.sent.keys(), limit=BATCH)
             server_now, arrived = await notifications.arrived(tx, since=self.notifications.floor,
                                                               skip=list(self.notifications.sent))
-            _, runs = await training.changed_runs(tx, since=self.runs.floor, skip=list(self.runs.sent))
+            runs = await training.changed_runs(tx, since=self.runs.floor, skip=list(self.runs.sent))
         self.cursor.record(events, time.monotonic())
         self.notifications.record(arrived, server_now)
         encoded = ([format_event(e) for e in events] + [format_notification(n) for n in arrived]

@@ -36,15 +36,16 @@ async def trained_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | No
 
 
 async def trained_models(tx: UserScope) -> list[dict[str, Any]]:
-    """The caller's trained models that can be used: weights stored, base model still there."""
+    """The caller's trained models that can be used: weights stored, base model still there
+    and enabled."""
     cur = await tx.conn.execute(
         """
-        SELECT m.id, m.name, t.base_model_id, r.type, r.provider, r.capabilities, r.connection_id, r.config,
-               r.display_name AS base_name, r.enabled
+        SELECT m.id, m.name, t.base_model_id, r.type, r.provider, r.capabilities, r.connection_id,
+               r.display_name AS base_name
           FROM public.trained_models m
           JOIN public.training_jobs t ON t.id = m.training_job_id
           JOIN public.model_registry r ON r.id = t.base_model_id
-         WHERE m.user_id = %s AND m.weights_media_id IS NOT NULL
+         WHERE m.user_id = %s AND m.weights_media_id IS NOT NULL AND r.enabled
          ORDER BY m.created_at DESC, m.id DESC
         """,
         (tx.user.id,))

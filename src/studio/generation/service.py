@@ -35,8 +35,6 @@ async def list_models(tx: UserScope, providers: Providers) -> list[dict[str, Any
         row["parameters"] = params_schema(row["provider"], row["type"], voices_of(row.pop("config")))
         row["base_model_id"] = None
     for trained in await repo.trained_models(tx):
-        if not trained["enabled"]:
-            continue
         reason = providers.unavailable_reason(trained)
         rows.append({
             "id": trained["id"], "slug": f"trained/{trained['id'].hex[:12]}", "type": trained["type"],
@@ -117,7 +115,10 @@ def _inline(node: Any, defs: dict[str, Any], depth: int = 0) -> Any:
 async def usable_model(tx: UserScope, providers: Providers, *, model_id: UUID, type_: str) -> dict[str, Any]:
     """An enabled model the caller may use, of `type_`, that can run here: 404, 422 or 409
     otherwise (also for training runs, which start from a base model)."""
-    model = await repo.visible_model(tx, model_id=model_id)
+    return _usable(await repo.visible_model(tx, model_id=model_id), providers, model_id=model_id, type_=type_)
+
+
+def _usable(model: dict[str, Any] | None, providers: Providers, *, model_id: UUID, type_: str) -> dict[str, Any]:
     if model is None or not model["enabled"]:
         raise not_found("model")
     if model["type"] != type_:
@@ -133,13 +134,15 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
                             params: dict[str, Any], inputs: list[tuple[UUID, str]] | None = None) -> dict[str, Any]:
     """Checks the model, its parameters, the quota and the cost cap, then records the
     generation and enqueues its job in the caller's transaction (both or neither)."""
-    # A model the caller trained runs as its base model with its LoRA as an input.
-    trained = await repo.trained_model(tx, model_id=model_id) if type_ == "image" else None
+    found = await repo.visible_model(tx, model_id=model_id)
+    # Not in the registry: maybe a model the caller trained, which runs as its base model
+    # with its LoRA as an input (looked up only then: the common path costs no query more).
+    trained = await repo.trained_model(tx, model_id=model_id) if found is None and type_ == "image" else None
     if trained is not None:
         model = await usable_model(tx, providers, model_id=trained["base_model_id"], type_=type_)
         params = validated_params(TRAINED, type_, params)
     else:
-        model = await usable_model(tx, providers, model_id=model_id, type_=type_)
+        model = _usable(found, providers, model_id=model_id, type_=type_)
         params = validated_params(model["provider"], type_, params, voices=voices_of(model["config"]))
     model_id = model["id"]
     inputs = inputs or []

@@ -250,9 +250,10 @@ class _Request:
     """A task's parameters, checked and with their defaults (the API validated their
     shapes; the ranges are checked again here, where they are used)."""
 
-    def __init__(self, prompt: str, params: Mapping[str, Any], image: Path | None, mask: Path | None) -> None:
+    def __init__(self, prompt: str, params: Mapping[str, Any], image: Path | None, mask: Path | None,
+                 lora: Path | None = None) -> None:
         self.prompt = prompt
-        self.image, self.mask = image, mask
+        self.image, self.mask, self.lora = image, mask, lora
         self.negative_prompt = params.get("negative_prompt") or None
         self.steps = _int(params, "steps", DEFAULT_STEPS, 1, 150)
         self.guidance_scale = float(_given(params, "guidance_scale", DEFAULT_GUIDANCE))
@@ -267,7 +268,6 @@ class _Request:
                 raise ProviderError("width and height must be multiples of 8", retryable=False)
         seed = params.get("seed")
         self.seed = int(seed) if seed is not None else None
-        self.lora: Path | None = None
         self.lora_scale = float(_given(params, "lora_scale", 1.0))
 
     @classmethod
@@ -277,9 +277,7 @@ class _Request:
         image = task.inputs[0] if task.inputs else None
         if task.mask is not None and image is None:
             raise ProviderError("a mask needs an image to paint on", retryable=False)
-        request = cls(task.prompt, task.params, image, task.mask)
-        request.lora = task.lora
-        return request
+        return cls(task.prompt, task.params, image, task.mask, task.lora)
 
 
 async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:

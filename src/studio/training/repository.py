@@ -98,29 +98,24 @@ async def cancel(tx: UserScope, *, run_id: UUID) -> tuple[bool, str | None]:
 
 
 async def changed_runs(tx: UserScope, *, since: datetime,
-                       skip: Sequence[tuple[UUID, datetime]]) -> tuple[datetime, list[dict[str, Any]]]:
-    """(the server's clock, the caller's runs updated after `since`, less the versions in
-    `skip`), in one statement, for a live stream (events/endpoints.py)."""
+                       skip: Sequence[tuple[UUID, datetime]]) -> list[dict[str, Any]]:
+    """The caller's runs updated after `since`, less the versions (id, updated_at) in
+    `skip`, for a live stream (events/endpoints.py)."""
     cur = await tx.conn.execute(
         """
-        SELECT pg_catalog.now() AS server_now, r.*
-          FROM (SELECT 1) AS one
-          LEFT JOIN LATERAL (
-                SELECT t.id, t.name, t.status, t.progress::float AS progress, t.current_step, t.total_steps,
-                       t.checkpoint_step, t.loss_history, t.samples, t.error, t.started_at, t.updated_at,
-                       m.id AS trained_model_id
-                  FROM public.training_jobs t
-                  LEFT JOIN public.trained_models m ON m.training_job_id = t.id
-                 WHERE t.user_id = %s AND t.updated_at > %s
-                   AND (t.id, t.updated_at) NOT IN (
-                       SELECT s.id, s.at FROM ROWS FROM (pg_catalog.unnest(%s::uuid[]),
-                                                         pg_catalog.unnest(%s::timestamptz[])) AS s (id, at))
-                 ORDER BY t.updated_at, t.id LIMIT 20) AS r ON true
+        SELECT t.id, t.name, t.status, t.progress::float AS progress, t.current_step, t.total_steps,
+               t.checkpoint_step, t.loss_history, t.samples, t.error, t.started_at, t.updated_at,
+               m.id AS trained_model_id
+          FROM public.training_jobs t
+          LEFT JOIN public.trained_models m ON m.training_job_id = t.id
+         WHERE t.user_id = %s AND t.updated_at > %s
+           AND (t.id, t.updated_at) NOT IN (
+               SELECT s.id, s.at FROM ROWS FROM (pg_catalog.unnest(%s::uuid[]),
+                                                 pg_catalog.unnest(%s::timestamptz[])) AS s (id, at))
+         ORDER BY t.updated_at, t.id LIMIT 20
         """,
         (tx.user.id, since, [s[0] for s in skip], [s[1] for s in skip]))
-    rows = await cur.fetchall()
-    now = rows[0]["server_now"]
-    return now, [{k: v for k, v in row.items() if k != "server_now"} for row in rows if row["id"] is not None]
+    return await cur.fetchall()
 
 
 async def get_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | None:

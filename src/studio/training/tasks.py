@@ -43,6 +43,7 @@ from studio.providers.diffusers_local import NOT_INSTALLED, installed, model_sou
 from studio.storage import repository as outbox
 from studio.storage.base import StoredObject
 from studio.training import repository as repo
+from studio.training import schemas
 from studio.training.local_trainer import Hyperparameters, Stopped, TrainingImage, pick_device, train
 
 log = logging.getLogger("studio.training")
@@ -258,14 +259,10 @@ class TrainingJobs(JobKind):
 
 
 def hyperparameters(spec: repo.RunSpec) -> Hyperparameters:
-    h: dict[str, Any] = spec.hyperparams
-    return Hyperparameters(steps=spec.total_steps, rank=int(h.get("rank", 8)),
-                           learning_rate=float(h.get("learning_rate", 1e-4)),
-                           resolution=int(h.get("resolution", 512)), batch_size=int(h.get("batch_size", 1)),
-                           seed=int(h.get("seed", 0)), trigger_word=h.get("trigger_word") or None,
-                           checkpoint_every=int(h.get("checkpoint_every", 100)),
-                           sample_every=int(h.get("sample_every", 0)), sample_prompt=h.get("sample_prompt") or None,
-                           sample_steps=int(h.get("sample_steps", 20)))
+    """The run's hyperparameters as the trainer takes them. Read through the API's model,
+    so their defaults live in one place (a run records every value it was started with)."""
+    given = schemas.Hyperparameters.model_validate({**spec.hyperparams, "steps": spec.total_steps})
+    return Hyperparameters(**given.model_dump() | {"seed": given.seed or 0})
 
 
 class _Reporter:

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.support import needs_postgres
 
-from .harness import api_call, check_page, sign_up
+from .harness import DESKTOP, PHONE, api_call, check_page, no_sideways_scroll, screenshot, sign_up
 
 pytestmark = [pytest.mark.slow, needs_postgres]
 
@@ -70,6 +70,12 @@ def test_a_dataset_is_filled_captioned_and_deleted_in_the_browser(page: Any):
     page.get_by_role("button", name="Apply to all").click()
     expect(page.get_by_text("Every caption now starts with those words.")).to_be_visible()
     check_page(page, "dataset")
+    # On a phone: the grid goes to one or two columns, nothing scrolls sideways.
+    page.set_viewport_size(PHONE)
+    expect(pictures.first).to_be_visible()
+    no_sideways_scroll(page)
+    screenshot(page, "dataset-phone")
+    page.set_viewport_size(DESKTOP)
 
     status, listed = api_call(page, "GET", f"/v1/datasets/{dataset_id}/images")
     assert status == 200

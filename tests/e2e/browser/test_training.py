@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from studio.providers.diffusers_local import installed
 from tests.e2e.support import needs_postgres
 
-from .harness import Studio, api_call, check_page, sign_up
+from .harness import DESKTOP, PHONE, Studio, api_call, check_page, no_sideways_scroll, screenshot, sign_up
 
 pytestmark = [pytest.mark.slow, needs_postgres]
 
@@ -55,6 +55,11 @@ def _base_model(studio: Studio) -> None:
 def test_a_user_trains_a_lora_watches_it_and_generates_with_it(studio: Studio, page: Any):
     _base_model(studio)
     sign_up(page, "Tess Trainer")
+    # Nothing to train on yet: the page says what to do first.
+    page.goto("/training")
+    expect(page.get_by_text("First make a dataset and add pictures to it.")).to_be_visible()
+    expect(page.get_by_text("No runs yet.")).to_be_visible()
+    check_page(page, "training-empty")
     page.goto("/datasets")
     page.get_by_label("Name of the new dataset").fill("Squares")
     page.get_by_role("button", name="New dataset").click()
@@ -87,6 +92,11 @@ def test_a_user_trains_a_lora_watches_it_and_generates_with_it(studio: Studio, p
     drawn = page.locator("svg[role=img] path.raw").get_attribute("d") or ""
     assert drawn.count("L") == STEPS - 1, drawn[:200]
     check_page(page, "training-run")
+    page.set_viewport_size(PHONE)
+    expect(page.locator("svg[role=img]")).to_be_visible()
+    no_sideways_scroll(page)
+    screenshot(page, "training-run-phone")
+    page.set_viewport_size(DESKTOP)
 
     status_code, run = api_call(page, "GET", f"/v1/training-jobs/{run_id}")
     assert status_code == 200 and len(run["loss_history"]) == STEPS and run["trained_model_id"]
