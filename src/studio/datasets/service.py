@@ -137,8 +137,10 @@ async def add_image(db: ApiDatabase, ctx: RequestContext, cred: Credential, stor
                                          width=width, height=height, sha256=stored.sha256)
             assert image is not None
             await repo.recount(tx, dataset_id=dataset_id)
-            recorded = True
-            return image_json(image), False
+        # Set only once the transaction has committed: a failed commit leaves no row
+        # pointing at the file, so the file goes too.
+        recorded = True
+        return image_json(image), False
     finally:
         if not recorded:
             await storage.delete("attachments", key)

@@ -71,6 +71,20 @@ def model_source(settings: Settings, provider_model: str) -> str:
     raise ProviderError(f"{provider_model!r} is neither a folder name nor a hub name (org/name)", retryable=False)
 
 
+def pick_device(wanted: str) -> str:
+    """The torch device to run on: `wanted` (STUDIO_LOCAL_DEVICE) unless it is "auto",
+    then CUDA, Apple's MPS, or the CPU. Generation and training share it."""
+    if wanted != "auto":
+        return wanted
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
 class _Stopped(Exception):
     """Raised inside the pipeline's step callback when the task was cancelled."""
 
@@ -95,16 +109,13 @@ class DiffusersLocal(Provider):
         """The model whose pipeline is loaded now, if any."""
         return self._source
 
-    def source_of(self, provider_model: str) -> str:
-        return model_source(self.settings, provider_model)
-
     async def generate(self, task: GenerationTask, context: GenerationContext) -> list[MediaOutput]:
         if task.type != "image":
             raise ProviderError(f"diffusers makes images, not {task.type}", retryable=False)
         if not installed():
             raise ProviderUnavailable(NOT_INSTALLED, retryable=False)
         request = _Request.from_task(task)
-        source = self.source_of(task.provider_model)
+        source = model_source(self.settings, task.provider_model)
         loop = asyncio.get_running_loop()
 
         def report(step: int, total: int) -> None:
@@ -144,7 +155,7 @@ class DiffusersLocal(Provider):
         import torch
         from diffusers import DiffusionPipeline
 
-        device = self._pick_device(torch)
+        device = pick_device(self.settings.local_device)
         dtype = torch.float16 if device == "cuda" else torch.float32
         log.info("loading %s on %s", source, device)
         try:
@@ -156,16 +167,6 @@ class DiffusersLocal(Provider):
         pipeline = pipeline.to(device)
         self._pipeline, self._source, self._device = pipeline, source, device
         return pipeline
-
-    def _pick_device(self, torch: Any) -> str:
-        wanted = self.settings.local_device
-        if wanted != "auto":
-            return wanted
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
 
     def _run(self, pipeline: Any, request: _Request, report: Callable[[int, int], None],
              cancelled: Callable[[], bool]) -> Any:

@@ -58,16 +58,6 @@ def prompt_of(image: TrainingImage, trigger_word: str | None) -> str:
     return ", ".join(parts)
 
 
-def pick_device(wanted: str) -> str:
-    import torch
-
-    if wanted != "auto":
-        return wanted
-    if torch.cuda.is_available():
-        return "cuda"
-    return "cpu"
-
-
 def train(source: str, images: Sequence[TrainingImage], params: Hyperparameters, *, device: str, out_dir: Path,
           checkpoint: Path | None, on_step: Callable[[int, float], None],
           on_checkpoint: Callable[[int, Path], None], cancelled: Callable[[], bool],

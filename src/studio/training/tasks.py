@@ -39,12 +39,12 @@ from studio.jobs.repository import RESCUE_ERROR, ClaimedJob, MovedJob
 from studio.media import repository as media
 from studio.notifications import repository as notifications
 from studio.providers.base import ProviderError
-from studio.providers.diffusers_local import NOT_INSTALLED, installed, model_source
+from studio.providers.diffusers_local import NOT_INSTALLED, installed, model_source, pick_device
 from studio.storage import repository as outbox
 from studio.storage.base import StoredObject
 from studio.training import repository as repo
 from studio.training import schemas
-from studio.training.local_trainer import Hyperparameters, Stopped, TrainingImage, pick_device, train
+from studio.training.local_trainer import Hyperparameters, Stopped, TrainingImage, train
 
 log = logging.getLogger("studio.training")
 
