@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     # With a webhook URL the webhook ends the wait; polls are only the fallback.
     replicate_poll_seconds_with_webhook: float = Field(15.0, gt=0)
     replicate_max_wait_seconds: float = Field(900.0, gt=0)
+    # Hosted LoRA training: how often a run is polled (a webhook wakes it sooner), and
+    # how long it may take before the run fails and its training is cancelled.
+    replicate_training_poll_seconds: float = Field(10.0, gt=0)
+    replicate_training_max_seconds: float = Field(24 * 3600.0, gt=0)
     elevenlabs_base_url: str = "https://api.elevenlabs.io"
     elevenlabs_api_key: SecretStr | None = None
     comfyui_base_url: str | None = None

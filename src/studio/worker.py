@@ -30,7 +30,7 @@ def job_kinds(settings: Settings, providers: Providers) -> Registry:
         "generation": GenerationJobs(providers, max_result_bytes=settings.max_result_bytes,
                                      work_root=settings.home_dir / "work"),
         "conversation_title": TitleJobs(providers),
-        "training": TrainingJobs(settings, work_root=settings.home_dir / "work"),
+        "training": TrainingJobs(settings, providers, work_root=settings.home_dir / "work"),
     })
 
 

@@ -158,8 +158,8 @@ class VendorStudio(Server):
 
 @contextmanager
 def studio_with_vendor(pg, db, tmp_path: Path, vendor: FakeServer, admin_conn, *, worker: bool = True,
-                       **settings: object) -> Iterator[VendorStudio]:
-    """Serves Studio for one test against a fake vendor speaking OpenAI's protocol (reset
+                       kind: str = "openai", **settings: object) -> Iterator[VendorStudio]:
+    """Serves Studio for one test against a fake vendor speaking `kind`'s protocol (reset
     first): small provider timeouts and no retries unless `settings` say otherwise, an admin
     (admin@example.org) who connected the vendor, and with `worker` a real worker running
     the jobs. The worker, the admin's client and the server stop on leaving, also on failure."""
@@ -171,7 +171,7 @@ def studio_with_vendor(pg, db, tmp_path: Path, vendor: FakeServer, admin_conn, *
         server = next(cleanup.enter_context(closing(serve(config, pg.conninfo(API_ROLE, db)))))
         admin = make_admin(sign_up_and_log_in(server, "admin@example.org"), admin_conn)
         cleanup.callback(admin.client.close)
-        connection = add_connection(admin, "openai", f"{vendor.url}/v1", KEY)
+        connection = add_connection(admin, kind, f"{vendor.url}/v1", KEY)
         if worker:  # started after the connection exists, so it reads it at once
             cleanup.callback(WorkerThread(config, pg.conninfo(WORKER_ROLE, db)).stop)
         yield VendorStudio(server.url, server.settings, admin, connection)

@@ -35,6 +35,8 @@ JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-body" * 50
 MP3 = b"ID3\x04\x00" + bytes(range(200)) * 20
 WAV = b"RIFF\x00\x00\x00\x00WAVEfmt " + b"\x01\x02" * 500
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x07" * 3000
+TAR = b"trained_model/lora.safetensors".ljust(512, b"\x00") + b"\x05" * 2048  # a trainer's weights archive
+TRAINED_VERSION = "studio-tester/loras:" + "e" * 64
 
 
 @dataclass
@@ -285,11 +287,13 @@ def multipart_form(recorded: Recorded) -> dict[str, FormPart]:
 
 class FakeReplicate(FakeServer):
     """/v1/predictions (create, get, cancel), /v1/models/{owner}/{name}/predictions, and
-    /files/{name} for output downloads."""
+    /files/{name} for output downloads; trainings (create on a trainer's version, get,
+    cancel) and the file store (POST /v1/files, whose uploads GET /v1/files/{id} serves)."""
 
     FILES: ClassVar[dict[str, tuple[bytes, str]]] = {"out-0.png": (PNG, "image/png"),
                                                      "out-1.mp4": (MP4, "video/mp4"),
-                                                     "noext": (MP3, "application/octet-stream")}
+                                                     "noext": (MP3, "application/octet-stream"),
+                                                     "trained_model.tar": (TAR, "application/x-tar")}
 
     def defaults(self) -> dict[str, Any]:
         return {
@@ -298,9 +302,24 @@ class FakeReplicate(FakeServer):
                       {"status": "processing", "logs": "loading\n  5%|#\n 60%|######    | 12/20"},
                       {"status": "succeeded", "output": [f"{self.url}/files/out-0.png"]}],
             "create_reply": None,  # a replacement for the creation reply
+            # What successive GETs of a training answer; the last one repeats. Trainers
+            # print tqdm bars with the step and the total to their logs.
+            "training_polls": [
+                {"status": "starting", "logs": ""},
+                {"status": "processing", "logs": "flux_train_replicate:  25%|##5       | 1/4 [00:01<00:03, 1.0it/s]"},
+                {"status": "processing", "logs": "1/4 [00:01<00:03]\rflux_train_replicate:  75%|#######5  | 3/4 "
+                                                 "[00:03<00:01, 1.0it/s, lr: 4.0e-04 loss: 4.1e-01]"},
+                {"status": "succeeded", "output": {"version": TRAINED_VERSION,
+                                                   "weights": f"{self.url}/files/trained_model.tar"}}],
+            "uploads": {},  # file id -> (name, content type, bytes)
         }
 
     def routes(self) -> None:
+        self.route("POST", "/v1/files", self._upload)
+        self.route("GET", "/v1/files/{id}", self._uploaded)
+        self.route("POST", "/v1/models/{owner}/{name}/versions/{version}/trainings", self._train)
+        self.route("GET", "/v1/trainings/{id}", self._training)
+        self.route("POST", "/v1/trainings/{id}/cancel", self._cancel_training)
         self.route("POST", "/v1/predictions", self._create)
         self.route("POST", "/v1/models/{owner}/{name}/predictions", self._create)
         self.route("GET", "/v1/predictions/{id}", self._get)
@@ -338,6 +357,38 @@ class FakeReplicate(FakeServer):
     async def _file(self, request: Request, recorded: Recorded) -> Response:
         data, content_type = self.FILES[request.path_params["name"]]
         return Response(data, media_type=content_type)
+
+    async def _upload(self, request: Request, recorded: Recorded) -> Response:
+        part = multipart_form(recorded).get("content")
+        if part is None:
+            return JSONResponse({"detail": "content: field required"}, 422)
+        file_id = f"file{next(self._ids)}"
+        self.state["uploads"][file_id] = (part.filename, part.content_type, part.data)
+        return JSONResponse({"id": file_id, "name": part.filename, "content_type": part.content_type,
+                             "size": len(part.data), "checksums": {}, "metadata": {},
+                             "urls": {"get": f"{self.url}/v1/files/{file_id}"}}, 201)
+
+    async def _uploaded(self, request: Request, recorded: Recorded) -> Response:
+        name, content_type, data = self.state["uploads"][request.path_params["id"]]
+        return Response(data, media_type=content_type)
+
+    async def _train(self, request: Request, recorded: Recorded) -> Response:
+        training_id = f"train{next(self._ids)}"
+        self.state.setdefault("remaining", {})[training_id] = deque(self.state["training_polls"])
+        p = request.path_params
+        return JSONResponse({"id": training_id, "model": f"{p['owner']}/{p['name']}", "version": p["version"],
+                             "input": recorded.json()["input"], "status": "starting", "logs": "", "output": None,
+                             "error": None,
+                             "urls": {"get": f"{self.url}/v1/trainings/{training_id}",
+                                      "cancel": f"{self.url}/v1/trainings/{training_id}/cancel"}}, 201)
+
+    async def _training(self, request: Request, recorded: Recorded) -> Response:
+        return await self._get(request, recorded)  # the same shape as a prediction's
+
+    async def _cancel_training(self, request: Request, recorded: Recorded) -> Response:
+        training_id = request.path_params["id"]
+        self.state.get("remaining", {})[training_id] = deque([{"status": "canceled"}])
+        return JSONResponse({"id": training_id, "status": "canceled"})
 
 
 class FakeElevenLabs(FakeServer):

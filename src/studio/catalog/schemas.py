@@ -115,6 +115,23 @@ class ModelImport(Strict):
     enabled: bool = True
 
 
+TrainerInput = str | int | float | bool
+
+
+class HostedTraining(Strict):
+    """How a hosted image model (Replicate) trains LoRAs on users' datasets (docs/training.md)."""
+    trainer: str = Field(pattern=r"^[\w.-]+/[\w.-]+:[0-9a-f]{64}$", max_length=300,
+                         description="the trainer model and version, owner/name:version")
+    destination: str = Field(pattern=r"^[\w.-]+/[\w.-]+$", max_length=200,
+                             description="a model of the connection's account that receives each trained "
+                                         "version, owner/name")
+    lora_field: str = Field("lora_weights", pattern=r"^\w{1,64}$",
+                            description="this model's input that takes a trained LoRA (owner/name:version)")
+    inputs: dict[Annotated[str, StringConstraints(pattern=r"^\w{1,64}$")], TrainerInput] = Field(
+        default_factory=dict, max_length=50, description="inputs sent to the trainer with every run, before "
+                                                         "the run's own hyperparameters")
+
+
 class ModelCreate(Strict):
     connection_id: UUID | None = Field(None, description="required unless the provider is local (espeak, ffmpeg, diffusers)")
     provider: str | None = Field(None, description="default: the connection's kind")
@@ -132,6 +149,8 @@ class ModelCreate(Strict):
     output_cents_per_mtok: float | None = Field(None, ge=0, le=1_000_000,
                                                 description="chat: cents per million answer tokens")
     voices: list[Voice] | None = Field(None, max_length=500, description=VOICES_DESCRIPTION)
+    training: HostedTraining | None = Field(None, description="a Replicate image model: users train LoRAs "
+                                                              "for it with this trainer")
     enabled: bool = True
 
 
@@ -150,6 +169,7 @@ class ModelUpdate(Strict):
     output_cents_per_mtok: float | None = Field(None, ge=0, le=1_000_000,
                                                 description="chat: cents per million answer tokens")
     voices: list[Voice] | None = Field(None, max_length=500, description=VOICES_DESCRIPTION)
+    training: HostedTraining | None = Field(None, description="null: this model no longer trains LoRAs")
     enabled: bool | None = None
 
 
@@ -170,6 +190,7 @@ class AdminModel(BaseModel):
     output_cents_per_mtok: float | None
     use_for_titles: bool = Field(description="this chat model writes conversations' titles (one model at most)")
     voices: list[str] = Field(description=VOICES_DESCRIPTION)
+    training: HostedTraining | None = Field(description="how users train LoRAs for it at its provider")
     enabled: bool
     available: bool
     unavailable_reason: str | None

@@ -18,7 +18,14 @@ import psycopg
 from studio.catalog import repository as repo
 from studio.catalog.crypto import CredentialCipher, CredentialsUnavailable, UndecryptableKey, last4
 from studio.catalog.runtime import ConnectionRuntime
-from studio.catalog.schemas import ConnectionCreate, ConnectionUpdate, ModelCreate, ModelImport, ModelUpdate
+from studio.catalog.schemas import (
+    ConnectionCreate,
+    ConnectionUpdate,
+    HostedTraining,
+    ModelCreate,
+    ModelImport,
+    ModelUpdate,
+)
 from studio.config import Settings
 from studio.db.scopes import UserScope
 from studio.generation.schemas import voices_of
@@ -249,7 +256,17 @@ def model_out(row: dict[str, Any], providers: Providers) -> dict[str, Any]:
     prices = {key: config.get(key) if isinstance(config.get(key), int | float) else None for key in PRICE_KEYS}
     return {**row, **prices, "cost_cents": prices["cost_cents"], "available": reason is None,
             "unavailable_reason": reason, "use_for_titles": config.get("use_for_titles") is True,
-            "voices": voices_of(config)}
+            "voices": voices_of(config), "training": config.get("training")}
+
+
+def _training(provider: str, type_: str, training: HostedTraining | None) -> dict[str, Any]:
+    """The hosted trainer as stored in the model's config; only a Replicate image model has one."""
+    if training is None:
+        return {}
+    if (provider, type_) != ("replicate", "image"):
+        raise ApiError(422, "validation_error", "training: only a Replicate image model trains LoRAs at its "
+                                                "provider (local diffusers models train on the worker)")
+    return training.model_dump()
 
 
 def _voices(type_: str, voices: list[str]) -> list[str]:
@@ -288,7 +305,8 @@ async def create_model(tx: UserScope, providers: Providers, body: ModelCreate) -
               "capabilities": body.capabilities or DEFAULT_CAPABILITIES[body.type],
               "default_params": body.default_params, "enabled": body.enabled,
               "config": {key: getattr(body, key) for key in PRICE_KEYS if getattr(body, key) is not None}
-              | ({"voices": _voices(body.type, body.voices)} if body.voices else {})}
+              | ({"voices": _voices(body.type, body.voices)} if body.voices else {})
+              | ({"training": _training(provider, body.type, body.training)} if body.training else {})}
     try:
         [row] = await repo.create_models(tx, models=[values])
     except repo.Conflict as exc:
@@ -319,6 +337,11 @@ async def update_model(tx: UserScope, providers: Providers, *, model_id: UUID, b
         config = {k: v for k, v in config.items() if k != "voices"}
         if voices := _voices(current["type"], body.voices or []):
             config["voices"] = voices
+        changes["config"] = config
+    if "training" in body.model_fields_set:
+        config = {k: v for k, v in config.items() if k != "training"}
+        if body.training is not None:
+            config["training"] = _training(current["provider"], current["type"], body.training)
         changes["config"] = config
     if body.use_for_titles is not None:
         if body.use_for_titles and current["type"] != "chat":

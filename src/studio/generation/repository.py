@@ -27,7 +27,7 @@ async def trained_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | No
     """A trained model of the caller's (RLS: their own) with its base model and weights."""
     cur = await tx.conn.execute(
         """
-        SELECT m.id, m.name, m.weights_media_id, t.base_model_id
+        SELECT m.id, m.name, m.weights_media_id, m.provider_weights, t.base_model_id
           FROM public.trained_models m JOIN public.training_jobs t ON t.id = m.training_job_id
          WHERE m.id = %s AND m.user_id = %s AND m.weights_media_id IS NOT NULL
         """,
@@ -40,7 +40,8 @@ async def trained_models(tx: UserScope) -> list[dict[str, Any]]:
     and enabled."""
     cur = await tx.conn.execute(
         """
-        SELECT m.id, m.name, t.base_model_id, r.type, r.provider, r.capabilities, r.connection_id,
+        SELECT m.id, m.name, m.provider_weights, t.base_model_id, r.type, r.provider, r.capabilities,
+               r.connection_id,
                r.display_name AS base_name
           FROM public.trained_models m
           JOIN public.training_jobs t ON t.id = m.training_job_id

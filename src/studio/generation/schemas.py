@@ -69,8 +69,16 @@ class TrainedParams(DiffusersParams):
                                                                     "0 is the base model, 1 as trained (default)")
 
 
-# The parameters of the caller's trained models (GET /v1/models lists them among the others).
+class HostedTrainedParams(ImageParams):
+    """A model the user trained at a provider: its base model's parameters, and the LoRA's strength."""
+    lora_scale: float | None = Field(None, ge=0, le=2, description="how strongly what it learned applies: "
+                                                                    "0 is the base model, 1 as trained (default)")
+
+
+# The parameters of the caller's trained models (GET /v1/models lists them among the others):
+# trained on the worker, or at a provider.
 TRAINED = "diffusers-lora"
+HOSTED_TRAINED = "replicate-lora"
 
 
 class SpeechParams(Strict):
@@ -107,6 +115,7 @@ PARAMS_BY_PROVIDER: dict[tuple[str, str], type[Strict]] = {
     ("comfyui", "video"): ImageParams,
     ("diffusers", "image"): DiffusersParams,
     (TRAINED, "image"): TrainedParams,
+    (HOSTED_TRAINED, "image"): HostedTrainedParams,
 }
 
 
@@ -183,6 +192,8 @@ class Model(BaseModel):
     unavailable_reason: str | None
     base_model_id: UUID | None = Field(None, description="a model you trained: the model its LoRA applies to "
                                                          "(only you see it)")
+    trainable: bool = Field(False, description="LoRAs can be trained for it (POST /v1/training-jobs): on the "
+                                               "worker (local diffusers) or at its provider (a hosted trainer)")
     parameters: dict[str, Any] = Field(
         description="a JSON Schema (an object schema, self-contained) of the `params` that "
                     "POST /v1/generations accepts for this model: each property's type, enum, "

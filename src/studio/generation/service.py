@@ -13,11 +13,12 @@ from pydantic import BaseModel, ValidationError
 
 from studio.db.scopes import UserScope
 from studio.generation import repository as repo
-from studio.generation.schemas import OPENAI_VOICES, PARAMS_BY_PROVIDER, TRAINED, voices_of
+from studio.generation.schemas import HOSTED_TRAINED, OPENAI_VOICES, PARAMS_BY_PROVIDER, TRAINED, voices_of
 from studio.http.errors import ApiError, not_found
 from studio.jobs import repository as jobs
 from studio.media import repository as media_repo
 from studio.providers.registry import SETUP_HINT, Providers
+from studio.training.hosted import hosted_config
 
 # When an admin has not set a quota row for the user (the quotas table's defaults).
 DEFAULT_JOBS_PER_DAY = 200
@@ -32,8 +33,11 @@ async def list_models(tx: UserScope, providers: Providers) -> list[dict[str, Any
         reason = providers.unavailable_reason(row)
         row["available"], row["unavailable_reason"] = reason is None, reason
         del row["connection_id"]  # the admins' business (GET /v1/admin/models)
-        row["parameters"] = params_schema(row["provider"], row["type"], voices_of(row.pop("config")))
+        config = row.pop("config") or {}
+        row["parameters"] = params_schema(row["provider"], row["type"], voices_of(config))
         row["base_model_id"] = None
+        row["trainable"] = row["type"] == "image" and (
+            row["provider"] == "diffusers" or hosted_config({"provider": row["provider"], "config": config}) is not None)
     for trained in await repo.trained_models(tx):
         reason = providers.unavailable_reason(trained)
         rows.append({
@@ -41,7 +45,8 @@ async def list_models(tx: UserScope, providers: Providers) -> list[dict[str, Any
             "display_name": f"{trained['name']} (LoRA on {trained['base_name']})", "provider": trained["provider"],
             "description": "a model you trained", "capabilities": trained["capabilities"],
             "available": reason is None, "unavailable_reason": reason, "base_model_id": trained["base_model_id"],
-            "parameters": params_schema(TRAINED, trained["type"])})
+            "trainable": False, "parameters": params_schema(HOSTED_TRAINED if trained["provider_weights"] else TRAINED,
+                                        trained["type"])})
     return rows
 
 
@@ -136,11 +141,18 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
     generation and enqueues its job in the caller's transaction (both or neither)."""
     found = await repo.visible_model(tx, model_id=model_id)
     # Not in the registry: maybe a model the caller trained, which runs as its base model
-    # with its LoRA as an input (looked up only then: the common path costs no query more).
+    # with its LoRA (looked up only then: the common path costs no query more). Trained on
+    # the worker, the LoRA is an input file; at a provider, the base model's LoRA input
+    # names the trained version there.
     trained = await repo.trained_model(tx, model_id=model_id) if found is None and type_ == "image" else None
+    lora_field = None
     if trained is not None:
         model = await usable_model(tx, providers, model_id=trained["base_model_id"], type_=type_)
-        params = validated_params(TRAINED, type_, params)
+        if trained["provider_weights"]:
+            lora_field = ((model["config"] or {}).get("training") or {}).get("lora_field", "lora_weights")
+            # Sent back by "Run again" as it was recorded: the server sets it.
+            params = {k: v for k, v in params.items() if k != lora_field}
+        params = validated_params(HOSTED_TRAINED if lora_field else TRAINED, type_, params)
     else:
         model = _usable(found, providers, model_id=model_id, type_=type_)
         params = validated_params(model["provider"], type_, params, voices=voices_of(model["config"]))
@@ -148,7 +160,10 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
     inputs = inputs or []
     await _check_inputs(tx, model, type_, inputs)
     if trained is not None:
-        inputs = [*inputs, (trained["weights_media_id"], "lora")]
+        if lora_field:
+            params = {**params, lora_field: trained["provider_weights"]}
+        else:
+            inputs = [*inputs, (trained["weights_media_id"], "lora")]
         # Recorded with the parameters, so the generation says which model the user chose
         # (its model_id is the base model); clients drop it when they send them again.
         params = {**params, "trained_model_id": str(trained["id"])}

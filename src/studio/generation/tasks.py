@@ -127,8 +127,10 @@ class GenerationJobs(JobKind):
         workdir = Path(tempfile.mkdtemp(prefix=f"gen-{generation_id}-", dir=self.work_root))
         try:
             inputs, mask, lora = await self._fetch_inputs(job, generation_id, workdir)
+            # trained_model_id is Studio's record of the model chosen, not a provider parameter.
+            params = {k: v for k, v in spec.params.items() if k != "trained_model_id"}
             task = GenerationTask(generation_id=generation_id, type=spec.type,
-                                  provider_model=spec.provider_model or "", prompt=spec.prompt, params=spec.params,
+                                  provider_model=spec.provider_model or "", prompt=spec.prompt, params=params,
                                   model_config=spec.model_config, inputs=inputs, mask=mask, lora=lora)
             generate = asyncio.create_task(provider.generate(task, _ProviderContext(job, generation_id, workdir)))
             cancelled = asyncio.create_task(job.wait_cancelled())

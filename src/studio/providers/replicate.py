@@ -4,6 +4,11 @@
 POST /models/{owner}/{name}/predictions) or "owner/name:version" / a bare version id (via
 POST /predictions). The prediction id is recorded as soon as it exists, so a webhook can
 find the generation; `prediction_outputs` reads the output URLs of a webhook body too.
+
+Trainings (the hosted training backend, studio.training.hosted) use the same
+create-then-poll shape: a file uploaded through POST /files, POST
+/models/{owner}/{name}/versions/{version}/trainings, GET /trainings/{id}, POST
+/trainings/{id}/cancel. A training's output names the new version and its weights.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ _MODEL = re.compile(r"[\w.-]+/[\w.-]+")
 _VERSION = re.compile(r"[0-9a-f]{64}")
 _PREDICTION_ID = re.compile(r"[\w-]{1,128}")
 _PERCENT = re.compile(r"(\d{1,3})(?:\.\d+)?%")
+_TRAINER = re.compile(r"([\w.-]+)/([\w.-]+):([0-9a-f]{64})")
+# A tqdm line of a trainer's logs: "...| 420/1000 [..." (the step and the total).
+_STEP = re.compile(r"\|\s*(\d{1,7})/(\d{1,7})\s*\[")
 
 
 def prediction_outputs(payload: Mapping[str, Any]) -> list[str]:
@@ -70,6 +78,17 @@ def log_percent(logs: Any) -> int | None:
         return None
     found = _PERCENT.findall(logs[-4096:])
     return min(100, int(found[-1])) if found else None
+
+
+def log_step(logs: Any) -> tuple[int, int] | None:
+    """The last (step, total) a trainer printed to its logs, if any."""
+    if not isinstance(logs, str):
+        return None
+    found = _STEP.findall(logs[-8192:])
+    if not found:
+        return None
+    step, total = (int(x) for x in found[-1])
+    return (min(step, total), total) if total > 0 else None
 
 
 class Replicate(Provider):
@@ -173,6 +192,55 @@ class Replicate(Provider):
                 await context.progress(percent)
                 reported = percent
         return prediction
+
+    # -- trainings ---------------------------------------------------------------------------
+
+    async def upload_file(self, path: Path, content_type: str) -> str:
+        """Puts a file in the account's file store; returns the URL a model input takes."""
+        if reason := self.unavailable_reason():
+            raise ProviderUnavailable(reason)
+        # Bytes, not a file object: a retried attempt sends the whole file again.
+        reply = await self._http.json("POST", self._http.url("files"),
+                                      files={"content": (path.name, path.read_bytes(), content_type)})
+        url = reply.get("urls", {}).get("get") if isinstance(reply, dict) else None
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise self._http.error("the file upload reply has no 'urls.get'")
+        return url
+
+    async def create_training(self, trainer: str, destination: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Starts a training of `trainer` ("owner/name:version") into `destination`
+        ("owner/name", a model of the account); returns the training."""
+        if reason := self.unavailable_reason():
+            raise ProviderUnavailable(reason)
+        match = _TRAINER.fullmatch(trainer.strip())
+        if match is None:
+            raise ProviderError(f"replicate: the trainer {trainer!r} is not owner/name:version", retryable=False)
+        if not _MODEL.fullmatch(destination.strip()):
+            raise ProviderError(f"replicate: the destination {destination!r} is not owner/name", retryable=False)
+        owner, name, version = match.groups()
+        body: dict[str, Any] = {"destination": destination.strip(), "input": dict(inputs)}
+        if self._webhook_url:
+            body.update(webhook=self._webhook_url, webhook_events_filter=["completed"])
+        return self._checked(await self._http.json(
+            "POST", self._http.url(f"models/{owner}/{name}/versions/{version}/trainings"), json=body))
+
+    async def get_training(self, training_id: str) -> dict[str, Any]:
+        return self._checked(await self._http.json("GET", self._http.url(f"trainings/{training_id}")))
+
+    async def cancel_training(self, training_id: str) -> None:
+        """Best effort, as for predictions: the run is stopping anyway."""
+        try:
+            await self._http.call("POST", self._http.url(f"trainings/{training_id}/cancel"))
+        except ProviderError as exc:
+            log.warning("replicate: could not cancel training %s: %s", training_id, exc)
+
+    async def fetch_weights(self, url: str, workdir: Path) -> MediaOutput:
+        """A finished training's weights file (another origin: no token sent)."""
+        return await self._http.download(url, workdir, "weights")
+
+    @staticmethod
+    def error_text(training: Mapping[str, Any]) -> str:
+        return _error_text(training.get("error"))
 
     async def _cancel(self, prediction_id: str) -> None:
         """Best effort: the task is failing anyway, so a failed cancel is only logged."""

@@ -5,7 +5,7 @@ worker's. A run's files are media rows, written through the media domain."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,14 +18,16 @@ ACTIVE = ("queued", "preparing", "training")
 
 _RUN = """
 SELECT t.id, t.name, t.dataset_id, t.base_model_id, t.status, t.progress::float AS progress, t.current_step,
-       t.total_steps, t.loss_history, t.hyperparams, t.samples, t.checkpoint_step, t.error, t.started_at,
+       t.total_steps, t.loss_history, t.hyperparams, t.samples, t.checkpoint_step, t.provider_job_id, t.error,
+       t.started_at,
        t.finished_at, t.created_at, t.updated_at, m.id AS trained_model_id
   FROM public.training_jobs t
   LEFT JOIN public.trained_models m ON m.training_job_id = t.id
 """
 
 _MODEL = """
-SELECT m.id, m.name, m.training_job_id, m.weights_media_id, m.metrics, m.created_at, m.updated_at,
+SELECT m.id, m.name, m.training_job_id, m.weights_media_id, m.provider_weights, m.metrics, m.created_at,
+       m.updated_at,
        t.base_model_id, o.size_bytes AS weights_bytes
   FROM public.trained_models m
   LEFT JOIN public.training_jobs t ON t.id = m.training_job_id
@@ -166,6 +168,10 @@ class RunSpec:
     checkpoint_step: int
     checkpoint_key: str | None
     loss_history: list[float]
+    # The base model as the providers registry takes it (provider, type, connection_id),
+    # with its config: a hosted trainer is named there.
+    base: dict[str, Any] = field(default_factory=dict)
+    provider_job_id: str | None = None  # a hosted run's training at its provider, once created
 
 
 async def start(tx: WorkerScope, *, run_id: UUID, user_id: UUID) -> RunSpec | None:
@@ -186,7 +192,8 @@ async def start(tx: WorkerScope, *, run_id: UUID, user_id: UUID) -> RunSpec | No
             RETURNING *
         )
         SELECT s.id, s.user_id, COALESCE(s.name, 'LoRA') AS name, s.dataset_id, s.total_steps, s.hyperparams,
-               s.checkpoint_step, s.checkpoint_key, s.loss_history, r.provider, r.provider_model
+               s.checkpoint_step, s.checkpoint_key, s.loss_history, s.provider_job_id,
+               r.provider, r.provider_model, r.type, r.connection_id, r.config
           FROM started s LEFT JOIN public.model_registry r ON r.id = s.base_model_id
         """,
         (run_id, user_id, list(ACTIVE)))
@@ -195,7 +202,19 @@ async def start(tx: WorkerScope, *, run_id: UUID, user_id: UUID) -> RunSpec | No
         return None
     return RunSpec(row["id"], row["user_id"], row["name"], row["dataset_id"], row["provider"],
                    row["provider_model"], row["total_steps"], row["hyperparams"] or {}, row["checkpoint_step"],
-                   row["checkpoint_key"], [float(x) for x in row["loss_history"]])
+                   row["checkpoint_key"], [float(x) for x in row["loss_history"]],
+                   {"provider": row["provider"], "type": row["type"], "connection_id": row["connection_id"],
+                    "config": row["config"] or {}},
+                   row["provider_job_id"])
+
+
+async def record_provider_job(tx: WorkerScope, *, run_id: UUID, provider_job_id: str) -> bool:
+    """A hosted run's training exists at its provider: a worker that takes the run over
+    follows that one instead of starting another. False once the run is no longer training."""
+    cur = await tx.conn.execute(
+        "UPDATE public.training_jobs SET provider_job_id = %s WHERE id = %s AND status = 'training' RETURNING id",
+        (provider_job_id, run_id))
+    return await cur.fetchone() is not None
 
 
 async def record_steps(tx: WorkerScope, *, run_id: UUID, step: int, losses: Sequence[float]) -> bool:
@@ -244,7 +263,7 @@ async def record_checkpoint(tx: WorkerScope, *, run_id: UUID, step: int, key: st
 
 
 async def succeed(tx: WorkerScope, *, run_id: UUID, user_id: UUID, name: str, weights_media_id: UUID,
-                  metrics: dict[str, Any]) -> UUID | None:
+                  metrics: dict[str, Any], provider_weights: str | None = None) -> UUID | None:
     """The run succeeded and its trained model exists; None when it was cancelled meanwhile."""
     cur = await tx.conn.execute(
         """
@@ -259,11 +278,12 @@ async def succeed(tx: WorkerScope, *, run_id: UUID, user_id: UUID, name: str, we
         return None
     cur = await tx.conn.execute(
         """
-        INSERT INTO public.trained_models (user_id, training_job_id, weights_media_id, name, metrics)
-        VALUES (%s, %s, %s, %s, %s)
+        INSERT INTO public.trained_models (user_id, training_job_id, weights_media_id, name, metrics,
+                                           provider_weights)
+        VALUES (%s, %s, %s, %s, %s, %s)
         RETURNING id
         """,
-        (user_id, run_id, weights_media_id, name, Jsonb(metrics)))
+        (user_id, run_id, weights_media_id, name, Jsonb(metrics), provider_weights))
     row = await cur.fetchone()
     assert row is not None
     model_id: UUID = row["id"]

@@ -35,7 +35,8 @@ class Hyperparameters(BaseModel):
 class TrainingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dataset_id: UUID
-    base_model_id: UUID = Field(description="an image model of the local diffusers provider (GET /v1/models)")
+    base_model_id: UUID = Field(description="a local diffusers image model (trained on the worker), or an image "
+                                            "model with a hosted trainer (trained at its provider)")
     name: str | None = Field(None, min_length=1, max_length=200, description="the trained model's name "
                                                                              "(default: the dataset's)")
     hyperparams: Hyperparameters = Field(default_factory=Hyperparameters)
@@ -62,6 +63,8 @@ class TrainingRun(BaseModel):
     loss_history: list[float] = Field(description="the loss of every step so far, in order")
     hyperparams: dict[str, Any]
     checkpoint_step: int = Field(description="the step an interrupted run resumes from")
+    provider_job_id: str | None = Field(description="trained at its base model's provider: the training there "
+                                                    "(its steps are reported, its losses are not)")
     samples: list[Sample] = Field(description="images of the sample prompt as training went on, by step")
     eta_seconds: float | None = Field(description="while training: the time left at the pace so far")
     error: str | None
@@ -82,7 +85,10 @@ class TrainedModel(BaseModel):
     name: str
     training_job_id: UUID | None
     base_model_id: UUID | None
-    weights_media_id: UUID | None = Field(description="the LoRA's weights (safetensors): GET /v1/media/{id}")
+    weights_media_id: UUID | None = Field(description="the LoRA's weights (safetensors; as the provider gave "
+                                                      "them for a hosted run): GET /v1/media/{id}")
+    provider_weights: str | None = Field(description="trained at a provider: the LoRA there (owner/name:version), "
+                                                     "which generations with this model use")
     weights_bytes: int | None
     metrics: dict[str, Any]
     created_at: datetime

@@ -1,5 +1,6 @@
 """Training's rules: what a run may start from (a dataset of the caller's with images, a
-local diffusers image model that can run here), how many run at once per user, what a
+local diffusers image model that can run here or an image model with a hosted trainer),
+how many run at once per user, what a
 run looks like to its owner (with its time left), and cancelling."""
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from studio.jobs import repository as jobs
 from studio.media import service as media
 from studio.providers.registry import Providers
 from studio.training import repository as repo
+from studio.training.hosted import hosted_config
 from studio.training.schemas import TrainingCreate
-
-TRAINABLE_PROVIDERS = frozenset({"diffusers"})
 
 
 def run_json(row: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
@@ -39,9 +39,10 @@ async def start(tx: UserScope, providers: Providers, body: TrainingCreate, *, ma
     if dataset["image_count"] == 0:
         raise ApiError(422, "dataset_empty", "the dataset has no images yet: add some, then train")
     model = await generation.usable_model(tx, providers, model_id=body.base_model_id, type_="image")
-    if model["provider"] not in TRAINABLE_PROVIDERS:
-        raise ApiError(422, "not_trainable", "LoRAs are trained on local diffusers image models "
-                                             "(docs/training.md); this model runs elsewhere")
+    if model["provider"] != "diffusers" and hosted_config(model) is None:
+        raise ApiError(422, "not_trainable", "LoRAs are trained on local diffusers image models, or at the "
+                                             "provider of a model an admin gave a hosted trainer "
+                                             "(docs/training.md); this model has neither")
     if await repo.active_runs(tx) >= max_active:
         raise ApiError(429, "training_limit", f"you have {max_active} training run(s) going, the most at once; "
                                               "wait for one to end or cancel it", headers={"Retry-After": "60"})

@@ -1,7 +1,9 @@
 """The training job kind: a LoRA trained on a dataset, resumable, with live progress.
 
-A run goes dataset files -> local trainer (a thread) -> weights in storage -> one commit
-that records the file, the trained model and the run's success. While it trains:
+A run whose base model is a local diffusers model trains here; one whose base model has
+a hosted trainer (a Replicate image model) trains at the provider (studio.training.hosted).
+Locally, a run goes dataset files -> local trainer (a thread) -> weights in storage ->
+one commit that records the file, the trained model and the run's success. While it trains:
 
 - every second, the losses of the steps since the last report are appended to the run
   (current step, progress and loss history; the owner reads them live);
@@ -40,10 +42,14 @@ from studio.media import repository as media
 from studio.notifications import repository as notifications
 from studio.providers.base import ProviderError
 from studio.providers.diffusers_local import NOT_INSTALLED, installed, model_source, pick_device
+from studio.providers.registry import Providers
+from studio.providers.replicate import Replicate
 from studio.storage import repository as outbox
 from studio.storage.base import StoredObject
 from studio.training import repository as repo
 from studio.training import schemas
+from studio.training.hosted import HostedRun, hosted_config
+from studio.training.hosted import Stopped as HostedStopped
 from studio.training.local_trainer import Hyperparameters, Stopped, TrainingImage, train
 
 log = logging.getLogger("studio.training")
@@ -64,9 +70,17 @@ def run_id_of(job: ClaimedJob) -> UUID | None:
 
 
 class TrainingJobs(JobKind):
-    def __init__(self, settings: Settings, *, work_root: Path) -> None:
+    # public.record_webhook NOTIFYs the run a hosted training's webhook is about.
+    event_channel = "studio_webhooks"
+
+    def __init__(self, settings: Settings, providers: Providers, *, work_root: Path) -> None:
         self.settings = settings
+        self.providers = providers
         self.work_root = work_root
+
+    def event_key(self, job: ClaimedJob) -> str | None:
+        run_id = run_id_of(job)
+        return str(run_id) if run_id else None
 
     # --- hooks: the run follows its job ---------------------------------------------------------
 
@@ -114,19 +128,49 @@ class TrainingJobs(JobKind):
         self.work_root.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f"train-{run_id}-", dir=self.work_root))
         try:
-            await self._train(job, spec, workdir)
+            if hosted_config(spec.base):
+                await self._train_hosted(job, spec, workdir)
+            else:
+                await self._train(job, spec, workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _problem(self, spec: repo.RunSpec) -> str | None:
         if spec.dataset_id is None:
             return "its dataset was deleted"
-        if spec.base_provider != "diffusers" or spec.base_model is None:
-            return ("its base model is not a local diffusers model: this installation trains LoRAs on the "
-                    "worker with diffusers (docs/training.md)")
+        if spec.base_model is None:
+            return "its base model was deleted"
+        if hosted_config(spec.base):
+            return self.providers.unavailable_reason(spec.base)
+        if spec.base_provider != "diffusers":
+            return ("its base model trains neither on the worker (a local diffusers model) nor at its provider "
+                    "(a hosted trainer): docs/training.md")
         if not installed():
             return NOT_INSTALLED
         return None
+
+    async def _train_hosted(self, job: JobContext, spec: repo.RunSpec, workdir: Path) -> None:
+        assert spec.dataset_id is not None
+        provider = self.providers.media(spec.base)
+        config = hosted_config(spec.base)
+        if not isinstance(provider, Replicate) or config is None:
+            await job.fail("its base model's provider cannot train here", retryable=False)
+            return
+        images = [] if spec.provider_job_id else await self._fetch_images(job, spec.dataset_id, workdir)
+        if not images and not spec.provider_job_id:
+            await job.fail("the dataset has no images", retryable=False)
+            return
+        try:
+            outcome = await HostedRun(self.settings, job, spec, provider, config, workdir).run(
+                images, hyperparameters(spec))
+        except HostedStopped:
+            await job.cancel()
+            return
+        except ProviderError as exc:
+            await job.fail(str(exc)[:1000], retryable=exc.retryable)
+            return
+        await self._store_and_complete(job, spec, outcome.weights.path, None, content_type=outcome.weights.content_type,
+                                       provider_weights=outcome.version)
 
     async def _train(self, job: JobContext, spec: repo.RunSpec, workdir: Path) -> None:
         assert spec.dataset_id is not None and spec.base_model is not None
@@ -228,10 +272,11 @@ class TrainingJobs(JobKind):
         file.unlink(missing_ok=True)
 
     async def _store_and_complete(self, job: JobContext, spec: repo.RunSpec, weights: Path,
-                                  last_loss: float | None) -> None:
+                                  last_loss: float | None, *, content_type: str = "application/octet-stream",
+                                  provider_weights: str | None = None) -> None:
         media_id = uuid.uuid4()
-        key = f"{spec.user_id}/training/{spec.run_id}/lora-{media_id}.safetensors"
-        planned, stored = await self._upload(job, key, weights, "application/octet-stream")
+        key = f"{spec.user_id}/training/{spec.run_id}/lora-{media_id}{weights.suffix or '.bin'}"
+        planned, stored = await self._upload(job, key, weights, content_type)
 
         async def record() -> None:
             async with job.scope() as tx:
@@ -244,7 +289,7 @@ class TrainingJobs(JobKind):
                                                  sha256=stored.sha256)
                 await outbox.upload_recorded(tx, planned_deletion=planned)
                 model_id = await repo.succeed(tx, run_id=spec.run_id, user_id=spec.user_id, name=spec.name,
-                                              weights_media_id=media_id,
+                                              weights_media_id=media_id, provider_weights=provider_weights,
                                               metrics={"final_loss": last_loss, "steps": spec.total_steps})
                 if model_id is None:
                     raise _Cancelled

@@ -1391,6 +1391,8 @@ export interface components {
             provider_model: string;
             /** Slug */
             slug: string;
+            /** @description how users train LoRAs for it at its provider */
+            training: components["schemas"]["HostedTraining"] | null;
             /**
              * Type
              * @enum {string}
@@ -2133,6 +2135,35 @@ export interface components {
             /** Media */
             media: components["schemas"]["MediaRef"][];
         };
+        /**
+         * HostedTraining
+         * @description How a hosted image model (Replicate) trains LoRAs on users' datasets (docs/training.md).
+         */
+        HostedTraining: {
+            /**
+             * Destination
+             * @description a model of the connection's account that receives each trained version, owner/name
+             */
+            destination: string;
+            /**
+             * Inputs
+             * @description inputs sent to the trainer with every run, before the run's own hyperparameters
+             */
+            inputs?: {
+                [key: string]: string | number | boolean;
+            };
+            /**
+             * Lora Field
+             * @description this model's input that takes a trained LoRA (owner/name:version)
+             * @default lora_weights
+             */
+            lora_field: string;
+            /**
+             * Trainer
+             * @description the trainer model and version, owner/name:version
+             */
+            trainer: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -2481,6 +2512,12 @@ export interface components {
             provider: string;
             /** Slug */
             slug: string;
+            /**
+             * Trainable
+             * @description LoRAs can be trained for it (POST /v1/training-jobs): on the worker (local diffusers) or at its provider (a hosted trainer)
+             * @default false
+             */
+            trainable: boolean;
             /** Type */
             type: string;
             /** Unavailable Reason */
@@ -2538,6 +2575,8 @@ export interface components {
              * @description default: <connection>/<upstream name>, made a valid slug
              */
             slug?: string | null;
+            /** @description a Replicate image model: users train LoRAs for it with this trainer */
+            training?: components["schemas"]["HostedTraining"] | null;
             /**
              * Type
              * @enum {string}
@@ -2617,6 +2656,8 @@ export interface components {
             provider_model?: string | null;
             /** Slug */
             slug?: string | null;
+            /** @description null: this model no longer trains LoRAs */
+            training?: components["schemas"]["HostedTraining"] | null;
             /**
              * Use For Titles
              * @description true: this chat model writes conversations' titles after their first answer (and no other model does)
@@ -3055,6 +3096,11 @@ export interface components {
             };
             /** Name */
             name: string;
+            /**
+             * Provider Weights
+             * @description trained at a provider: the LoRA there (owner/name:version), which generations with this model use
+             */
+            provider_weights: string | null;
             /** Training Job Id */
             training_job_id: string | null;
             /**
@@ -3066,7 +3112,7 @@ export interface components {
             weights_bytes: number | null;
             /**
              * Weights Media Id
-             * @description the LoRA's weights (safetensors): GET /v1/media/{id}
+             * @description the LoRA's weights (safetensors; as the provider gave them for a hosted run): GET /v1/media/{id}
              */
             weights_media_id: string | null;
         };
@@ -3087,7 +3133,7 @@ export interface components {
             /**
              * Base Model Id
              * Format: uuid
-             * @description an image model of the local diffusers provider (GET /v1/models)
+             * @description a local diffusers image model (trained on the worker), or an image model with a hosted trainer (trained at its provider)
              */
             base_model_id: string;
             /**
@@ -3153,6 +3199,11 @@ export interface components {
              * @description percent
              */
             progress: number;
+            /**
+             * Provider Job Id
+             * @description trained at its base model's provider: the training there (its steps are reported, its losses are not)
+             */
+            provider_job_id: string | null;
             /**
              * Samples
              * @description images of the sample prompt as training went on, by step
