@@ -21,6 +21,7 @@ from tests.providers.fakes import FakeOllama, FakeOpenAI
 from .harness import (
     PHONE,
     Studio,
+    api_call,
     check_page,
     log_in,
     no_sideways_scroll,
@@ -35,6 +36,16 @@ pytestmark = [pytest.mark.slow, needs_postgres]
 SECOND_KEY = "sk-second-server-test-k3Y9"  # its last 4: "k3Y9"
 UPSTREAM = "mistral-small-fake"
 SHOWN_NAME = "Second server chat"
+# A 1x1 PNG put in a dataset from the page, as its signed-in user.
+UPLOAD_PIXEL = """async (path) => {
+    const me = await (await fetch('/v1/me')).json();
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 1;
+    const png = await new Promise((done) => canvas.toBlob(done, 'image/png'));
+    const response = await fetch(path, {method: 'POST', body: png,
+        headers: {'Content-Type': 'image/png', 'X-CSRF-Token': me.csrf_token}});
+    return response.status;
+}"""
 
 
 @pytest.fixture
@@ -239,3 +250,61 @@ def _connection_id(page: Any, name: str) -> str:
     link = _card(page, name).get_by_role("link", name=re.compile(r"^\d+ models?$"))
     href = link.get_attribute("href") or ""
     return href.rpartition("=")[2]
+
+
+def test_an_admin_gives_a_replicate_image_model_a_hosted_trainer(studio: Studio,
+                                                                  contexts: Callable[..., Any]) -> None:
+    """Set up in the page, no file edited: the trainer is checked as typed, saved, and the
+    model appears among the models users can train."""
+    name = f"replicate-{uuid.uuid4().hex[:6]}"
+    with studio.admin_http() as client:
+        connection = client.post("/v1/admin/connections", json={"kind": "replicate", "name": name,
+                                                                  "api_key": "r8_browser-test-key-0000"})
+        assert connection.status_code == 201, connection.text
+        model = client.post("/v1/admin/models", json={"connection_id": connection.json()["id"], "type": "image",
+                                                      "provider_model": "black-forest-labs/flux-dev-lora",
+                                                      "display_name": "Flux with LoRAs"})
+        assert model.status_code == 201, model.text
+    try:
+        admin = contexts().new_page()
+        log_in(admin, studio.ensure_admin())
+        admin.goto(f"/admin/models?connection={connection.json()['id']}")
+        settled(admin)
+        card = _card(admin, "Flux with LoRAs")
+        card.get_by_role("button", name="Edit").click()
+        form = card.get_by_role("form", name="Edit Flux with LoRAs")
+        expect(form.get_by_label("LoRA input of this model")).to_have_value("lora_weights")
+        form.get_by_label("Trainer (owner/name:version)").fill("ostris/flux-dev-lora-trainer")  # no version
+        form.get_by_label("Destination model (owner/name)").fill("studio-tester/loras")
+        form.get_by_role("button", name="Save").click()
+        expect(form.get_by_text("with the version’s 64-character id")).to_be_visible()
+        expect(form.get_by_label("Trainer (owner/name:version)")).to_be_focused()
+        check_page(admin, "admin-model-hosted-trainer")
+
+        form.get_by_label("Trainer (owner/name:version)").fill("ostris/flux-dev-lora-trainer:" + "b" * 64)
+        form.get_by_label("Fixed trainer inputs (JSON, optional)").fill('{"optimizer": "adamw8bit"}')
+        with admin.expect_response(lambda r: "/v1/admin/models/" in r.url and r.request.method == "PATCH") as saved:
+            form.get_by_role("button", name="Save").click()
+        assert saved.value.status == 200, saved.value.text()
+        assert saved.value.json()["training"] == {"trainer": "ostris/flux-dev-lora-trainer:" + "b" * 64,
+                                                  "destination": "studio-tester/loras",
+                                                  "lora_field": "lora_weights", "inputs": {"optimizer": "adamw8bit"}}
+        expect(card).to_contain_text("LoRA training")
+        expect(card).to_contain_text("studio-tester/loras")
+
+        # Users see it among the models LoRAs can be trained for (once they have a dataset).
+        user = contexts().new_page()
+        sign_up(user, "Tamsin")
+        status, dataset = api_call(user, "POST", "/v1/datasets", {"name": "Faces"})
+        assert status == 201, dataset
+        added = user.evaluate(UPLOAD_PIXEL, f"/v1/datasets/{dataset['id']}/images")
+        assert added == 201
+        user.goto("/training")
+        settled(user)
+        expect(user.get_by_label("Base model").locator("option", has_text="Flux with LoRAs")).to_have_count(1)
+        watch_of(admin).assert_clean()
+        watch_of(user).assert_clean()
+    finally:
+        with studio.admin_http() as client:
+            gone = client.delete(f"/v1/admin/connections/{connection.json()['id']}")
+            assert gone.status_code == 200, gone.text
