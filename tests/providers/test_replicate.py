@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from studio.providers.base import MediaOutput, ProviderError
-from studio.providers.replicate import Replicate, log_percent, prediction_outputs
+from studio.providers.replicate import Replicate, log_percent, log_step, prediction_outputs
 from tests.providers.conftest import FakeContext, build, make_settings, make_task
-from tests.providers.fakes import KEY, MP3, MP4, PNG, FakeReplicate, Reply
+from tests.providers.fakes import KEY, MP3, MP4, PNG, TAR, FakeReplicate, Reply
 
 VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 CREATE = ("POST", "/v1/predictions")
@@ -242,3 +242,77 @@ def test_a_webhook_ends_the_wait_without_waiting_for_the_next_poll(replicate_fak
     assert output.path.read_bytes() == PNG
     assert context.webhook_waits == [True]
     assert len(replicate_fake.received(*GET)) == 1
+
+
+# -- trainings (the hosted training backend) ----------------------------------------------
+
+TRAINER = f"ostris/flux-dev-lora-trainer:{VERSION}"
+
+
+def trainings(fake: FakeReplicate, scenario):
+    settings = make_settings(replicate_base_url=f"{fake.url}/v1", replicate_api_token=KEY)
+
+    async def run() -> Any:
+        provider = build(Replicate, settings)
+        try:
+            return await scenario(provider)
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(run())
+
+
+def test_a_training_is_created_followed_cancelled_and_its_weights_fetched(replicate_fake, tmp_path):
+    archive = tmp_path / "dataset.zip"
+    archive.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+
+    async def scenario(provider: Replicate) -> tuple[Any, ...]:
+        url = await provider.upload_file(archive, "application/zip")
+        created = await provider.create_training(TRAINER, "me/loras", {"input_images": url, "steps": 4})
+        polled = await provider.get_training(created["id"])
+        await provider.cancel_training(created["id"])
+        weights = await provider.fetch_weights(f"{replicate_fake.url}/files/trained_model.tar", tmp_path)
+        return url, created, polled, weights
+
+    url, created, polled, weights = trainings(replicate_fake, scenario)
+    [upload] = replicate_fake.received("POST", "/v1/files")
+    assert upload.headers["authorization"] == f"Bearer {KEY}"
+    [(file_id, (name, content_type, data))] = replicate_fake.state["uploads"].items()
+    assert (url, name, content_type, data) == (f"{replicate_fake.url}/v1/files/{file_id}", "dataset.zip",
+                                               "application/zip", archive.read_bytes())
+    [create] = replicate_fake.received("POST", "/v1/models/{owner}/{name}/versions/{version}/trainings")
+    assert create.path == f"/v1/models/ostris/flux-dev-lora-trainer/versions/{VERSION}/trainings"
+    assert create.json() == {"destination": "me/loras", "input": {"input_images": url, "steps": 4}}
+    assert (created["status"], polled["status"]) == ("starting", "starting")
+    assert [c.path for c in replicate_fake.received("POST", "/v1/trainings/{id}/cancel")] == [
+        f"/v1/trainings/{created['id']}/cancel"]
+    assert (weights.path.read_bytes(), weights.content_type) == (TAR, "application/x-tar")
+
+
+@pytest.mark.parametrize(("trainer", "destination", "message"), [
+    ("ostris/flux-dev-lora-trainer", "me/loras", "not owner/name:version"),
+    (f"{TRAINER}x", "me/loras", "not owner/name:version"),
+    (TRAINER, "loras", "not owner/name"),
+])
+def test_a_malformed_trainer_or_destination_is_refused_before_any_request(replicate_fake, trainer, destination,
+                                                                          message):
+    with pytest.raises(ProviderError, match=message):
+        trainings(replicate_fake, lambda p: p.create_training(trainer, destination, {}))
+    assert replicate_fake.requests == []
+
+
+def test_an_upload_reply_without_its_url_is_an_error(replicate_fake, tmp_path):
+    replicate_fake.queue("POST", "/v1/files", Reply(201, json={"id": "file1", "urls": {}}))
+    archive = tmp_path / "dataset.zip"
+    archive.write_bytes(b"zip")
+    with pytest.raises(ProviderError, match="no 'urls.get'"):
+        trainings(replicate_fake, lambda p: p.upload_file(archive, "application/zip"))
+
+
+def test_log_step():
+    bar = "flux_train_replicate:  10%|#         | 100/1000 [01:23<12:30,  1.20it/s, loss: 0.41]"
+    assert log_step(bar) == (100, 1000)
+    assert log_step(" 1%| | 1/4 [00:01]\r 75%|###### | 3/4 [00:03<00:01]") == (3, 4)
+    assert log_step("Downloading 3/4 files") is None  # not a progress bar
+    assert log_step("| 9/0 [") is None
+    assert log_step(None) is None

@@ -36,8 +36,8 @@ async def list_models(tx: UserScope, providers: Providers) -> list[dict[str, Any
         config = row.pop("config") or {}
         row["parameters"] = params_schema(row["provider"], row["type"], voices_of(config))
         row["base_model_id"] = None
-        row["trainable"] = row["type"] == "image" and (
-            row["provider"] == "diffusers" or hosted_config({"provider": row["provider"], "config": config}) is not None)
+        hosted = hosted_config({"provider": row["provider"], "config": config}) is not None
+        row["trainable"] = row["type"] == "image" and (row["provider"] == "diffusers" or hosted)
     for trained in await repo.trained_models(tx):
         reason = providers.unavailable_reason(trained)
         rows.append({

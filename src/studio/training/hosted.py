@@ -133,8 +133,11 @@ class HostedRun:
             await self.job.wait_for_event(min(interval, remaining))
 
     async def _report(self, training: Mapping[str, Any]) -> bool:
-        """The step the trainer's logs show; False once the run is no longer training."""
+        """The step the trainer's logs show, if they show one; False once the run is no
+        longer training (a cancel is seen here, or at the job's next heartbeat)."""
         found = log_step(training.get("logs"))
-        step = min(found[0], self.spec.total_steps) if found else 0
+        if found is None:
+            return True
         async with self.job.scope() as tx:
-            return await repo.record_steps(tx, run_id=self.spec.run_id, step=step, losses=[])
+            return await repo.record_steps(tx, run_id=self.spec.run_id, step=min(found[0], self.spec.total_steps),
+                                           losses=[])

@@ -209,7 +209,8 @@ class TrainingJobs(JobKind):
 
         reporting = asyncio.create_task(reporter.run())
         try:
-            weights = await _in_thread(halt, train, source, images, params, device=pick_device(self.settings.local_device),
+            device = pick_device(self.settings.local_device)
+            weights = await _in_thread(halt, train, source, images, params, device=device,
                                        out_dir=out_dir, checkpoint=resume, on_step=reporter.add,
                                        on_checkpoint=on_checkpoint, cancelled=cancelled, on_sample=on_sample)
         except Stopped:
