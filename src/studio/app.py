@@ -30,6 +30,7 @@ from studio.db import migrate, roles
 from studio.db.scopes import ApiDatabase
 from studio.events import endpoints as events_endpoints
 from studio.events import listener as events_listener
+from studio.fleet import repository as fleet_repo
 from studio.gateway import endpoints as gateway_endpoints
 from studio.generation import endpoints as generation_endpoints
 from studio.health import endpoints as health
@@ -97,7 +98,12 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
             async with db.as_anon(RequestContext(request_id="connections")) as tx:
                 return await catalog_repo.runtime_connections(tx)
 
-        runtime = ConnectionRuntime(providers, cipher, load_connections, settings.direct_conninfo(conninfo))
+        async def load_fleet() -> frozenset[str]:
+            async with db.as_anon(RequestContext(request_id="fleet")) as tx:
+                return await fleet_repo.live_capabilities(tx)
+
+        runtime = ConnectionRuntime(providers, cipher, load_connections, settings.direct_conninfo(conninfo),
+                                    load_fleet=load_fleet)
         storage = create_storage(settings)
         sampler = None
         try:

@@ -184,6 +184,10 @@ class Settings(BaseSettings):
 
     # Workers: a job is leased for this long after each heartbeat (heartbeats every third).
     worker_lease_seconds: float = Field(30.0, ge=3, le=3600)
+    # The node a worker registers as (public.node_resources; default: the host's name).
+    # Worker processes of one node share its row: give each install its own name when
+    # one host runs workers with different extras.
+    worker_node: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
     # Retention (F20): shares are deleted this long after they expired or were revoked;
     # uploads that no dataset or model uses are deleted after upload_orphan_days.

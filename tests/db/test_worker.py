@@ -45,12 +45,13 @@ def job_states(admin_conn: psycopg.Connection) -> dict[UUID, tuple[str, int]]:
 
 
 async def run_until(worker_conninfo: str, tmp_path: Path, handler: Handler | JobKind, done: Callable[[], bool], *,
-                    concurrency: int = 4, timeout: float = 60, kind: str = "maintenance") -> Worker:
+                    concurrency: int = 4, timeout: float = 60, kind: str = "maintenance",
+                    provides: frozenset[str] = frozenset(), worker_id: str = "test-worker") -> Worker:
     """Runs a real Worker until `done()` holds, then stops it (also on failure)."""
     db = WorkerDatabase(worker_conninfo, min_size=1, max_size=concurrency + 3, timeout=10)
     await db.open()
     options = WorkerOptions(concurrency=concurrency, poll_seconds=0.2, lease_seconds=6, rescue_every=1,
-                            grace_seconds=5, worker_id="test-worker")
+                            grace_seconds=5, worker_id=worker_id, provides=provides)
     worker = Worker(db, worker_conninfo, LocalStorage(tmp_path), Registry({kind: handler}), options)
     running = asyncio.create_task(worker.run())
     try:
@@ -430,3 +431,40 @@ def test_the_heartbeat_does_not_stop_a_run_claimed_while_it_ran(pg, db, admin_co
 
     assert asyncio.run(scenario()) == (True, True)
     assert kind.began == [1, 1, 2]
+
+
+def test_a_worker_claims_only_the_jobs_whose_requirement_it_offers(pg, db, admin_conn, tmp_path):
+    """jobs.requires: a worker without the capability leaves such a job queued, however
+    long it runs; one that offers it runs it. Jobs requiring nothing go to either."""
+    plain = enqueue(admin_conn, 6)
+    needy = [row[0] for row in admin_conn.execute(
+        "INSERT INTO public.jobs (kind, requires) SELECT 'maintenance', 'diffusers' FROM generate_series(1, 3)"
+        " RETURNING id").fetchall()]
+    ran: dict[UUID, str] = {}
+
+    def handler(name: str) -> Handler:
+        async def run(job: JobContext) -> None:
+            ran[job.job.job_id] = name
+            await job.complete()
+        return run
+
+    finished_plain: list[float] = []
+
+    def plain_done_and_idle() -> bool:
+        """The plain jobs ran, and then the worker went on polling (0.2 s) for a while."""
+        if len(ran) < len(plain):
+            return False
+        finished_plain[:] = finished_plain or [time.monotonic()]
+        return time.monotonic() - finished_plain[0] > 1.5
+
+    asyncio.run(run_until(pg.conninfo(WORKER_ROLE, db), tmp_path, handler("plain"), plain_done_and_idle,
+                          worker_id="plain-worker"))
+    assert set(ran) == set(plain) and set(ran.values()) == {"plain"}
+    assert {job_states(admin_conn)[job_id] for job_id in needy} == {("queued", 0)}
+
+    asyncio.run(run_until(pg.conninfo(WORKER_ROLE, db), tmp_path, handler("gpu"),
+                          lambda: len(ran) >= len(plain) + len(needy), provides=frozenset({"diffusers", "espeak"}),
+                          worker_id="gpu-worker"))
+    assert {ran[job_id] for job_id in needy} == {"gpu"}
+    rows = admin_conn.execute("SELECT worker_id, status FROM public.jobs WHERE requires = 'diffusers'").fetchall()
+    assert rows == [("gpu-worker", "succeeded")] * 3

@@ -7,6 +7,10 @@ process reads them again, so a new key, URL or a disabled connection counts with
 second or two, with no restart. Notifications carry nothing: the process re-reads.
 While the LISTEN connection is down, the connections are re-read every
 `poll_seconds` instead: a missed notification costs latency, never correctness.
+
+The API also reads what the live workers offer (`load_fleet`; fleet/repository.py) at
+the same moments: a worker's node NOTIFYs the same channel when what it offers changes
+or it comes back, and a node that goes quiet drops out at the next poll.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ log = logging.getLogger("studio.catalog")
 CHANNEL = "studio_connections"
 
 Loader = Callable[[], Awaitable[list[dict[str, Any]]]]
+FleetLoader = Callable[[], Awaitable[frozenset[str]]]
 
 
 def states(rows: list[dict[str, Any]], cipher: CredentialCipher) -> list[ConnectionState]:
@@ -49,10 +54,11 @@ def states(rows: list[dict[str, Any]], cipher: CredentialCipher) -> list[Connect
 
 class ConnectionRuntime:
     def __init__(self, providers: Providers, cipher: CredentialCipher, load: Loader, listen_conninfo: str, *,
-                 poll_seconds: float = 30.0) -> None:
+                 poll_seconds: float = 30.0, load_fleet: FleetLoader | None = None) -> None:
         self.providers = providers
         self.cipher = cipher
         self._load = load
+        self._load_fleet = load_fleet
         self._conninfo = listen_conninfo
         self._poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
@@ -80,6 +86,8 @@ class ConnectionRuntime:
         async with self._lock:
             rows = await self._load()
             self.providers.use(states(rows, self.cipher))
+            if self._load_fleet is not None:
+                self.providers.fleet = await self._load_fleet()
             self.reloads += 1
 
     async def _follow(self) -> None:

@@ -179,7 +179,8 @@ async def create_generation(tx: UserScope, providers: Providers, *, type_: str, 
     generation_id = uuid4()
     row = await repo.create_generation(
         tx, generation_id=generation_id, type_=type_, model_id=model_id, provider=model["provider"], prompt=prompt,
-        params=params, enqueue=lambda: jobs.enqueue(tx, kind="generation", generation_id=generation_id),
+        params=params, enqueue=lambda: jobs.enqueue(tx, kind="generation", generation_id=generation_id,
+                                                     requires=providers.requirement(model)),
         inputs=inputs)
     return row | {"inputs": [{"media_id": media_id, "role": role} for media_id, role in inputs]}
 

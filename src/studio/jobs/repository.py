@@ -17,7 +17,10 @@ that lost its lease (it was presumed dead and the job re-run elsewhere) changes
 nothing: execution is at least once, the effect exactly once.
 
 `generation_id` is a column of the table (the generation a job of kind 'generation'
-runs); the queue carries it like the payload, without knowing what it means.
+runs); the queue carries it like the payload, without knowing what it means. So is
+`requires`: a capability the claiming worker must offer (e.g. "diffusers", on the
+workers with the local extra); a worker claims only jobs that require nothing or
+something it offers, so a job waits for a worker that can run it.
 """
 
 from __future__ import annotations
@@ -60,23 +63,25 @@ def _job(row: dict[str, Any]) -> ClaimedJob:
 
 
 async def enqueue(tx: UserScope, *, kind: str, generation_id: UUID | None = None,
-                  payload: dict[str, Any] | None = None) -> None:
+                  payload: dict[str, Any] | None = None, requires: str | None = None) -> None:
     """In the user's transaction. fair_rank = how many of the user's jobs are queued
     ahead of this one (the claim interleaves users). Fetches nothing, so it can share a
     pipeline's round trip with the statement that created the job's subject."""
     await tx.conn.execute(
         """
-        INSERT INTO public.jobs (kind, user_id, generation_id, payload, fair_rank)
-        VALUES (%(kind)s, %(user)s, %(generation)s, %(payload)s,
+        INSERT INTO public.jobs (kind, user_id, generation_id, payload, requires, fair_rank)
+        VALUES (%(kind)s, %(user)s, %(generation)s, %(payload)s, %(requires)s,
                 (SELECT count(*) FROM public.jobs q WHERE q.user_id = %(user)s AND q.status = 'queued'))
         """,
-        {"kind": kind, "user": tx.user.id, "generation": generation_id, "payload": Jsonb(payload or {})})
+        {"kind": kind, "user": tx.user.id, "generation": generation_id, "payload": Jsonb(payload or {}),
+         "requires": requires})
 
 
 _CLAIM = """
 WITH next AS (
     SELECT j.id FROM public.jobs j
      WHERE j.status = 'queued' AND j.run_after <= pg_catalog.now()
+       AND (j.requires IS NULL OR j.requires = ANY(%(provides)s::text[]))
      ORDER BY j.priority DESC, j.fair_rank, j.run_after, j.id
      LIMIT %(batch)s
      FOR UPDATE SKIP LOCKED
@@ -90,8 +95,12 @@ RETURNING j.id, j.kind, j.attempts, j.max_attempts, j.user_id, j.generation_id, 
 """
 
 
-async def claim(tx: WorkerScope, *, worker_id: str, batch: int, lease_seconds: float) -> list[ClaimedJob]:
-    cur = await tx.conn.execute(_CLAIM, {"batch": batch, "worker": worker_id, "lease": lease_seconds})
+async def claim(tx: WorkerScope, *, worker_id: str, batch: int, lease_seconds: float,
+                provides: frozenset[str] = frozenset()) -> list[ClaimedJob]:
+    """Up to `batch` due jobs this worker can run (those requiring nothing, or something
+    in `provides`), leased to it."""
+    cur = await tx.conn.execute(_CLAIM, {"batch": batch, "worker": worker_id, "lease": lease_seconds,
+                                         "provides": sorted(provides)})
     return [_job(row) for row in await cur.fetchall()]
 
 

@@ -10,6 +10,9 @@ workers may run on any number of machines, and a worker may die at any moment.
 - Leases: a claimed job belongs to this worker until `lease_seconds` from its last
   heartbeat. Heartbeats run every lease/3; a job whose lease was lost is stopped, and
   one its owner cancelled (its kind says which) is told so.
+- Capabilities: a worker claims only jobs that require nothing, or a capability it
+  offers (`WorkerOptions.provides`; jobs.requires), so a job that needs the local
+  extra waits for a worker that has it.
 - Rescue: every worker periodically re-queues jobs whose lease expired (their worker
   died); retries back off exponentially up to max_attempts.
 - Duties: periodic work the process runs besides jobs (the storage outbox,
@@ -73,6 +76,8 @@ class WorkerOptions:
     poll_seconds: float = 2.0
     grace_seconds: float = 20.0
     rescue_every: float = 5.0
+    # The capabilities this worker offers: it claims jobs that require one of them, or none.
+    provides: frozenset[str] = frozenset()
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
@@ -129,7 +134,8 @@ class Worker:
             self._listen(), self._complete_batches(), self._every(self.options.lease_seconds / 3, self._heartbeat),
             self._every(self.options.rescue_every, self._rescue),
             *(self._every(duty.every, duty.run, duty.name) for duty in self.duties))]
-        log.info("worker %s started (concurrency %d)", self.worker_id, self.options.concurrency)
+        log.info("worker %s started (concurrency %d; offers %s)", self.worker_id, self.options.concurrency,
+                 ", ".join(sorted(self.options.provides)) or "no capabilities")
         try:
             await self._claim_loop()
             await self._drain()
@@ -149,7 +155,8 @@ class Worker:
                 try:
                     async with self.db.single_statement() as tx:  # the claim is one statement
                         claimed = await repo.claim(tx, worker_id=self.worker_id, batch=free,
-                                                   lease_seconds=self.options.lease_seconds)
+                                                   lease_seconds=self.options.lease_seconds,
+                                                   provides=self.options.provides)
                 except psycopg.OperationalError as exc:
                     # The database restarts: keep the jobs we have, retry shortly.
                     log.warning("claim failed (%s); retrying", type(exc).__name__)

@@ -1,9 +1,11 @@
 """Local image generation with diffusers on the worker's own device (CUDA when present,
 else Apple's MPS, else the CPU): text-to-image, image-to-image and inpainting.
 
-- Optional: it needs the `local` extra (torch, diffusers, transformers). Without it the
-  models show as unavailable with the command that installs it; nothing is imported
-  until a model runs, so an API host never loads torch.
+- Optional: it needs the `local` extra (torch, diffusers, transformers) on the workers
+  that run it, not on the API host: workers offer "diffusers" when they have it, and
+  its jobs go only to them (jobs.requires). With no such worker the models show as
+  unavailable with the command that installs it; nothing is imported until a model
+  runs, so an API host never loads torch.
 - Where models come from: a directory under `models_dir` named by the model's upstream
   name (a diffusers folder: model_index.json and its parts), or a model hub name such as
   `org/name` when `local_models_from_hub` allows it and the host is online.
@@ -35,8 +37,8 @@ from .base import GenerationContext, GenerationTask, MediaOutput, Provider, Prov
 
 log = logging.getLogger("studio.providers.diffusers")
 
-NOT_INSTALLED = ("local generation is not installed on this host: install Studio with its local extra "
-                 "(pip install 'studio[local]'; docs/providers.md)")
+NOT_INSTALLED = ("local generation needs Studio's local extra on a worker, and neither this host nor a running "
+                 "worker has it: install it on a worker host (pip install 'studio[local]'; docs/providers.md)")
 HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 LOCAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 DEFAULT_STEPS = 30

@@ -6,6 +6,11 @@ and the connection kinds, one adapter per connection an admin added
 connection kind, the connection it runs on. `Providers` holds the adapters of the
 current connections; catalog/runtime.py replaces them when the connections change
 (within seconds, by NOTIFY), so no process restarts for a new key or URL.
+
+A local provider's model runs on a worker, which may be another host than the API's:
+in the API, such a model is usable when this host has the provider's software or a
+live worker offers it (`fleet`, kept up to date the same way), and its jobs require
+the provider of the worker that claims them (`requirement`).
 """
 
 from __future__ import annotations
@@ -106,6 +111,9 @@ class Providers:
         self._live: dict[UUID, _Live] = {}
         self._retiring: set[asyncio.Task[None]] = set()
         self.loaded = False   # the connections were read at least once
+        # The local providers live workers offer (public.fleet_capabilities); read by the
+        # API only: a worker answers for its own install.
+        self.fleet: frozenset[str] = frozenset()
 
     # -- keeping up with the catalog --------------------------------------------------------
 
@@ -153,6 +161,12 @@ class Providers:
         for the model list, new generations and chats, and the worker."""
         return self._resolve(model)[1]
 
+    def requirement(self, model: Mapping[str, Any]) -> str | None:
+        """The capability a worker needs to run `model`'s jobs (jobs.requires): the local
+        provider's name, since not every worker host has its software; None for a model
+        any worker runs (a connection's: it is an HTTP call)."""
+        return model["provider"] if model["provider"] in LOCAL_PROVIDERS else None
+
     def chat(self, model: Mapping[str, Any]) -> ChatProvider | None:
         adapter, reason = self._resolve(model)
         return adapter if reason is None and isinstance(adapter, ChatProvider) else None
@@ -188,7 +202,10 @@ class Providers:
             local = self.local.get(provider)
             if local is None or type_ == "chat":
                 return None, f"the local provider {provider!r} cannot run {type_} models"
-            return local, local.unavailable_reason()
+            reason = local.unavailable_reason()
+            if reason is not None and provider in self.fleet:
+                reason = None   # not here, but a worker has it, and its jobs go there
+            return local, reason
         kind = KINDS.get(provider)
         if kind is None:
             return None, f"no provider named {provider!r} is installed"

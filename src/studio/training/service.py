@@ -1,5 +1,5 @@
 """Training's rules: what a run may start from (a dataset of the caller's with images, a
-local diffusers image model that can run here or an image model with a hosted trainer),
+local diffusers image model a worker can run, or an image model with a hosted trainer),
 how many run at once per user, what a
 run looks like to its owner (with its time left), and cancelling."""
 
@@ -52,7 +52,9 @@ async def start(tx: UserScope, providers: Providers, body: TrainingCreate, *, ma
     steps = hyperparams.pop("steps")
     run_id = await repo.create(tx, name=body.name or dataset["name"], dataset_id=body.dataset_id,
                                base_model_id=body.base_model_id, total_steps=steps, hyperparams=hyperparams)
-    await jobs.enqueue(tx, kind="training", payload={"training_job_id": str(run_id)})
+    # A local run needs a worker with the local extra; a hosted one runs on any worker.
+    await jobs.enqueue(tx, kind="training", payload={"training_job_id": str(run_id)},
+                       requires=providers.requirement(model))
     return await get(tx, run_id)
 
 

@@ -1,0 +1,54 @@
+"""The SQL of `public.node_resources` at run time: workers register their node and
+renew it; the API reads what the live nodes offer through public.fleet_capabilities()
+(it may not read the table: admins only)."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+from psycopg.types.json import Jsonb
+
+from studio.db.scopes import AnonScope, WorkerScope
+
+# A node counts as gone after a minute without a heartbeat (public.fleet_capabilities).
+HEARTBEAT_SECONDS = 15.0
+
+
+def node_name(configured: str | None = None) -> str:
+    """The node a worker registers as: STUDIO_WORKER_NODE, else the host's name, in the
+    table's alphabet (letters, digits, dot, dash, underscore; at most 100)."""
+    raw = configured or socket.gethostname() or "worker"
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", raw).lstrip("._-")[:100]
+    return name or "worker"
+
+
+async def register(tx: WorkerScope, *, name: str, provides: frozenset[str]) -> bool:
+    """Marks the node online, offering `provides`, heard from now. False when an admin
+    set it draining (the row is theirs to change back)."""
+    capabilities = Jsonb({"provides": sorted(provides)})
+    cur = await tx.conn.execute(
+        """
+        UPDATE public.node_resources
+           SET status = 'online', capabilities = %s, last_heartbeat_at = pg_catalog.now()
+         WHERE name = %s
+        RETURNING id
+        """,
+        (capabilities, name))
+    if await cur.fetchone() is not None:
+        return True
+    cur = await tx.conn.execute(
+        """
+        INSERT INTO public.node_resources (name, status, capabilities, last_heartbeat_at)
+        VALUES (%s, 'online', %s, pg_catalog.now())
+        ON CONFLICT (name) DO NOTHING
+        RETURNING id
+        """,
+        (name, capabilities))
+    return await cur.fetchone() is not None
+
+
+async def live_capabilities(tx: AnonScope | WorkerScope) -> frozenset[str]:
+    """What the workers heard from in the last minute offer, together."""
+    cur = await tx.conn.execute("SELECT name FROM public.fleet_capabilities() AS name")
+    return frozenset(row["name"] for row in await cur.fetchall())
