@@ -130,9 +130,10 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _serve(lab: Lab, home: Path) -> tuple[StudioProcess, int]:
+def _serve(lab: Lab, home: Path, **env: str) -> tuple[StudioProcess, int]:
     """The home initialised and migrated by `studio db upgrade`, its cluster started by
-    this test (left running), and a stand-alone `studio api` on it."""
+    this test (left running), and a stand-alone `studio api` on it (`env` added to its
+    environment)."""
     upgraded = lab.run(["db", "upgrade"], child_env(home))
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
     cluster = EmbeddedCluster(home)
@@ -140,13 +141,13 @@ def _serve(lab: Lab, home: Path) -> tuple[StudioProcess, int]:
     cluster.start()
     port = free_port()
     # The batch test enqueues 200 jobs in seconds: above the default per-user rate limit.
-    api = lab.start(["api"], child_env(home, port, STUDIO_RATE_LIMIT_GENERATIONS_PER_MINUTE="1000"))
+    api = lab.start(["api"], child_env(home, port, STUDIO_RATE_LIMIT_GENERATIONS_PER_MINUTE="1000", **env))
     api.wait_ready(port)
     return api, port
 
 
-def _start_worker(lab: Lab, home: Path) -> StudioProcess:
-    worker = lab.start(["worker"], child_env(home, STUDIO_WORKER_LEASE_SECONDS=str(LEASE_SECONDS)))
+def _start_worker(lab: Lab, home: Path, **env: str) -> StudioProcess:
+    worker = lab.start(["worker"], child_env(home, STUDIO_WORKER_LEASE_SECONDS=str(LEASE_SECONDS), **env))
     worker.wait_output("started (concurrency", timeout=60)
     return worker
 

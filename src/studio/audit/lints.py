@@ -27,7 +27,7 @@ COMMANDS = {"SELECT": "r", "INSERT": "a", "UPDATE": "w", "DELETE": "d"}
 # Anything beyond this is a function callable "without need".
 DEFINER_ALLOW_LIST: dict[str, frozenset[str]] = {
     "anon": frozenset({"auth.signup", "auth.login_retry_after", "auth.login_credentials", "auth.login_failed",
-                       "public.provider_connections_runtime",
+                       "public.provider_connections_runtime", "public.fleet_capabilities",
                        "auth.create_session", "auth.authenticate", "auth.rate_limit_hit", "public.record_webhook",
                        "public.backup_status", "public.metrics_snapshot", "auth.setup_token_state",
                        "auth.setup_admin"}),

@@ -48,7 +48,7 @@ async def register(tx: WorkerScope, *, name: str, provides: frozenset[str]) -> b
     return await cur.fetchone() is not None
 
 
-async def live_capabilities(tx: AnonScope | WorkerScope) -> frozenset[str]:
+async def live_capabilities(tx: AnonScope) -> frozenset[str]:
     """What the workers heard from in the last minute offer, together."""
     cur = await tx.conn.execute("SELECT name FROM public.fleet_capabilities() AS name")
     return frozenset(row["name"] for row in await cur.fetchall())

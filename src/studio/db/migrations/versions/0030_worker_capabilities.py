@@ -66,7 +66,7 @@ def upgrade() -> None:
                  ORDER BY 1
             $$;
         REVOKE EXECUTE ON FUNCTION public.fleet_capabilities() FROM PUBLIC;
-        GRANT EXECUTE ON FUNCTION public.fleet_capabilities() TO anon, studio_worker;
+        GRANT EXECUTE ON FUNCTION public.fleet_capabilities() TO anon;
         ALTER FUNCTION public.fleet_capabilities() OWNER TO studio_system;
         """
     )
