@@ -274,7 +274,7 @@ def test_ops_summary_is_for_admins_only_and_shows_no_users_content(server: Serve
     assert r.headers["cache-control"] == "no-store"
     body = r.json()
     OpsSummary.model_validate(body)  # the documented shape
-    assert set(body) == {"generated_at", "readiness", "audit", "backups", "queue", "pool"}
+    assert set(body) == {"generated_at", "readiness", "audit", "backups", "queue", "workers", "pool"}
 
     # Readiness: what /readyz says.
     readyz = anon.get("/readyz").json()
@@ -328,6 +328,18 @@ def test_ops_summary_is_for_admins_only_and_shows_no_users_content(server: Serve
     assert drill["status"] == "running" and drill["finished_at"] is None and drill["duration_seconds"] is None
     # /readyz's summary still names the last finished drill, which failed.
     assert body["readiness"]["checks"]["backups"]["status"] == "failing"
+
+    # The workers' nodes: what each offers, and whether it counts as live.
+    assert body["workers"] == []
+    admin_conn.execute(
+        "INSERT INTO node_resources (name, status, capabilities, last_heartbeat_at) VALUES"
+        " ('gpu-1', 'online', '{\"provides\": [\"diffusers\", \"espeak\"]}', now() - interval '5 seconds'),"
+        " ('cpu-1', 'online', '{\"provides\": [\"espeak\"]}', now() - interval '10 minutes'),"
+        " ('old-1', 'draining', '{}', NULL)")
+    workers = alice.client.get("/v1/admin/ops").json()["workers"]
+    assert [(w["name"], w["status"], w["provides"], w["live"]) for w in workers] == [
+        ("cpu-1", "online", ["espeak"], False), ("gpu-1", "online", ["diffusers", "espeak"], True),
+        ("old-1", "draining", [], False)]
 
     # Counts, states and operational records: nobody's content.
     text = alice.client.get("/v1/admin/ops").text

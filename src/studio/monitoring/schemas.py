@@ -94,6 +94,17 @@ class QueueKind(BaseModel):
                     "the end of its backoff); null when no job is due")
 
 
+class WorkerNode(BaseModel):
+    """A node workers run on (public.node_resources), as its workers registered it."""
+
+    name: str = Field(description="the host's name, or the workers' STUDIO_WORKER_NODE")
+    status: Literal["online", "offline", "draining"]
+    provides: list[str] = Field(description="the local providers its workers can run (jobs requiring one of "
+                                            "them go only to workers that offer it)")
+    last_heartbeat_at: datetime | None = Field(description="when one of its workers last renewed it (every 15 s)")
+    live: bool = Field(description="online and heard from within the last minute: what it offers counts")
+
+
 class PoolStats(BaseModel):
     """The answering API process's database pool (psycopg_pool get_stats()). With
     STUDIO_API_WORKERS > 1 each process has its own: /metrics sums them."""
@@ -121,4 +132,5 @@ class OpsSummary(BaseModel):
     audit: AuditSummary
     backups: Backups
     queue: list[QueueKind] = Field(description="every job kind, also those without jobs")
+    workers: list[WorkerNode] = Field(description="the nodes workers registered, by name")
     pool: PoolStats

@@ -1,5 +1,5 @@
-"""The admins' ops summary (GET /v1/admin/ops): readiness, the audit, backups, the queue
-and this process's database pool, read-only. Aggregates and operational records only:
+"""The admins' ops summary (GET /v1/admin/ops): readiness, the audit, backups, the queue,
+the workers' nodes and this process's database pool, read-only. Aggregates and operational records only:
 no prompt, title, email or any other user's content."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from studio.audit.report import SEVERITY_ORDER, STATUS_ORDER
 from studio.auth.identity import Credential, RequestContext
 from studio.config import Settings
 from studio.db.scopes import ApiDatabase
+from studio.fleet import repository as fleet
 from studio.health import service as health
 from studio.http.errors import not_found
 from studio.jobs import repository as jobs
@@ -42,6 +43,7 @@ async def ops_summary(db: ApiDatabase, ctx: RequestContext, cred: Credential, *,
         queue = await jobs.queue_summary(tx)
         runs = await ops.last_runs(tx)
         last_audit = await audit.latest_run(tx)
+        nodes = await fleet.nodes(tx)
     ready = await health.readiness(db, ctx, settings, expected_revision)
     return {
         "generated_at": datetime.now(UTC),
@@ -50,6 +52,7 @@ async def ops_summary(db: ApiDatabase, ctx: RequestContext, cred: Credential, *,
         "backups": {"enabled": settings.backup_enabled, "last_backup": runs.get("backup"),
                     "last_drill": runs.get("drill")},
         "queue": queue,
+        "workers": nodes,
         "pool": pool_stats(db),
     }
 

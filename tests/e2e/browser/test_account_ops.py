@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from studio.fleet.repository import node_name
 from tests.e2e.support import needs_postgres
 
 from .harness import PASSWORD, PHONE, Studio, check_page, log_in, no_sideways_scroll, sign_up, watch_of
@@ -146,9 +147,14 @@ def test_the_ops_page_is_for_admins(studio: Studio, contexts: Callable[..., Any]
     expect(audit).to_contain_text("studio audit")  # nothing stored yet: how to run it
     expect(page.get_by_role("region", name="Backups")).to_contain_text("No backup has run yet.")
     queue = page.get_by_role("region", name="Job queue")
-    for kind in ("Generation", "Training", "Storage cleanup", "Maintenance"):
+    for kind in ("Generation", "Training", "Storage cleanup", "Maintenance", "Chat titles"):
         expect(queue.get_by_role("rowheader", name=kind)).to_be_visible()
     expect(page.get_by_role("region", name="Database pool")).to_contain_text("In use")
+    # `studio up`'s worker registered this host's node, live, with the local providers it can run.
+    node = page.get_by_role("region", name="Workers").get_by_role("row").filter(
+        has=page.get_by_role("rowheader", name=node_name(), exact=True))
+    expect(node.get_by_text("live", exact=True)).to_be_visible()
+    expect(node).to_contain_text("espeak")
     # `studio audit` on the server stores its run; the page shows its score and what failed.
     ran = studio.lab.run(["audit", "--format", "json"], studio.env, timeout=300)
     assert "Traceback" not in ran.stderr, ran.stderr
@@ -160,6 +166,8 @@ def test_the_ops_page_is_for_admins(studio: Studio, contexts: Callable[..., Any]
     if failing:
         expect(audit).to_contain_text(failing[0]["title"])
     check_page(page, "ops")
+    node.scroll_into_view_if_needed()
+    check_page(page, "ops-workers")
     page.set_viewport_size(PHONE)
     no_sideways_scroll(page)
     check_page(page, "ops-phone")

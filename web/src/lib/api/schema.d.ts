@@ -2765,6 +2765,11 @@ export interface components {
              */
             queue: components["schemas"]["QueueKind"][];
             readiness: components["schemas"]["Readiness"];
+            /**
+             * Workers
+             * @description the nodes workers registered, by name
+             */
+            workers: components["schemas"]["WorkerNode"][];
         };
         /** PasswordChange */
         PasswordChange: {
@@ -3367,6 +3372,37 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * WorkerNode
+         * @description A node workers run on (public.node_resources), as its workers registered it.
+         */
+        WorkerNode: {
+            /**
+             * Last Heartbeat At
+             * @description when one of its workers last renewed it (every 15 s)
+             */
+            last_heartbeat_at: string | null;
+            /**
+             * Live
+             * @description online and heard from within the last minute: what it offers counts
+             */
+            live: boolean;
+            /**
+             * Name
+             * @description the host's name, or the workers' STUDIO_WORKER_NODE
+             */
+            name: string;
+            /**
+             * Provides
+             * @description the local providers its workers can run (jobs requiring one of them go only to workers that offer it)
+             */
+            provides: string[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "online" | "offline" | "draining";
         };
     };
     responses: never;
