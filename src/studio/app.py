@@ -147,6 +147,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.state.webhook_secrets = webhook_endpoints.secrets_from_settings(settings)
     metrics = app.state.metrics = Metrics()
     if settings.env == "production" and not (settings.metrics_token and settings.metrics_token.get_secret_value()):
+        # `studio api` and `studio up` refuse this (require_secrets); an app built another way is told.
         log.warning("STUDIO_METRICS_TOKEN is not set: /metrics answers whoever reaches this port "
                     "(aggregates only); set it, or firewall the port")
 

@@ -168,7 +168,7 @@ def up(
         settings = settings.model_copy(update={"pgbouncer": True})
     _raise_open_files_limit()
     settings.require_secrets("secret_key", "owner_password", "api_password", "worker_password", "credentials_key",
-                             *(("superuser_password",) if settings.embedded else ()))
+                             "metrics_token", *(("superuser_password",) if settings.embedded else ()))
     if settings.embedded:
         find_pg_bindir()  # no server binaries: one error line, before anything is said or created
     stop = threading.Event()
@@ -347,7 +347,7 @@ def api() -> None:
     import uvicorn
 
     settings = _settings()
-    settings.require_secrets("secret_key", "api_password", "credentials_key")
+    settings.require_secrets("secret_key", "api_password", "credentials_key", "metrics_token")
     conninfo, secret_key = api_conninfo(settings)
     preflight(conninfo, timeout=settings.pool_timeout)
     workers = settings.api_workers
@@ -490,6 +490,9 @@ def db_top(
                   "who may connect to Studio's database and read every role's statements")
         with psycopg.connect(make_conninfo(admin_url, dbname=settings.db_name)) as conn:
             rows = monitoring.top_statements_direct(conn, order=order.value, limit=limit)
+    from studio.monitoring.service import statements_without_literals
+
+    rows = statements_without_literals(rows)  # an operator's ALTER ROLE ... PASSWORD '...' among them
     table = Table(title=f"Statements in {settings.db_name}, by {order.value}")
     for column in ("calls", "total ms", "mean ms", "max ms", "rows", "cache hit", "role"):
         table.add_column(column, justify="right" if column != "role" else "left", no_wrap=True)

@@ -52,3 +52,34 @@ def test_readyz_shows_the_backups_without_changing_readiness(server, admin_conn)
     admin_conn.execute("INSERT INTO backup_runs (kind, backup_type, status, started_at, finished_at)"
                        " VALUES ('backup', 'diff', 'succeeded', now() - interval '3 days', now() - interval '3 days')")
     assert backups()["status"] == "stale"
+
+
+def test_production_tells_anonymous_callers_only_whether_it_is_ready(pg, db, tmp_path):
+    """The checks behind readiness (schema revision, backups) are for the monitoring
+    system's token and the admins' ops page; a stranger learns ready or not."""
+    from pydantic import SecretStr
+
+    from studio.config import API_ROLE
+    from tests.api.conftest import make_settings, serve
+
+    token = "monitor-" + "m" * 24
+    served = serve(make_settings(env="production", home=tmp_path, metrics_token=SecretStr(token)),
+                   pg.conninfo(API_ROLE, db))
+    production = next(served)
+    try:
+        with production.client() as client:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {token}"}):
+                r = client.get("/readyz", headers=headers)
+                assert r.status_code == 200 and r.json() == {"status": "ready"}, (headers, r.text)
+                assert r.headers["cache-control"] == "no-store"
+            detailed = client.get("/readyz", headers={"Authorization": f"Bearer {token}"}).json()
+            assert detailed["status"] == "ready"
+            assert detailed["checks"]["migrations"]["current"] == migrate.head_revision()
+            assert detailed["checks"]["backups"]["status"] == "none"
+
+            migrate.downgrade(pg.conninfo(OWNER_ROLE, db), "-1")
+            behind = client.get("/readyz")
+            assert behind.status_code == 503 and behind.json() == {"status": "not_ready"}
+            migrate.upgrade(pg.conninfo(OWNER_ROLE, db))
+    finally:
+        served.close()

@@ -11,6 +11,7 @@ import httpx
 import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from psycopg import sql
 from pydantic import SecretStr
 
 from studio.config import API_ROLE
@@ -188,7 +189,7 @@ def test_a_metrics_token_is_required_when_set(guarded: Server):
 # --------------------------------------------------------------------------- statements
 
 
-def test_statements_are_for_admins_only(server: Server, alice: Account, bob: Account, anon, admin_conn):
+def test_statements_are_for_admins_only(server: Server, alice: Account, bob: Account, anon, admin_conn, pg, db):
     for _ in range(3):
         assert alice.client.get("/v1/conversations").status_code == 200
 
@@ -198,8 +199,15 @@ def test_statements_are_for_admins_only(server: Server, alice: Account, bob: Acc
         assert r.json()["error"]["code"] == "not_found"
     assert anon.get("/v1/admin/statements").status_code == 401
 
+    # A utility statement keeps its literal in pg_stat_statements; the view masks it.
+    with psycopg.connect(pg.conninfo(API_ROLE, db), autocommit=True) as conn:
+        conn.execute(sql.SQL("SET application_name = {}").format(sql.Literal(f"leak {alice.email}")))
+
     # The role is read from the database at every request: no new login needed.
     admin_conn.execute("UPDATE public.users SET role = 'admin' WHERE id = %s", (alice.id,))
+    r = alice.client.get("/v1/admin/statements", params={"order": "calls", "limit": 100})
+    assert "SET application_name = ?" in [item["query"] for item in r.json()["items"]], r.text
+    assert alice.email not in r.text
     r = alice.client.get("/v1/admin/statements", params={"order": "calls", "limit": 50})
     assert r.status_code == 200, r.text
     body = r.json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .support import Lab, child_env, needs_postgres, one_line
+from .support import Lab, child_env, home_secrets, needs_postgres, one_line
 
 pytestmark = [pytest.mark.slow, needs_postgres]
 
@@ -30,6 +30,13 @@ def test_db_top_prints_the_heaviest_statements(lab: Lab) -> None:
     # Rich draws one line per row between the header rule and the bottom rule.
     rows = [line for line in top.stdout.splitlines() if line.startswith("│")]
     assert rows, top.stdout
+
+    # Every statement of the database, the bootstrap's ALTER ROLE ... PASSWORD among them
+    # when it ran there: no literal shown, so no password.
+    everything = lab.run(["db", "top", "--order", "calls", "--limit", "100"], env)
+    assert everything.returncode == 0, everything.stdout + everything.stderr
+    for name, secret in home_secrets(home).items():
+        assert secret not in everything.stdout, f"{name} appears in `studio db top`"
 
     unknown = lab.run(["db", "top", "--order", "rows"], env)
     assert unknown.returncode == 2, unknown.stdout + unknown.stderr

@@ -75,6 +75,8 @@ def test_production_without_secrets_is_refused(lab: Lab, command: str) -> None:
     needed = PRODUCTION_SECRETS if command == "up" else ("STUDIO_SECRET_KEY", "STUDIO_API_PASSWORD")
     for name in PRODUCTION_SECRETS:
         assert (f"{name} is missing" in said) == (name in needed), said
+    # /metrics and /readyz's details are the monitoring system's, behind its token.
+    assert "STUDIO_METRICS_TOKEN is missing" in said, said
     # Studio's own message, not pydantic's wrapping of it.
     assert "validation error" not in said and "pydantic" not in said
     _assert_nothing_started(home)
@@ -120,7 +122,8 @@ def test_production_with_the_values_of_env_example_is_refused(lab: Lab, command:
 def test_production_embedded_with_every_secret_set_starts_or_names_only_what_is_missing(lab: Lab) -> None:
     home = lab.home()
     port = free_port()
-    given = {name: _good_secret() for name in (*PRODUCTION_SECRETS, "STUDIO_SUPERUSER_PASSWORD")}
+    given = {name: _good_secret() for name in (*PRODUCTION_SECRETS, "STUDIO_SUPERUSER_PASSWORD",
+                                                "STUDIO_METRICS_TOKEN", "STUDIO_CREDENTIALS_KEY")}
     proc = lab.start(["up"], child_env(home, port, STUDIO_ENV="production", **given))
     code = proc.wait_exit(15)
     if code is None:  # it starts: then it must become ready and stop cleanly

@@ -83,6 +83,16 @@ class _Context:
         self._pages: dict[str, httpx.Response] = {}
         self.spec: Spec | None = None  # the check running now
 
+    def operator_headers(self) -> dict[str, str]:
+        """What the monitoring system sends: the metrics token, for /metrics and /readyz's
+        details (production shows anonymous callers only ready or not)."""
+        token = self.settings.metrics_token
+        return {"authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+
+    def readiness(self) -> httpx.Response:
+        return self.get("/readyz", headers=self.operator_headers()) if self.settings.metrics_token \
+            else self.get("/readyz")
+
     def verdict(self, problems: list[str], ok: str, *, action: str, risk: str, warn_only: bool = False) -> Check:
         """pass with `ok` as the detail when nothing is wrong, else fail (or warn) listing the problems."""
         spec = self.spec
@@ -322,7 +332,7 @@ def backups(ctx: _Context) -> Check:
         return ctx.verdict(["STUDIO_BACKUP_ENABLED=false: Studio takes no backups"], "", action=action, risk=risk)
     # What the running API reports (public.backup_status(), through /readyz): the same
     # records the scheduler writes and the alerts read.
-    status = _json(ctx.get("/readyz")).get("checks", {}).get("backups") or {}
+    status = _json(ctx.readiness()).get("checks", {}).get("backups") or {}
     problems: list[str] = []
     last_ok = _age(status.get("last_successful_backup_at"))
     if last_ok is None:
@@ -540,8 +550,7 @@ def monitoring(ctx: _Context) -> Check:
     slow = scalar(ctx.conn, "SELECT current_setting('log_min_duration_statement')")
     if slow in ("-1", ""):
         problems.append("slow statements are not logged (log_min_duration_statement = -1)")
-    headers = {"authorization": f"Bearer {settings.metrics_token.get_secret_value()}"} \
-        if settings.metrics_token else {}
+    headers = ctx.operator_headers()
     metrics = ctx.get("/metrics", headers=headers) if headers else ctx.get("/metrics")
     if metrics.status_code != 200 or b"studio_http_request_duration_seconds" not in metrics.content:
         problems.append(f"/metrics answered {metrics.status_code} without request metrics")
@@ -560,7 +569,7 @@ def health(ctx: _Context) -> Check:
     live = ctx.get("/healthz")
     if live.status_code != 200:
         problems.append(f"/healthz answered {live.status_code}")
-    ready = ctx.get("/readyz")
+    ready = ctx.readiness()
     checks = _json(ready).get("checks", {})
     if ready.status_code != 200:
         problems.append(f"/readyz answered {ready.status_code}: {checks}")

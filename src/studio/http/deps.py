@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from pydantic import SecretStr
 
 from studio.auth import tokens
 from studio.auth.identity import Credential, RequestContext, Unauthenticated
@@ -19,6 +21,17 @@ from studio.providers.registry import Providers
 from studio.storage.base import Storage
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def bearer_matches(request: Request, secret: SecretStr | None) -> bool:
+    """Whether the request sends `Authorization: Bearer <secret>` (the metrics token, which
+    monitoring systems present for /metrics and /readyz's details). Compared in constant
+    time, so the answer's timing does not reveal a prefix. False when no secret is set."""
+    token = secret.get_secret_value() if secret is not None else ""
+    if not token:
+        return False
+    scheme, _, presented = (request.headers.get("authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
 
 
 def context_of(request: Request) -> RequestContext:

@@ -3,15 +3,13 @@ and GET /v1/admin/ops (the ops page's summary)."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from studio.config import Settings
-from studio.http.deps import Cred, Ctx, Db, MetricsDep, MigrationHead, SettingsDep
+from studio.http.deps import Cred, Ctx, Db, MetricsDep, MigrationHead, SettingsDep, bearer_matches
 from studio.http.errors import ApiError, error_response, not_found
 from studio.http.responses import json_response
 from studio.monitoring import repository as repo
@@ -24,17 +22,6 @@ log = logging.getLogger("studio.monitoring")
 router = APIRouter(tags=["operations"])
 
 
-def _token_accepted(request: Request, settings: Settings) -> bool:
-    """With STUDIO_METRICS_TOKEN set, only `Authorization: Bearer <token>` may scrape;
-    compared in constant time, so the answer's timing does not reveal a prefix."""
-    setting = settings.metrics_token
-    token = setting.get_secret_value() if setting is not None else ""
-    if not token:
-        return True
-    scheme, _, presented = (request.headers.get("authorization") or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
-
-
 @router.get("/metrics", response_class=Response,
             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
 async def metrics(request: Request, db: Db, ctx: Ctx, settings: SettingsDep, registry: MetricsDep) -> Response:
@@ -42,7 +29,8 @@ async def metrics(request: Request, db: Db, ctx: Ctx, settings: SettingsDep, reg
     The database part comes from one call of public.metrics_snapshot() in an anon
     scope; if the database cannot answer, the rest is still reported with
     studio_database_up 0."""
-    if not _token_accepted(request, settings):
+    # With STUDIO_METRICS_TOKEN set (production requires it), only its bearer may scrape.
+    if settings.metrics_token and not bearer_matches(request, settings.metrics_token):
         return error_response(401, "unauthenticated", "send 'Authorization: Bearer <metrics token>'",
                               headers={"WWW-Authenticate": "Bearer"})
     snapshot = None
@@ -60,7 +48,8 @@ async def metrics(request: Request, db: Db, ctx: Ctx, settings: SettingsDep, reg
 async def top_statements(db: Db, ctx: Ctx, cred: Cred, order: str = "total_time",
                          limit: Annotated[int, Query()] = 20) -> Response:
     """The statements Studio's roles ran in this database, heaviest first, as
-    pg_stat_statements normalized them (constants replaced by $1, $2, ...). Admins only:
+    pg_stat_statements normalized them (constants replaced by $1, $2, ...; any literal
+    left, as in utility statements, shown as ?). Admins only:
     anyone else gets 404, whatever the parameters, as if it did not exist."""
     try:
         async with db.as_user(cred, ctx) as tx:
@@ -73,7 +62,7 @@ async def top_statements(db: Db, ctx: Ctx, cred: Cred, order: str = "total_time"
             rows = await repo.top_statements(tx, order=order, limit=limit)
     except repo.StatementsUnavailable as exc:
         raise ApiError(503, "unavailable", f"statement statistics are not available: {exc}") from exc
-    return json_response({"order": order, "limit": limit, "items": rows})
+    return json_response({"order": order, "limit": limit, "items": service.statements_without_literals(rows)})
 
 
 @router.get("/v1/admin/ops", response_model=OpsSummary, summary="The operations summary (admins only)",

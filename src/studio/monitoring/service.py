@@ -5,8 +5,12 @@ no prompt, title, email or any other user's content."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+
+import sqlparse.lexer
+from sqlparse import tokens
 
 from studio.audit import repository as audit
 from studio.audit.report import SEVERITY_ORDER, STATUS_ORDER
@@ -81,3 +85,21 @@ def pool_stats(db: ApiDatabase) -> dict[str, int]:
     stats = db.pool.get_stats()
     values = {name: int(stats.get(key, 0)) for name, key in _POOL_KEYS.items()}
     return {"process_id": os.getpid(), **values, "in_use": values["size"] - values["available"]}
+
+
+def without_literals(query: str) -> str:
+    """The statement with each literal value (a string, a number, a dollar-quoted body)
+    shown as `?`. pg_stat_statements already shows the constants of ordinary statements
+    as $1, $2; utility statements it keeps as they were sent (`SET ... = '5s'`, an
+    operator's `ALTER ROLE ... PASSWORD '...'`), so the statements views mask what is
+    left. Quoted identifiers stay. sqlparse's lexer knows PostgreSQL's quoting rules
+    (doubled quotes, E'' escapes, $tag$ bodies) better than a regular expression would."""
+    return "".join("?" if _literal(kind) else text for kind, text in sqlparse.lexer.tokenize(query))
+
+
+def _literal(kind: object) -> bool:
+    return kind is tokens.Literal or kind in tokens.String.Single or kind in tokens.Number
+
+
+def statements_without_literals(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [row | {"query": without_literals(row["query"])} for row in rows]
