@@ -104,6 +104,8 @@ def test_expired_session_is_refused(alice: Account, admin_conn):
 def test_api_keys_create_use_list_revoke(server: Server, alice: Account, admin_conn):
     r = alice.client.post("/v1/api-keys", json={"name": "laptop"})
     assert r.status_code == 201
+    assert r.headers["cache-control"] == "no-store"  # the secret is shown once, and never cached
+    assert alice.client.get("/v1/me").headers["cache-control"] == "no-store"  # it carries the CSRF token
     created = r.json()
     key = created["key"]
     assert key.startswith("sk_studio_") and key.startswith(created["api_key"]["prefix"])
@@ -132,9 +134,19 @@ def test_api_keys_create_use_list_revoke(server: Server, alice: Account, admin_c
     assert "api_key.created" in events and events[-1] == "api_key.revoked"
 
 
-def test_expired_api_key_is_refused(server: Server, alice: Account):
-    key = alice.client.post("/v1/api-keys", json={"name": "old", "expires_at": "2000-01-01T00:00:00Z"}).json()["key"]
+def test_expired_api_key_is_refused(server: Server, alice: Account, admin_conn):
+    # A key cannot be born expired: 422, and no key made.
+    for past in ("2000-01-01T00:00:00Z", "2026-01-01T00:00:00+02:00"):
+        r = alice.client.post("/v1/api-keys", json={"name": "old", "expires_at": past})
+        assert r.status_code == 422 and "in the past" in r.json()["error"]["details"][0]["msg"], r.text
+    assert alice.client.get("/v1/api-keys").json()["items"] == []
+
+    created = alice.client.post("/v1/api-keys", json={"name": "soon", "expires_at": "2100-01-01T00:00:00Z"})
+    assert created.status_code == 201, created.text
+    key = created.json()["key"]
     with server.client() as bearer:
+        assert bearer.get("/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        admin_conn.execute("UPDATE api_keys SET expires_at = now() - interval '1 second'")  # time passes
         assert bearer.get("/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 401
 
 

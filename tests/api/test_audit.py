@@ -113,6 +113,30 @@ def test_password_change_with_an_api_key_ends_every_session(server: Server, alic
     assert alice.client.get("/v1/me").status_code == 401
 
 
+def test_a_password_change_can_end_every_api_key_too(server: Server, alice: Account, bob: Account, admin_conn):
+    keys = [alice.client.post("/v1/api-keys", json={"name": name}).json()["key"] for name in ("ci", "laptop")]
+    bobs = bob.client.post("/v1/api-keys", json={"name": "bob's"}).json()["key"]
+    r = alice.client.post("/v1/me/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD,
+                                                   "end_api_keys": True})
+    assert r.status_code == 204, r.text
+    with server.client() as bearer:
+        for key in (*keys, bobs):   # Bob's key is his: it stays
+            assert bearer.get("/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == (
+                200 if key == bobs else 401)
+    assert alice.client.get("/v1/me").status_code == 200   # this session stays
+    assert alice.client.get("/v1/api-keys").json()["items"] == []
+    events = [e["event"] for e in audit_log(alice.client)]
+    assert events.count("api_key.revoked") == 2 and "password.changed" in events
+
+    # Refused with a wrong current password: nothing is revoked.
+    key = alice.client.post("/v1/api-keys", json={"name": "new"}).json()["key"]
+    r = alice.client.post("/v1/me/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD + "!",
+                                                   "end_api_keys": True})  # PASSWORD is no longer hers
+    assert r.status_code == 401
+    with server.client() as bearer:
+        assert bearer.get("/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
 def test_wrong_current_password_is_a_failed_login_and_changes_nothing(server: Server, alice: Account, admin_conn):
     other_device = log_in(server, alice.email)
     stored = password_hash(admin_conn, alice.id)

@@ -102,7 +102,7 @@ async def me(request: Request, db: Db, ctx: Ctx, cred: Cred, secret_key: SecretK
         user = await repo.get_me(tx)
     token = request.cookies.get(tokens.SESSION_COOKIE) if cred.via_cookie else None
     csrf = tokens.csrf_token(secret_key, token) if token else None
-    return json_response({"user": user, "csrf_token": csrf})
+    return json_response({"user": user, "csrf_token": csrf}, headers=service.NO_STORE)
 
 
 @router.patch("/me", response_model=UserEnvelope)
@@ -116,10 +116,11 @@ async def update_me(body: ProfileUpdate, db: Db, ctx: Ctx, cred: Cred) -> Respon
              responses={401: {"description": "the current password is wrong (counted as a failed login)"}})
 async def change_password(body: PasswordChange, db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep) -> Response:
     """Sets a new password once the current one is confirmed. Every other session of
-    yours ends; the one making this request and your API keys keep working. Recorded in
-    your audit log as password.changed."""
+    yours ends; the one making this request keeps working, and so do your API keys unless
+    `end_api_keys` is true. Recorded in your audit log as password.changed (and each
+    revoked key as api_key.revoked)."""
     await service.change_password(db, ctx, settings, cred, current_password=body.current_password,
-                                  new_password=body.new_password)
+                                  new_password=body.new_password, end_api_keys=body.end_api_keys)
     return Response(status_code=204)
 
 
@@ -136,8 +137,10 @@ async def list_audit_log(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 50, cursor
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
 async def create_api_key(body: ApiKeyCreate, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    """A new API key. The answer holds its secret, shown this once and never stored by a
+    cache (Cache-Control: no-store); `expires_at`, if given, must be in the future."""
     row, key = await service.create_api_key(db, ctx, cred, name=body.name, expires_at=body.expires_at)
-    return json_response({"api_key": row, "key": key}, 201)
+    return json_response({"api_key": row, "key": key}, 201, headers=service.NO_STORE)
 
 
 @router.get("/api-keys", response_model=ApiKeyPage)

@@ -153,6 +153,15 @@ async def list_api_keys(tx: UserScope, *, after: tuple[datetime, UUID] | None, l
     return await cur.fetchall()
 
 
+async def revoke_all_api_keys(tx: UserScope) -> int:
+    """Every API key of the caller's still in force, revoked; how many (each recorded in
+    the audit log by the api_keys trigger)."""
+    cur = await tx.conn.execute(
+        "UPDATE public.api_keys SET revoked_at = pg_catalog.now()"
+        " WHERE user_id = %s AND revoked_at IS NULL RETURNING id", (tx.user.id,))
+    return len(await cur.fetchall())
+
+
 async def revoke_api_key(tx: UserScope, *, key_id: UUID) -> bool:
     cur = await tx.conn.execute(
         "UPDATE public.api_keys SET revoked_at = pg_catalog.now()"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -75,6 +75,8 @@ class PasswordChange(Strict):
     current_password: str = Field(min_length=1, max_length=PASSWORD_MAX,
                                   description="your password now, also when you call with an API key")
     new_password: NewPassword
+    end_api_keys: bool = Field(False, description="also revoke every API key of yours (the one making this "
+                                                  "request included), e.g. when the old password leaked with them")
 
 
 class User(BaseModel):
@@ -109,6 +111,8 @@ class ApiKeyCreate(Strict):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("expires_at needs a timezone, e.g. 2030-01-01T00:00:00Z")
+        if value is not None and value <= datetime.now(UTC):
+            raise ValueError("expires_at is in the past: a key would be born expired")
         return value
 
 

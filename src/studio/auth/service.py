@@ -111,14 +111,17 @@ async def confirm_password(db: ApiDatabase, ctx: RequestContext, settings: Setti
 
 
 async def change_password(db: ApiDatabase, ctx: RequestContext, settings: Settings, cred: Credential, *,
-                          current_password: str, new_password: str) -> None:
+                          current_password: str, new_password: str, end_api_keys: bool = False) -> None:
     """The new password, once the current one is confirmed. Every other session of the
-    user ends (auth.change_password, which records password.changed)."""
+    user ends (auth.change_password, which records password.changed); with
+    `end_api_keys`, every API key of theirs is revoked in the same transaction."""
     user_id = await confirm_password(db, ctx, settings, cred, password=current_password)
     password_hash = await tokens.hash_password(new_password)
     async with db.as_user(cred, ctx) as tx:
         if tx.user.id != user_id or not await repo.change_password(tx, password_hash=password_hash):
             raise Unauthenticated  # gone meanwhile (a concurrent erasure)
+        if end_api_keys:
+            await repo.revoke_all_api_keys(tx)
 
 
 async def logout(db: ApiDatabase, ctx: RequestContext, cred: Credential) -> None:

@@ -63,8 +63,9 @@ def test_the_account_page(studio: Studio, contexts: Callable[..., Any]) -> None:
     page.get_by_label("Expires on (optional)").fill("2030-01-31")
     page.get_by_role("button", name="Create key").click()
     expect(page.get_by_label("New API key")).to_be_visible()
+    until_2030 = page.get_by_label("New API key").input_value()
     with studio.http() as client:
-        listed = client.get("/v1/api-keys", headers={"Authorization": f"Bearer {page.get_by_label('New API key').input_value()}"})
+        listed = client.get("/v1/api-keys", headers={"Authorization": f"Bearer {until_2030}"})
         assert [k["expires_at"][:4] for k in listed.json()["items"]] == ["2030"]
     page.get_by_role("button", name="Done, I have saved it").click()
     expect(page.get_by_role("listitem").filter(has_text="Until 2030")).to_contain_text("2030")
@@ -80,16 +81,21 @@ def test_the_account_page(studio: Studio, contexts: Callable[..., Any]) -> None:
         page.get_by_role("button", name="Change password").click()
         expect(page.get_by_role("alert")).to_contain_text("current password is not right")
         page.get_by_label("Current password").fill(PASSWORD)
+        # The keys may have leaked with the old password: they go too, and the list says so.
+        page.get_by_label("Also revoke all my API keys").check()
         page.get_by_role("button", name="Change password").click()
         expect(page.get_by_text("Password changed.")).to_be_visible()
+        expect(page.get_by_text("your API keys were revoked")).to_be_visible()
         assert other.get("/v1/me").status_code == 401
+        assert other.get("/v1/me", headers={"Authorization": f"Bearer {until_2030}"}).status_code == 401
+        expect(page.get_by_text("You have no API keys.")).to_be_visible()
     account.password = NEW_PASSWORD
 
     # The security log lists what just happened.
     log = page.get_by_role("region", name="Security log")
     log.get_by_role("button", name="Refresh").click()
     expect(log.get_by_text("Password changed")).to_be_visible()
-    expect(log.get_by_text("API key revoked")).to_be_visible()
+    expect(log.get_by_text("API key revoked")).to_have_count(2)  # by hand, then with the password
     expect(log.get_by_text("Failed login")).to_be_visible()
 
     # The export arrives as a ZIP file with its own name.

@@ -427,7 +427,8 @@ export interface paths {
         /**
          * Top Statements
          * @description The statements Studio's roles ran in this database, heaviest first, as
-         *     pg_stat_statements normalized them (constants replaced by $1, $2, ...). Admins only:
+         *     pg_stat_statements normalized them (constants replaced by $1, $2, ...; any literal
+         *     left, as in utility statements, shown as ?). Admins only:
          *     anyone else gets 404, whatever the parameters, as if it did not exist.
          */
         get: operations["top_statements_v1_admin_statements_get"];
@@ -449,7 +450,11 @@ export interface paths {
         /** List Api Keys */
         get: operations["list_api_keys_v1_api_keys_get"];
         put?: never;
-        /** Create Api Key */
+        /**
+         * Create Api Key
+         * @description A new API key. The answer holds its secret, shown this once and never stored by a
+         *     cache (Cache-Control: no-store); `expires_at`, if given, must be in the future.
+         */
         post: operations["create_api_key_v1_api_keys_post"];
         delete?: never;
         options?: never;
@@ -917,8 +922,9 @@ export interface paths {
         /**
          * Change Password
          * @description Sets a new password once the current one is confirmed. Every other session of
-         *     yours ends; the one making this request and your API keys keep working. Recorded in
-         *     your audit log as password.changed.
+         *     yours ends; the one making this request keeps working, and so do your API keys unless
+         *     `end_api_keys` is true. Recorded in your audit log as password.changed (and each
+         *     revoked key as api_key.revoked).
          */
         post: operations["change_password_v1_me_password_post"];
         delete?: never;
@@ -2778,6 +2784,12 @@ export interface components {
              * @description your password now, also when you call with an API key
              */
             current_password: string;
+            /**
+             * End Api Keys
+             * @description also revoke every API key of yours (the one making this request included), e.g. when the old password leaked with them
+             * @default false
+             */
+            end_api_keys: boolean;
             /** New Password */
             new_password: string;
         };
