@@ -580,7 +580,8 @@ def audit(
     """Is this installation production-ready? Live checks of every audit finding (the
     database catalog, roles, backups, settings, and the running API over HTTP), a score
     out of 10 and the security scorecard. Exits 1 below --min-score or when a critical
-    finding (F1-F5) fails. Every run is stored: admins see the latest on the ops page."""
+    finding fails: K1, K5, F4 (another user's rows reachable) or F1-F3, F5. Every run is
+    stored: admins see the latest on the ops page."""
     from studio.audit import configured_secrets, report
     from studio.audit.checks import AuditTarget, run_checks
     from studio.catalog import service as catalog_service

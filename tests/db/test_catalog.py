@@ -76,6 +76,36 @@ def test_no_always_true_write_policy_for_clients(cat):
     assert not bad, "always-true write policies:\n" + "\n".join(bad)
 
 
+def test_no_client_read_policy_shows_every_users_rows(cat):
+    assert not lints.always_true_read_policies(cat)
+
+
+def test_the_read_policy_lint_sees_a_policy_that_shows_every_row(pg, db, admin_conn):
+    admin_conn.execute("CREATE POLICY leak ON public.generations FOR SELECT TO authenticated USING (true)")
+    assert lints.always_true_read_policies(admin_conn) == [
+        "public.generations: policy leak (SELECT TO authenticated) shows every user's rows (USING true)"]
+
+
+def test_the_client_grants_are_exactly_those_written_down(cat):
+    """src/studio/audit/client_grants.txt is what the migrations grant the client roles:
+    a migration that grants more (or less) updates it, on purpose."""
+    granted, written = lints.client_grants(cat), lints.needed_client_grants()
+    assert granted == written, (f"granted but not written down: {sorted(granted - written)}\n"
+                                f"written down but not granted: {sorted(written - granted)}")
+    assert any(line.endswith(")") for line in written) and len(written) > 100  # column grants are in it
+
+
+def test_the_grant_lint_sees_a_grant_beyond_need(pg, db, admin_conn):
+    assert lints.client_grants_beyond_need(admin_conn) == []
+    admin_conn.execute("GRANT UPDATE ON public.users TO authenticated")
+    admin_conn.execute("GRANT SELECT (email) ON public.users TO anon")
+    admin_conn.execute("GRANT INSERT ON public.audit_log TO PUBLIC")
+    assert lints.client_grants_beyond_need(admin_conn) == [
+        "PUBLIC has INSERT on public.audit_log, which the API does not need",
+        "anon has SELECT on public.users (email), which the API does not need",
+        "authenticated has UPDATE on public.users, which the API does not need"]
+
+
 # --------------------------------------------------------------------------- policy shape (F18)
 
 

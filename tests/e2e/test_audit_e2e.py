@@ -100,6 +100,12 @@ def _mutations(home: Path) -> dict[str, tuple[Callable[[], None], Callable[[], N
         "always_true_policy": (
             sql("CREATE POLICY audit_mutation ON public.conversations FOR UPDATE TO authenticated USING (true)"),
             sql("DROP POLICY audit_mutation ON public.conversations"), "K5", "audit_mutation"),
+        "always_true_read_policy": (
+            sql("CREATE POLICY audit_mutation ON public.conversations FOR SELECT TO authenticated USING (true)"),
+            sql("DROP POLICY audit_mutation ON public.conversations"), "K5", "audit_mutation"),
+        "grant_beyond_need": (sql("GRANT UPDATE ON public.users TO authenticated"),
+                              sql("REVOKE UPDATE ON public.users FROM authenticated"), "K5",
+                              "authenticated has UPDATE on public.users"),
         "secret_in_served_page": (leak, lambda: static_leak.unlink(missing_ok=True), "F3", "STUDIO_API_PASSWORD"),
         "last_backup_old": (
             sql("UPDATE public.backup_runs SET started_at = started_at - interval '3 days',"
@@ -110,7 +116,8 @@ def _mutations(home: Path) -> dict[str, tuple[Callable[[], None], Callable[[], N
 
 
 MUTATIONS = ["rls_disabled", "fk_index_dropped", "api_role_bypassrls", "always_true_policy",
-             "secret_in_served_page", "last_backup_old"]
+             "always_true_read_policy", "grant_beyond_need", "secret_in_served_page", "last_backup_old"]
+ISOLATION = ("K1", "K5", "F4")  # another user's rows reachable: critical, first
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS)
@@ -122,15 +129,20 @@ def test_the_audit_names_what_was_broken_and_the_score_drops(installation, mutat
     breaks()
     try:
         code, after = audit(lab, env)
+        summary = lab.run(["audit"], env).stdout if check_id in ISOLATION else ""
     finally:
         repairs()
     check = by_id(after)[check_id]
     assert check["status"] == "fail", check
     assert named in check["detail"], check
     assert after["score"] < before["score"], (before["score"], after["score"])
-    if check_id in ("F1", "F3", "F4", "F5"):  # critical findings block, whatever the score
+    if check_id in ("F1", "F3", "F5", *ISOLATION):  # critical findings block, whatever the score
         assert check_id in after["blocking"] and code == 1, (code, after["blocking"])
         assert after["status"] == "NOT PRODUCTION READY"
+    if check_id in ISOLATION:  # and the summary leads with them
+        assert after["blocking"][0] == check_id, after["blocking"]
+        top = summary.split("## TOP", 1)[1]
+        assert top.index(f"({check_id}, CRITICAL)") < top.index("###", top.index("###") + 1), top[:600]
     # Repaired: the audit agrees again.
     _, repaired = audit(lab, env)
     assert by_id(repaired)[check_id]["status"] == by_id(before)[check_id]["status"]

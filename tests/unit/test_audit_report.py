@@ -33,6 +33,21 @@ def test_a_failing_critical_finding_blocks_whatever_the_score():
     assert result.verdict == "NOT PRODUCTION READY" and result.exit_code(threshold=0) == 1
 
 
+def test_a_way_into_another_users_rows_blocks_and_comes_first():
+    """K1, K5, F4 (RLS off, a policy or grant that opens rows, a role that bypasses RLS)
+    fail the gate whatever the score, and lead the blocking list and the top issues."""
+    passing = [check(f"F{n}", "pass", "high") for n in range(6, 30)]
+    for isolation in ("K1", "K5", "F4"):
+        result = report.build([check("F1", "fail", "critical"), check("F6", "fail", "high"), *passing,
+                               check(isolation, "fail", "critical")])
+        assert [c.id for c in result.blocking] == [isolation, "F1"]
+        assert [c.id for c in result.top_issues()][:3] == [isolation, "F1", "F6"]
+        assert result.exit_code(threshold=0) == 1 and result.verdict == "NOT PRODUCTION READY"
+        assert report.markdown(result).index(f"({isolation}, CRITICAL)") < report.markdown(result).index("(F1,")
+    alone = report.build([*passing, check("K5", "fail", "critical")])
+    assert alone.score > 9 and alone.exit_code(threshold=0) == 1
+
+
 def test_an_unchecked_item_counts_as_failed_not_as_fine():
     result = report.build([check("F2", "error", "critical"), check("F6", "pass")])
     assert result.score == 10 * 2 / 6 and [c.id for c in result.blocking] == ["F2"]

@@ -148,7 +148,7 @@ def _check(id_: str, area: str, title: str, severity: Severity) -> Callable[[Che
 # --------------------------------------------------------------------------- K1, F5: row-level security
 
 
-@_check("K1", "RLS Policies", "Row-level security enabled and forced on every table", "high")
+@_check("K1", "RLS Policies", "Row-level security enabled and forced on every table", "critical")
 def rls_on_every_table(ctx: _Context) -> Check:
     tables = lints.tables(ctx.conn)
     problems = lints.rls_not_forced(ctx.conn) + lints.policies_without_rls(ctx.conn)
@@ -168,16 +168,20 @@ def policy_or_no_grant(ctx: _Context) -> Check:
                     risk="a command nobody decided about: denied today, open after the next careless policy")
 
 
-@_check("K5", "RLS Policies", "No client write policy lets every row through", "critical")
+@_check("K5", "RLS Policies", "No client policy or grant opens other users' rows", "critical")
 def isolation_policies(ctx: _Context) -> Check:
-    problems = lints.always_true_write_policies(ctx.conn)
+    problems = (lints.always_true_write_policies(ctx.conn) + lints.always_true_read_policies(ctx.conn)
+                + lints.client_grants_beyond_need(ctx.conn))
     count = lints.write_policy_count(ctx.conn)
     if count == 0:
         problems = ["no write policies for anon or authenticated at all"]
     return ctx.verdict(problems,
-                    f"{count} write policies for anon/authenticated, none always true",
-                    action="restrict the policy to the owner: USING/WITH CHECK (user_id = (SELECT auth.uid()))",
-                    risk="one user can change or delete another user's data")
+                    f"{count} write policies for anon/authenticated, none always true; no read policy shows every "
+                    f"user's rows; no client grant beyond the {len(lints.needed_client_grants())} the API needs",
+                    action="restrict the policy to the owner: USING/WITH CHECK (user_id = (SELECT auth.uid())); "
+                           "REVOKE the grant the API does not need (src/studio/audit/client_grants.txt lists those "
+                           "it does)",
+                    risk="one user can read, change or delete another user's data")
 
 
 @_check("F18", "Performance", "Policies evaluate auth.uid() once per statement", "medium")

@@ -9,6 +9,8 @@ definition of "right".
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -115,6 +117,72 @@ def always_true_write_policies(conn: psycopg.Connection[Any]) -> list[str]:
             f"(USING {qual!r}, WITH CHECK {check!r})"
             for t, name, cmd, roles, qual, check in rows
             if (qual or "").strip() == "true" or (check or "").strip() == "true"]
+
+
+def always_true_read_policies(conn: psycopg.Connection[Any]) -> list[str]:
+    """A client SELECT policy of `true` on a table whose rows belong to users (it has a
+    user_id or owner_id column): every user reads everybody's rows."""
+    rows = conn.execute(
+        """
+        SELECT p.schemaname || '.' || p.tablename, p.policyname, p.cmd, p.roles::text[]
+          FROM pg_catalog.pg_policies p
+         WHERE p.schemaname = ANY(%s) AND p.cmd IN ('SELECT', 'ALL')
+           AND p.roles && ARRAY['anon', 'authenticated', 'public']::name[]
+           AND pg_catalog.btrim(COALESCE(p.qual, 'true')) = 'true'
+           AND EXISTS (SELECT 1 FROM information_schema.columns c
+                        WHERE c.table_schema = p.schemaname AND c.table_name = p.tablename
+                          AND c.column_name IN ('user_id', 'owner_id'))
+         ORDER BY 1, 2
+        """, (list(APP_SCHEMAS),)).fetchall()
+    return [f"{t}: policy {name} ({cmd} TO {', '.join(roles)}) shows every user's rows (USING true)"
+            for t, name, cmd, roles in rows]
+
+
+# The privileges the API's client roles need, pinned (one line each: "role table
+# PRIVILEGE", or "role table PRIVILEGE (column)" for a column grant). tests/db keeps it
+# equal to what the migrations grant, so a new grant is a decision someone wrote down.
+CLIENT_GRANTS_FILE = Path(__file__).with_name("client_grants.txt")
+
+
+@cache
+def needed_client_grants() -> frozenset[str]:
+    lines = CLIENT_GRANTS_FILE.read_text().splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def client_grants(conn: psycopg.Connection[Any]) -> set[str]:
+    """What anon, authenticated and PUBLIC may do to the application's tables: table
+    privileges and column privileges, each as a line of CLIENT_GRANTS_FILE."""
+    rows = conn.execute(
+        """
+        SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END,
+               n.nspname || '.' || c.relname, a.privilege_type, NULL::text
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
+               LATERAL pg_catalog.aclexplode(c.relacl) a
+         WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+        UNION ALL
+        SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END,
+               n.nspname || '.' || c.relname, a.privilege_type, att.attname::text
+          FROM pg_catalog.pg_attribute att
+          JOIN pg_catalog.pg_class c ON c.oid = att.attrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
+               LATERAL pg_catalog.aclexplode(att.attacl) a
+         WHERE n.nspname = ANY(%(schemas)s) AND att.attnum > 0 AND NOT att.attisdropped
+        """, {"schemas": list(APP_SCHEMAS)}).fetchall()
+    return {f"{role} {table} {privilege}" + (f" ({column})" if column else "")
+            for role, table, privilege, column in rows if role in ("PUBLIC", *CLIENT_ROLES)}
+
+
+def client_grants_beyond_need(conn: psycopg.Connection[Any]) -> list[str]:
+    """A grant to a client role the API does not need: each is a door a policy alone
+    then keeps shut, and one careless policy opens."""
+    problems = []
+    for grant in sorted(client_grants(conn) - needed_client_grants()):
+        role, table, privilege, *column = grant.split(" ", 3)
+        on = f"{table}{' ' + column[0] if column else ''}"
+        problems.append(f"{role} has {privilege} on {on}, which the API does not need")
+    return problems
 
 
 def write_policy_count(conn: psycopg.Connection[Any]) -> int:

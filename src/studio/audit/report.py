@@ -18,8 +18,13 @@ from studio.audit.checks import Check
 
 WEIGHTS = {"critical": 4.0, "high": 3.0, "medium": 2.0, "low": 1.0}
 CREDIT = {"pass": 1.0, "warn": 0.5, "fail": 0.0, "error": 0.0}
-# The seed's "must fix before launch" findings: any of them failing blocks production.
-CRITICAL_FINDINGS = frozenset({"F1", "F2", "F3", "F4", "F5"})
+# Findings through which one user could read or change another user's rows: RLS off or
+# not forced (K1), a policy that lets every row through or a client grant beyond need
+# (K5), a runtime role that bypasses RLS (F4). They come first, wherever they show.
+ISOLATION_FINDINGS = frozenset({"K1", "K5", "F4"})
+# Any of these failing blocks production (and `studio audit`'s exit), whatever the score:
+# the isolation findings and the seed's "must fix before launch" ones.
+CRITICAL_FINDINGS = ISOLATION_FINDINGS | frozenset({"F1", "F2", "F3", "F5"})
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "pass": 3}
 
@@ -35,8 +40,9 @@ class Report:
 
     @property
     def blocking(self) -> list[Check]:
-        """Critical findings that failed or could not be checked."""
-        return [c for c in self.checks if c.id in CRITICAL_FINDINGS and c.status in ("fail", "error")]
+        """Critical findings that failed or could not be checked, the isolation ones first."""
+        return sorted((c for c in self.checks if c.id in CRITICAL_FINDINGS and c.status in ("fail", "error")),
+                      key=lambda c: c.id not in ISOLATION_FINDINGS)
 
     @property
     def verdict(self) -> str:
@@ -56,8 +62,8 @@ class Report:
 
     def top_issues(self, limit: int = 5) -> list[Check]:
         open_ = [c for c in self.checks if c.status != "pass"]
-        return sorted(open_, key=lambda c: (c.id not in CRITICAL_FINDINGS, STATUS_ORDER[c.status],
-                                            SEVERITY_ORDER[c.severity]))[:limit]
+        return sorted(open_, key=lambda c: (c.id not in ISOLATION_FINDINGS, c.id not in CRITICAL_FINDINGS,
+                                            STATUS_ORDER[c.status], SEVERITY_ORDER[c.severity]))[:limit]
 
     def exit_code(self, threshold: float) -> int:
         """Non-zero below the threshold and whenever a critical finding fails."""

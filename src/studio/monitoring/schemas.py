@@ -58,7 +58,8 @@ class AuditSummary(BaseModel):
     score: float | None = Field(description="out of 10")
     status: str | None = Field(description="PRODUCTION READY, NEARLY PRODUCTION READY or NOT PRODUCTION READY")
     generated_at: datetime | None = Field(description="when the audit ran")
-    blocking: list[str] = Field(description="critical findings (F1-F5) that failed or could not be checked")
+    blocking: list[str] = Field(description="critical findings that failed or could not be checked: K1, K5, F4 "
+                                            "(user isolation) first, then F1-F3, F5")
     failing: list[AuditFinding] = Field(description="every check that did not pass, the worst first")
     message: str | None = Field(description="when not available (no run stored yet): why, and how to run the "
                                             "audit")
