@@ -1565,7 +1565,7 @@ export interface components {
             available: boolean;
             /**
              * Blocking
-             * @description critical findings (F1-F5) that failed or could not be checked
+             * @description critical findings that failed or could not be checked: K1, K5, F4 (user isolation) first, then F1-F3, F5
              */
             blocking: string[];
             /**
