@@ -27,6 +27,24 @@ def test_signup_normalises_email_and_rejects_duplicates(anon, admin_conn):
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
+def test_a_guessable_password_is_refused_in_words_and_creates_nothing(anon, alice: Account, admin_conn):
+    for password, why in (("qwertyuiop12", "commonly used"), ("password1234", "very common"),
+                          ("erin@example.org2024", "guess"), (" " * 12, "only spaces")):
+        r = anon.post("/v1/auth/signup", json={"email": "erin@example.org", "password": password})
+        assert r.status_code == 422, (password, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "weak_password" and why in error["message"].lower(), (password, error)
+    assert admin_conn.execute("SELECT count(*) FROM users WHERE email = 'erin@example.org'").fetchone() == (0,)
+
+    # A password change is held to the same rule; the old password keeps working.
+    stored = admin_conn.execute("SELECT password_hash FROM auth.credentials WHERE user_id = %s",
+                                (alice.id,)).fetchone()
+    r = alice.client.post("/v1/me/password", json={"current_password": PASSWORD, "new_password": "alice@example.org"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "weak_password", r.text
+    assert admin_conn.execute("SELECT password_hash FROM auth.credentials WHERE user_id = %s",
+                              (alice.id,)).fetchone() == stored
+
+
 def test_login_sets_httponly_lax_cookie_and_returns_csrf(server: Server, anon):
     anon.post("/v1/auth/signup", json={"email": "dave@example.org", "password": PASSWORD})
     r = anon.post("/v1/auth/login", json={"email": "dave@example.org", "password": PASSWORD})

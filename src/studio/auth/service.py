@@ -14,7 +14,7 @@ import psycopg
 import psycopg.errors
 
 from studio.auth import repository as repo
-from studio.auth import tokens
+from studio.auth import strength, tokens
 from studio.auth.identity import Credential, RequestContext, Unauthenticated
 from studio.config import Settings
 from studio.db.scopes import AnonScope, ApiDatabase
@@ -40,6 +40,7 @@ async def signup(db: AnonDatabase, ctx: RequestContext, *, email: str, password:
     """The one way an account is created (auth.signup); the new user. The password is
     hashed before the transaction opens. psycopg.errors.UniqueViolation when the email
     has an account already."""
+    strength.check_new_password(password, personal=(email, display_name))
     password_hash = await tokens.hash_password(password)
     async with db.as_anon(ctx) as tx:
         user_id = await repo.signup(tx, email=email, password_hash=password_hash, display_name=display_name)
@@ -116,6 +117,9 @@ async def change_password(db: ApiDatabase, ctx: RequestContext, settings: Settin
     user ends (auth.change_password, which records password.changed); with
     `end_api_keys`, every API key of theirs is revoked in the same transaction."""
     user_id = await confirm_password(db, ctx, settings, cred, password=current_password)
+    async with db.as_user(cred, ctx) as tx:
+        me = await repo.get_me(tx)
+    strength.check_new_password(new_password, personal=(me["email"], me["display_name"]))
     password_hash = await tokens.hash_password(new_password)
     async with db.as_user(cred, ctx) as tx:
         if tx.user.id != user_id or not await repo.change_password(tx, password_hash=password_hash):
@@ -204,6 +208,7 @@ async def setup_admin(db: ApiDatabase, ctx: RequestContext, settings: Settings, 
     transaction: a token works once, and two uses at once create one admin at most."""
     # A link that cannot work is refused before any argon2 work.
     await check_setup_link(db, ctx, token=token)
+    strength.check_new_password(password, personal=(email, display_name))
     password_hash = await tokens.hash_password(password)
     session_token = tokens.new_session_token()
     expires_at = datetime.now(UTC) + timedelta(hours=settings.session_ttl_hours)

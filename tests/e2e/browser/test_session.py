@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.support import needs_postgres
 
-from .harness import api_call, settled, sign_up, watch_of
+from .harness import api_call, settled, sign_up, unique_email, watch_of
 
 pytestmark = [pytest.mark.slow, needs_postgres]
 
@@ -39,3 +39,18 @@ def test_an_expired_session_returns_to_where_the_user_was(page: Any) -> None:
     page.wait_for_url("**/login")
     assert page.url.endswith("/login"), page.url
     expect(page.get_by_text("Your session has ended")).to_have_count(0)
+
+
+def test_a_guessable_password_is_refused_at_sign_up_in_words(page: Any) -> None:
+    page.goto("/signup")
+    expect(page.get_by_text("hard to guess")).to_be_visible()  # said before anyone tries
+    page.get_by_label("Email").fill(unique_email("quinn"))
+    page.get_by_label("Name").fill("Quinn")
+    page.get_by_label("Password").fill("qwertyuiop12")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("alert")).to_contain_text("This password is too easy to guess")
+    assert "/signup" in page.url
+    page.get_by_label("Password").fill("violet tractor under moonlight")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url("**/chat**")
+    watch_of(page).assert_clean(expected=((422, r"/v1/auth/signup"),))
