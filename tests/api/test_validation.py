@@ -121,3 +121,26 @@ def test_openapi_describes_the_api(anon):
                  "/v1/generations/{generation_id}/events", "/v1/events", "/v1/media/{media_id}", "/v1/uploads",
                  "/v1/shares", "/v1/webhooks/{provider}"):
         assert path in spec["paths"], path
+
+
+def test_the_nul_character_is_refused_wherever_it_comes_in(alice: Account, admin_conn):
+    """PostgreSQL cannot store NUL in text (nor \\u0000 in jsonb): any field that reaches
+    it answers 422, one rule for every endpoint, and nothing is written. Found by the
+    fuzz tier (a dataset's name); the rule is in http/errors.py, not per field."""
+    nul = "a\u0000b"
+    conversation = alice.client.post("/v1/conversations", json={"title": "ok"}).json()["id"]
+    attempts = [
+        ("POST", "/v1/datasets", {"name": nul}),
+        ("POST", "/v1/conversations", {"title": nul}),
+        ("PATCH", f"/v1/conversations/{conversation}", {"title": nul}),
+        ("PATCH", "/v1/me", {"display_name": nul}),
+        ("POST", "/v1/api-keys", {"name": nul}),
+    ]
+    for method, path, body in attempts:
+        r = alice.client.request(method, path, json=body)
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["error"] == {"code": "validation_error",
+                                     "message": "text cannot contain the NUL character (\\u0000)"}, r.text
+    assert admin_conn.execute("SELECT count(*) FROM datasets").fetchone() == (0,)
+    assert admin_conn.execute("SELECT title FROM conversations").fetchall() == [("ok",)]
+    assert admin_conn.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)

@@ -66,6 +66,12 @@ def database_error(exc: psycopg.Error) -> ApiError:
         if primary.startswith("insert or update"):
             return ApiError(404, "not_found", "a referenced resource was not found")
         return ApiError(409, "conflict", "the resource is still in use")
+    if isinstance(exc, psycopg.errors.UntranslatableCharacter) or (
+            type(exc) is psycopg.DataError and exc.sqlstate is None):
+        # A value PostgreSQL cannot store, whichever field, query or JSON document brought
+        # it: the NUL character (psycopg refuses it in text before sending; the server in
+        # jsonb as \u0000). One place for every input, rather than a check per field.
+        return ApiError(422, "validation_error", "text cannot contain the NUL character (\\u0000)")
     if isinstance(exc, (psycopg.errors.CheckViolation, psycopg.errors.NotNullViolation,
                         psycopg.errors.StringDataRightTruncation, psycopg.errors.InvalidTextRepresentation,
                         psycopg.errors.NumericValueOutOfRange, psycopg.errors.InvalidDatetimeFormat)):

@@ -1,0 +1,65 @@
+"""The fuzz tier: schemathesis, a property-based fuzzer, generates requests from the
+whole OpenAPI document (every operation, its parameters, bodies and their edges, then
+stateful sequences that feed one answer's ids into the next request) and sends them to
+a real `studio up` as a signed-in admin with an API key, which reaches the admin
+endpoints and every user endpoint. The check: no answer is a server error, whatever
+the input: never a 500; 502 and 503 only where Studio speaks for a provider it cannot
+reach or a dependency that is down (fuzz.toml says why).
+
+Bounded for CI (a few examples per operation); `make fuzz` runs the long version.
+Excluded, with the reason: `DELETE /v1/me` (it erases the fuzzing account, ending the
+run) and `DELETE /v1/api-keys/{key_id}` (the stateful phase lists the keys and would
+revoke the one it is using). Rate limits are off for the run: the fuzzer would spend it
+on 429s.
+
+Not yet checked here: that every answer's status and body are the documented ones
+(schemathesis --checks all); the OpenAPI document does not declare every status yet
+(issue 15, part 3)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .support import Lab, child_env, client, free_port, needs_postgres, sign_up_and_log_in, superuser_sql
+
+pytestmark = [pytest.mark.slow, needs_postgres]
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CONFIG = Path(__file__).with_name("fuzz.toml")  # which 5xx are Studio's truthful answers
+EXCLUDED = r"^/v1/(me|api-keys/\{key_id\})$"
+EXAMPLES = int(os.environ.get("STUDIO_FUZZ_EXAMPLES", "8"))
+
+
+def fuzz(base_url: str, key: str, *, examples: int, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCHEMATHESIS), "--config-file", str(CONFIG), "--no-color", "run", f"{base_url}/openapi.json", "--header", f"Authorization: Bearer {key}",
+         "--checks", "not_a_server_error", "--max-examples", str(examples), "--exclude-path-regex", EXCLUDED,
+         "--workers", "1"],  # one thread: Python 3.11 can raise a spurious SystemError parsing ASTs in threads
+        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_no_input_makes_studio_answer_with_a_server_error(lab: Lab) -> None:
+    home = lab.home()
+    port = free_port()
+    up = lab.start(["up"], child_env(home, port, STUDIO_RATE_LIMITS_ENABLED="false", STUDIO_BACKUP_ENABLED="false"))
+    up.wait_ready(port)
+    with client(port) as http:
+        user = sign_up_and_log_in(http)
+        superuser_sql(home, "UPDATE users SET role = 'admin' WHERE id = %s", (user["id"],))
+        made = http.post("/v1/api-keys", json={"name": "fuzzer"})
+        assert made.status_code == 201, made.text
+        key = made.json()["key"]
+
+    result = fuzz(f"http://127.0.0.1:{port}", key, examples=EXAMPLES, timeout=1200)
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, report[-12000:] + "\n" + up.describe()
+    generated = [line for line in report.splitlines() if "generated" in line and "passed" in line]
+    assert generated, report[-4000:]
+    print(generated[-1])  # "N generated, N passed": the figure for the record
+    assert "Traceback" not in up.stderr, up.describe()
+    assert up.terminate() == 0, up.describe()
