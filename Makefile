@@ -10,7 +10,7 @@ LOCAL_STAMP := $(VENV)/.installed-local
 # The web checks run the API's Python to read its OpenAPI document (web/scripts/api.mjs).
 WEB_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
-.PHONY: up test bootstrap web web-check clean
+.PHONY: up test bootstrap web web-check fuzz clean
 
 up: web
 	$(VENV)/bin/studio up
@@ -34,6 +34,11 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh scripts/common.sh
 
 $(LOCAL_STAMP): $(STAMP) scripts/install_local.sh scripts/local-constraints.txt
 	@scripts/install_local.sh
+
+# The fuzz tier's long run (over 10,000 cases): figures in bench/results/fuzz.md.
+fuzz: web $(LOCAL_STAMP)
+	STUDIO_FUZZ_EXAMPLES=40 STUDIO_FUZZ_REPORT=bench/results/fuzz.md $(VENV)/bin/python -m pytest -q -s \
+		tests/e2e/test_fuzz_e2e.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache src/studio/web/app

@@ -19,8 +19,10 @@ Not yet checked here: that every answer's status and body are the documented one
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,7 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 CONFIG = Path(__file__).with_name("fuzz.toml")  # which 5xx are Studio's truthful answers
 EXCLUDED = r"^/v1/(me|api-keys/\{key_id\})$"
 EXAMPLES = int(os.environ.get("STUDIO_FUZZ_EXAMPLES", "8"))
+REPORT = os.environ.get("STUDIO_FUZZ_REPORT")  # `make fuzz`: where its figures go
 
 
 def fuzz(base_url: str, key: str, *, examples: int, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -55,11 +58,35 @@ def test_no_input_makes_studio_answer_with_a_server_error(lab: Lab) -> None:
         assert made.status_code == 201, made.text
         key = made.json()["key"]
 
-    result = fuzz(f"http://127.0.0.1:{port}", key, examples=EXAMPLES, timeout=1200)
+    started = time.monotonic()
+    result = fuzz(f"http://127.0.0.1:{port}", key, examples=EXAMPLES, timeout=600 + 60 * EXAMPLES)
+    seconds = time.monotonic() - started
     report = result.stdout + result.stderr
+    if REPORT:
+        _write_figures(Path(REPORT), report, seconds, ok=result.returncode == 0)
     assert result.returncode == 0, report[-12000:] + "\n" + up.describe()
     generated = [line for line in report.splitlines() if "generated" in line and "passed" in line]
     assert generated, report[-4000:]
     print(generated[-1])  # "N generated, N passed": the figure for the record
     assert "Traceback" not in up.stderr, up.describe()
     assert up.terminate() == 0, up.describe()
+
+
+def _write_figures(path: Path, report: str, seconds: float, *, ok: bool) -> None:
+    def last(pattern: str) -> str:
+        found = re.findall(pattern, report)
+        return found[-1].strip() if found else "?"
+
+    version, cases = last(r"Schemathesis v([0-9.]+)"), last(r"([0-9]+ generated[^\n]*)")
+    tested, selected, seed = last(r"Tested: ([0-9]+)"), last(r"Selected: ([0-9/]+)"), last(r"Seed: ([0-9]+)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# The fuzz tier, long run\n\n"
+        f"`make fuzz` (STUDIO_FUZZ_EXAMPLES={EXAMPLES}): schemathesis {version} over the whole OpenAPI document "
+        "against a real `studio up`, as an admin with an API key; check: no server error (tests/e2e/fuzz.toml).\n\n"
+        "| figure | value |\n|---|---|\n"
+        f"| result | {'passed' if ok else 'FAILED'} |\n"
+        f"| test cases | {cases} |\n"
+        f"| operations tested | {tested} of {selected} |\n"
+        f"| seconds | {seconds:.0f} |\n"
+        f"| seed | {seed} |\n")
