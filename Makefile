@@ -37,7 +37,7 @@ $(LOCAL_STAMP): $(STAMP) scripts/install_local.sh scripts/local-constraints.txt
 
 # The fuzz tier's long run (over 10,000 cases): figures in bench/results/fuzz.md.
 fuzz: web $(LOCAL_STAMP)
-	STUDIO_FUZZ_EXAMPLES=150 STUDIO_FUZZ_REPORT=bench/results/fuzz.md $(VENV)/bin/python -m pytest -q -s \
+	STUDIO_FUZZ_EXAMPLES=150 STUDIO_FUZZ_SEED=random STUDIO_FUZZ_REPORT=bench/results/fuzz.md $(VENV)/bin/python -m pytest -q -s \
 		tests/e2e/test_fuzz_e2e.py
 
 clean:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import Account
+from tests.api.conftest import Account, add_connection, add_model, make_admin
 
 
 def row_counts(admin_conn) -> tuple[int, int, int]:
@@ -144,3 +144,27 @@ def test_the_nul_character_is_refused_wherever_it_comes_in(alice: Account, admin
     assert admin_conn.execute("SELECT count(*) FROM datasets").fetchone() == (0,)
     assert admin_conn.execute("SELECT title FROM conversations").fetchall() == [("ok",)]
     assert admin_conn.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)
+
+
+def test_numbers_postgresql_keeps_whole_come_back_as_json(alice: Account, admin_conn):
+    """A free-form JSON document may hold numbers no 64-bit integer holds: 1.3e58 (which
+    jsonb keeps as its 59 digits), 10**30, 1e400. Each is stored or refused with a 4xx,
+    and reading it back never fails. Found by the fuzz tier (a model's default_params
+    answered 500 on the way out); the rule is in studio/db (how every connection reads
+    json), not per field."""
+    admin = make_admin(alice, admin_conn)
+    connection = add_connection(admin, "openai", "http://127.0.0.1:9/v1", "sk-test-0000")
+    model = add_model(admin, connection["id"], "gpt-test", "chat")
+    url = f"/v1/admin/models/{model['id']}"
+    body = b'{"default_params": {"big": 1.2955134648073188e+58, "huge": 1000000000000000000000000000000}}'
+    r = admin.client.patch(url, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert r.json()["default_params"] == {"big": 1.2955134648073188e+58, "huge": 1e30}
+    listed = {m["id"]: m for m in admin.client.get("/v1/admin/models").json()["items"]}
+    assert listed[model["id"]]["default_params"] == {"big": 1.2955134648073188e+58, "huge": 1e30}
+
+    r = admin.client.patch(url, content=b'{"default_params": {"inf": 1e400}}',
+                           headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    stored = admin_conn.execute("SELECT default_params->>'huge' FROM model_registry WHERE id = %s", (model["id"],))
+    assert stored.fetchone() == (str(10**30),)  # the 1e400 changed nothing
