@@ -34,7 +34,9 @@ from studio.fleet import repository as fleet_repo
 from studio.gateway import endpoints as gateway_endpoints
 from studio.generation import endpoints as generation_endpoints
 from studio.health import endpoints as health
+from studio.http import deps
 from studio.http.errors import install_error_handlers
+from studio.http.openapi import document_errors
 from studio.http.guard import RequestGuard
 from studio.media import endpoints as media_endpoints
 from studio.monitoring import endpoints as monitoring_endpoints
@@ -171,6 +173,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
     app.include_router(monitoring_endpoints.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     web.install(app, docs=docs)  # last: its fallback answers every path the API does not
+    document_errors(app, credential=deps.credential, database=deps.database)
 
     # Uploads stream raw files, and transcriptions multipart forms, with their own limit
     # (STUDIO_MAX_UPLOAD_BYTES).

@@ -156,7 +156,7 @@ def test_captions_one_by_one_and_in_bulk_all_or_nothing(alice: Account, bob: Acc
     bobs_image = upload(bob, bobs["id"], picture()).json()["id"]
     mixed = alice.client.put(f"{url}/captions", json={"items": [
         {"image_id": ids[2], "caption": "third"}, {"image_id": bobs_image, "caption": "mine now"}]})
-    assert mixed.status_code == 404
+    assert mixed.status_code == 422 and mixed.json()["error"]["message"] == "items: an image is not in this dataset"
     captions = {i["id"]: i["caption"] for i in alice.client.get(f"{url}/images").json()["items"]}
     assert captions == {ids[0]: "first", ids[1]: "second", ids[2]: None}
     assert bob.client.get(f"/v1/datasets/{bobs['id']}/images").json()["items"][0]["caption"] is None

@@ -168,3 +168,74 @@ def test_numbers_postgresql_keeps_whole_come_back_as_json(alice: Account, admin_
     assert r.status_code == 422, r.text
     stored = admin_conn.execute("SELECT default_params->>'huge' FROM model_registry WHERE id = %s", (model["id"],))
     assert stored.fetchone() == (str(10**30),)  # the 1e400 changed nothing
+
+
+def test_every_operation_documents_its_errors_with_the_error_schema(anon):
+    """Issue 15, part 3: each operation lists the error statuses the shared machinery
+    can answer (http/openapi.py), each with the one error shape; none keeps FastAPI's
+    own validation shape, which Studio never sends."""
+    spec = anon.get("/openapi.json").json()
+    error_ref = {"$ref": "#/components/schemas/ErrorBody"}
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            where = f"{method.upper()} {path}"
+            for status, response in responses.items():
+                if status[0] in "45":
+                    assert response["content"]["application/json"]["schema"] == error_ref, (where, status)
+                    assert response["description"] and response["description"] != "Validation Error", (where, status)
+            if "{" in path:
+                assert "404" in responses and "422" in responses, where
+            if "requestBody" in operation and method in ("post", "put", "patch", "delete"):
+                assert {"413", "415", "422"} <= responses.keys(), where
+            if any(p["name"] == "cursor" for p in operation.get("parameters", [])):
+                assert "400" in responses, where
+    ops = spec["paths"]
+    assert {"401", "403", "404", "503"} <= ops["/v1/conversations/{conversation_id}"]["patch"]["responses"].keys()
+    assert {"401", "429"} <= ops["/v1/auth/login"]["post"]["responses"].keys()
+    assert "429" in ops["/v1/generations"]["post"]["responses"]
+    assert "401" not in ops["/healthz"]["get"]["responses"]
+
+
+def test_a_method_a_path_does_not_take_is_405_with_every_method_it_takes(alice: Account):
+    """Allow lists what the path takes across all its routes (Starlette's own names one
+    route's), and a literal path is not mistaken for an id of the template next to it."""
+    conversation = alice.client.post("/v1/conversations", json={}).json()["id"]
+    r = alice.client.put(f"/v1/conversations/{conversation}", json={})
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "DELETE, GET, HEAD, PATCH"
+    r = alice.client.delete("/v1/notifications/read-all")
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "POST"
+    r = alice.client.request("OPTIONS", "/v1/datasets")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, POST"
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/conversations", {"title_auto": 0}),
+    ("/v1/conversations", {"title": "x", "title_auto": "true"}),
+    ("/v1/api-keys", {"name": 5}),
+    ("/v1/shares", {"generation_id": 7}),
+])
+def test_json_types_are_kept_not_coerced(alice: Account, admin_conn, path: str, body: dict):
+    """0 is not false and "true" is not true: a body gets the types the document
+    promises (http/schemas.RequestBody), or 422 and nothing is written."""
+    before = row_counts(admin_conn)
+    assert_error(alice.client.post(path, json=body), 422, "validation_error")
+    assert row_counts(admin_conn) == before
+
+
+def test_a_day_is_only_yyyy_mm_dd(alice: Account):
+    assert_error(alice.client.get("/v1/me/usage", params={"until": "0"}), 422, "validation_error")
+    assert alice.client.get("/v1/me/usage", params={"until": "2026-01-31"}).json()["until"] == "2026-01-31"
+
+
+def test_a_body_naming_a_missing_resource_is_422_not_404(alice: Account, admin_conn):
+    """The addressed conversation exists; the model the body names does not: the body is
+    what is wrong (and another user's model gets the same answer)."""
+    conversation = alice.client.post("/v1/conversations", json={}).json()["id"]
+    r = alice.client.patch(f"/v1/conversations/{conversation}",
+                           json={"model_id": "e0511471-7eaf-3796-90bf-64d589897ee0"})
+    assert_error(r, 422, "validation_error")
+    assert admin_conn.execute("SELECT model_id FROM conversations").fetchone() == (None,)

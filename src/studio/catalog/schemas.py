@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
+
+from studio.http.schemas import RequestBody
 
 Kind = Literal["openai", "anthropic", "gemini", "ollama", "replicate", "elevenlabs", "comfyui"]
 ModelType = Literal["chat", "image", "audio", "video"]
@@ -24,11 +26,7 @@ VOICES_DESCRIPTION = ("speech models: the voices it offers (the `voice` paramete
                       "forms show them as a list); empty: any voice the provider knows")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ConnectionCreate(Strict):
+class ConnectionCreate(RequestBody):
     kind: Kind
     name: ConnectionName | None = Field(None, description="unique; default: the kind (then kind-2, ...)")
     base_url: BaseUrl | None = Field(None, description="default: the vendor's public API (see GET .../kinds)")
@@ -36,7 +34,7 @@ class ConnectionCreate(Strict):
     enabled: bool = True
 
 
-class ConnectionUpdate(Strict):
+class ConnectionUpdate(RequestBody):
     name: ConnectionName | None = None
     base_url: BaseUrl | None = None
     api_key: ApiKey | None = Field(None, description="a new key replaces the stored one; null removes it, "
@@ -103,14 +101,14 @@ class SuggestionList(BaseModel):
     items: list[Suggestion]
 
 
-class ModelImportItem(Strict):
+class ModelImportItem(RequestBody):
     provider_model: UpstreamName
     type: ModelType = "chat"
     display_name: DisplayName | None = None
     capabilities: list[Capability] | None = Field(None, description="default: what the type implies")
 
 
-class ModelImport(Strict):
+class ModelImport(RequestBody):
     models: list[ModelImportItem] = Field(min_length=1, max_length=200)
     enabled: bool = True
 
@@ -118,7 +116,7 @@ class ModelImport(Strict):
 TrainerInput = str | int | float | bool
 
 
-class HostedTraining(Strict):
+class HostedTraining(RequestBody):
     """How a hosted image model (Replicate) trains LoRAs on users' datasets (docs/training.md)."""
     trainer: str = Field(pattern=r"^[\w.-]+/[\w.-]+:[0-9a-f]{64}$", max_length=300,
                          description="the trainer model and version, owner/name:version")
@@ -132,7 +130,7 @@ class HostedTraining(Strict):
                                                          "the run's own hyperparameters")
 
 
-class ModelCreate(Strict):
+class ModelCreate(RequestBody):
     connection_id: UUID | None = Field(None, description="required unless the provider is local (espeak, ffmpeg, diffusers)")
     provider: str | None = Field(None, description="default: the connection's kind")
     provider_model: UpstreamName
@@ -154,7 +152,7 @@ class ModelCreate(Strict):
     enabled: bool = True
 
 
-class ModelUpdate(Strict):
+class ModelUpdate(RequestBody):
     use_for_titles: bool | None = Field(None, description="true: this chat model writes conversations' titles "
                                                           "after their first answer (and no other model does)")
     provider_model: UpstreamName | None = None

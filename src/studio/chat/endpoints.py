@@ -33,6 +33,7 @@ from studio.http.errors import ApiError, not_found
 from studio.http.responses import decode_cursor, json_response, page
 from studio.providers.base import ChatUsage, ProviderError
 from studio.providers.registry import Providers
+from studio.http.openapi import RATE_LIMITED
 from studio.ratelimit import service as ratelimit
 from studio.storage.base import Storage
 
@@ -119,7 +120,8 @@ async def delete_conversation(conversation_id: UUID, db: Db, ctx: Ctx, cred: Cre
 
 
 @router.post("/{conversation_id}/messages", status_code=201, response_model=Message,
-             responses={200: {"content": {"text/event-stream": {}}, "description": f"with generate: {_ANSWER_STREAM}"}})
+             responses={200: {"content": {"text/event-stream": {}}, "description": f"with generate: {_ANSWER_STREAM}"},
+                        **RATE_LIMITED})
 async def add_message(conversation_id: UUID, body: MessageCreate, request: Request, db: Db, ctx: Ctx,
                       cred: Cred, providers: ProvidersDep, storage: StorageDep) -> Response:
     if body.generate:

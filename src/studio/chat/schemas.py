@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from studio.http.schemas import RequestBody
 
 TITLE_MAX = 200
 SYSTEM_PROMPT_MAX = 10_000
@@ -14,11 +16,7 @@ CONTENT_MAX = 100_000
 MODEL_MAX = 200
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ConversationCreate(Strict):
+class ConversationCreate(RequestBody):
     title: str = Field("New conversation", min_length=1, max_length=TITLE_MAX)
     system_prompt: str | None = Field(None, max_length=SYSTEM_PROMPT_MAX)
     model_id: UUID | None = None
@@ -28,7 +26,7 @@ class ConversationCreate(Strict):
                           "title is given")
 
 
-class ConversationUpdate(Strict):
+class ConversationUpdate(RequestBody):
     # Optional to send, never null: None only means "not given" (exclude_unset).
     title: str = Field(None, min_length=1, max_length=TITLE_MAX)  # type: ignore[assignment]
     system_prompt: str | None = Field(None, max_length=SYSTEM_PROMPT_MAX)
@@ -66,7 +64,7 @@ class SearchPage(BaseModel):
     next_cursor: str | None
 
 
-class MessageCreate(Strict):
+class MessageCreate(RequestBody):
     role: Literal["system", "user", "assistant", "tool"]
     content: str = Field(min_length=1, max_length=CONTENT_MAX)
     parent_id: UUID | None = Field(
@@ -88,7 +86,7 @@ class MessageCreate(Strict):
                                                 "with the message to models with vision")
 
 
-class AnswerCreate(Strict):
+class AnswerCreate(RequestBody):
     model_id: UUID | None = Field(None, description="the chat model to answer with; default (omitted, null, or no "
                                                     "body at all): the conversation's model")
 

@@ -28,6 +28,7 @@ from studio.datasets.schemas import (
 from studio.http.deps import Cred, Ctx, Db, SettingsDep, StorageDep
 from studio.http.errors import not_found
 from studio.http.responses import decode_cursor, json_response, page
+from studio.http.openapi import RATE_LIMITED
 from studio.ratelimit import service as ratelimit
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
@@ -81,7 +82,7 @@ async def delete_dataset(dataset_id: UUID, db: Db, ctx: Ctx, cred: Cred) -> Resp
              responses={200: {"model": ImageUploaded, "description": "the dataset already had this file"},
                         409: {"description": "the dataset is full"},
                         413: {"description": "too large, or past the storage quota"},
-                        415: {"description": "not a PNG, JPEG or WebP image"}})
+                        415: {"description": "not a PNG, JPEG or WebP image"}, **RATE_LIMITED})
 async def upload_image(dataset_id: UUID, request: Request, db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep,
                        storage: StorageDep,
                        caption: Annotated[str | None, Query(max_length=2000)] = None) -> Response:

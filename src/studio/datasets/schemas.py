@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
+
+from studio.http.schemas import RequestBody
 
 Caption = str
 
@@ -17,16 +19,14 @@ def _not_blank(value: str | None) -> str | None:
     return value.strip() if value is not None else None
 
 
-class DatasetCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DatasetCreate(RequestBody):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(None, max_length=2000)
 
     _name = field_validator("name")(_not_blank)
 
 
-class DatasetUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DatasetUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=2000)
 
@@ -73,21 +73,18 @@ class DatasetImagePage(BaseModel):
     next_cursor: str | None
 
 
-class CaptionUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CaptionUpdate(RequestBody):
     caption: str | None = Field(max_length=2000, description="null or empty: no caption")
 
 
-class CaptionItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CaptionItem(RequestBody):
     image_id: UUID
     caption: str | None = Field(max_length=2000)
 
 
-class CaptionsUpdate(BaseModel):
+class CaptionsUpdate(RequestBody):
     """Several captions at once, all or nothing: an image id that is not in the dataset
     fails the whole request (404) and changes nothing."""
-    model_config = ConfigDict(extra="forbid")
     items: list[CaptionItem] = Field(min_length=1, max_length=2000)
 
     @field_validator("items")

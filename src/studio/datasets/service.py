@@ -152,12 +152,13 @@ def _check_room(image_count: int, max_images: int) -> None:
 
 
 async def set_captions(tx: UserScope, dataset_id: UUID, captions: list[tuple[UUID, str | None]]) -> int:
-    """All or nothing: 404 (and no change) when any image is not in the dataset."""
+    """All or nothing: 422 (and no change) when any image is not in the dataset."""
     await _own_dataset(tx, dataset_id, locked=True)
     cleaned = [(image_id, clean_caption(caption)) for image_id, caption in captions]
     updated = await repo.set_captions(tx, dataset_id=dataset_id, captions=cleaned)
     if updated != len(captions):
-        raise not_found("image")  # the request's transaction rolls back: nothing changed
+        # The request's transaction rolls back: nothing changed.
+        raise ApiError(422, "validation_error", "items: an image is not in this dataset")
     return updated
 
 

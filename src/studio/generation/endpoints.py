@@ -14,6 +14,7 @@ from studio.generation.schemas import Generation, GenerationCreate, GenerationPa
 from studio.http.deps import Cred, Ctx, Db, ProvidersDep
 from studio.http.errors import ApiError, not_found
 from studio.http.responses import decode_cursor, json_response, page
+from studio.http.openapi import RATE_LIMITED
 from studio.ratelimit import service as ratelimit
 
 router = APIRouter(prefix="/v1", tags=["generation"])
@@ -30,7 +31,8 @@ async def list_models(db: Db, ctx: Ctx, cred: Cred, providers: ProvidersDep) -> 
     return json_response({"items": rows, "setup_hint": service.setup_hint(rows)})
 
 
-@router.post("/generations", status_code=202, response_model=Generation)
+@router.post("/generations", status_code=202, response_model=Generation,
+             responses={**RATE_LIMITED, 409: {"description": "the model cannot run now (no provider or worker for it)"}})
 async def create_generation(body: GenerationCreate, request: Request, db: Db, ctx: Ctx, cred: Cred,
                             providers: ProvidersDep) -> Response:
     """Queues a generation (202, `Location` of the new generation). `params` must match

@@ -7,16 +7,14 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from studio.http.schemas import RequestBody
 
 PROMPT_MAX = 4000
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class EspeakParams(Strict):
+class EspeakParams(RequestBody):
     voice: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[a-z0-9]+)*$", max_length=32,
                               description="an eSpeak NG voice such as en or en-us (default: the model's)")
     speed: int | None = Field(None, ge=80, le=450, description="words per minute (default 175)")
@@ -24,7 +22,7 @@ class EspeakParams(Strict):
     format: Literal["wav", "ogg"] | None = Field(None, description="the audio file's format (default wav)")
 
 
-class FfmpegParams(Strict):
+class FfmpegParams(RequestBody):
     duration_seconds: float | None = Field(None, ge=0.5, le=600, description="the video's length in seconds")
     width: int | None = Field(None, ge=64, le=1920, multiple_of=2, description="in pixels, even (default 640)")
     height: int | None = Field(None, ge=64, le=1920, multiple_of=2, description="in pixels, even (default 360)")
@@ -33,7 +31,7 @@ class FfmpegParams(Strict):
                                    description="a color: #rrggbb or a name such as navy (default #1e293b)")
 
 
-class ImageParams(Strict):
+class ImageParams(RequestBody):
     size: Literal["256x256", "512x512", "1024x1024", "1024x1536", "1536x1024"] | None = Field(
         None, description="width x height in pixels")
     quality: Literal["low", "medium", "high", "standard", "hd"] | None = Field(
@@ -48,7 +46,7 @@ class ImageParams(Strict):
                                                                         "(classifier-free guidance; often 3-8)")
 
 
-class DiffusersParams(Strict):
+class DiffusersParams(RequestBody):
     """The local diffusers provider's parameters (providers/diffusers_local.py)."""
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="the same seed repeats an image")
     negative_prompt: str | None = Field(None, max_length=2000, description="what the image should not show")
@@ -81,7 +79,7 @@ TRAINED = "diffusers-lora"
 HOSTED_TRAINED = "replicate-lora"
 
 
-class SpeechParams(Strict):
+class SpeechParams(RequestBody):
     voice: str | None = Field(None, min_length=1, max_length=64,
                               description="the provider's voice name or id (default: the model's)")
     format: Literal["mp3", "wav", "opus", "aac", "flac"] | None = Field(
@@ -102,7 +100,7 @@ def voices_of(config: dict[str, Any] | None) -> list[str]:
     return [v for v in voices if isinstance(v, str)] if isinstance(voices, list) else []
 
 
-PARAMS_BY_PROVIDER: dict[tuple[str, str], type[Strict]] = {
+PARAMS_BY_PROVIDER: dict[tuple[str, str], type[RequestBody]] = {
     ("espeak", "audio"): EspeakParams,
     ("ffmpeg", "video"): FfmpegParams,
     ("openai", "image"): ImageParams,
@@ -119,7 +117,7 @@ PARAMS_BY_PROVIDER: dict[tuple[str, str], type[Strict]] = {
 }
 
 
-class GenerationInput(Strict):
+class GenerationInput(RequestBody):
     media_id: UUID = Field(description="one of the caller's files: an upload or a result")
     role: Literal["image", "mask", "audio"] = Field(
         "image", description="image: image-to-image or image-to-video; mask: where an inpainting paints (white), "
@@ -131,7 +129,7 @@ class GenerationInputUsed(BaseModel):
     role: Literal["image", "mask", "audio", "lora"]
 
 
-class GenerationCreate(Strict):
+class GenerationCreate(RequestBody):
     type: Literal["image", "audio", "video"]
     model_id: UUID
     prompt: str = Field(min_length=1, max_length=PROMPT_MAX)

@@ -77,7 +77,8 @@ async def credential(request: Request) -> Credential:
     return Credential("session", tokens.token_hash(token), via_cookie=True)
 
 
-Db = Annotated[ApiDatabase, Depends(_app_state("db"))]
+database = _app_state("db")
+Db = Annotated[ApiDatabase, Depends(database)]
 Ctx = Annotated[RequestContext, Depends(request_context)]
 Cred = Annotated[Credential, Depends(credential)]
 SettingsDep = Annotated[Settings, Depends(_app_state("settings"))]

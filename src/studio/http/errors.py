@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from studio.auth.identity import Unauthenticated
+from studio.http.openapi import allowed_methods
 
 log = logging.getLogger("studio.http")
 
@@ -64,7 +65,9 @@ def database_error(exc: psycopg.Error) -> ApiError:
     if isinstance(exc, psycopg.errors.ForeignKeyViolation):
         primary = exc.diag.message_primary or ""
         if primary.startswith("insert or update"):
-            return ApiError(404, "not_found", "a referenced resource was not found")
+            # The addressed resource exists; the body names one that does not (or is
+            # another user's, which is the same answer): the body is what is wrong.
+            return ApiError(422, "validation_error", "the request refers to a resource that does not exist")
         return ApiError(409, "conflict", "the resource is still in use")
     if isinstance(exc, psycopg.errors.UntranslatableCharacter) or (
             type(exc) is psycopg.DataError and exc.sqlstate is None):
@@ -79,6 +82,11 @@ def database_error(exc: psycopg.Error) -> ApiError:
     raise exc
 
 
+def _method_not_allowed(allowed: list[str]) -> Response:
+    return error_response(405, "method_not_allowed", "this path does not take this method",
+                          headers={"Allow": ", ".join(allowed)})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
@@ -90,12 +98,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if any(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+            # DELETE /v1/notifications/read-all reached the pattern route because the
+            # literal path does not take DELETE: the answer is 405, not a bad id.
+            allowed = allowed_methods(request.app, request.url.path)
+            if allowed is not None and request.method not in allowed:
+                return _method_not_allowed(allowed)
         status = 400 if any(e.get("type") == "json_invalid" for e in exc.errors()) else 422
         code = "malformed_json" if status == 400 else "validation_error"
         return error_response(status, code, "the request is not valid", details=_validation_details(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route with the path only;
+            # a path served by several routes (GET in one, DELETE in another) takes all.
+            return _method_not_allowed(allowed_methods(request.app, request.url.path) or [])
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            return error_response(400, "malformed_json", "the request body is not valid JSON")
         return error_response(exc.status_code, _STATUS_CODES.get(exc.status_code, "error"), str(exc.detail),
                               headers=getattr(exc, "headers", None))
 

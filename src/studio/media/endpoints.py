@@ -13,13 +13,14 @@ from studio.http.deps import Cred, Ctx, Db, SettingsDep, StorageDep
 from studio.http.responses import json_response
 from studio.media import service
 from studio.media.streaming import stream_media
+from studio.http.openapi import RANGES, RATE_LIMITED
 from studio.ratelimit import service as ratelimit
 
 router = APIRouter(prefix="/v1", tags=["media"])
 
 
 @router.get("/media/{media_id}", response_class=StreamingResponse,
-            responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "partial content"}})
+            responses={200: {"content": {"application/octet-stream": {}}}, **RANGES})
 async def download_media(media_id: UUID, request: Request, db: Db, ctx: Ctx, cred: Cred,
                          storage: StorageDep) -> Response:
     media = await service.find_media(db, ctx, cred, media_id=media_id)
@@ -38,7 +39,7 @@ async def media_url(media_id: UUID, db: Db, ctx: Ctx, cred: Cred, settings: Sett
     return json_response(url)
 
 
-@router.post("/uploads", status_code=201)
+@router.post("/uploads", status_code=201, responses=RATE_LIMITED)
 async def upload(request: Request, db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep,
                  storage: StorageDep) -> Response:
     """The request body is the file itself (Content-Type: its media type), streamed to

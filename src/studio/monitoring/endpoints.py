@@ -23,7 +23,8 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+                       401: {"description": "STUDIO_METRICS_TOKEN is set and not sent as the bearer token"}})
 async def metrics(request: Request, db: Db, ctx: Ctx, settings: SettingsDep, registry: MetricsDep) -> Response:
     """Aggregates only (counts, ages, durations, ratios): no user's data, no query text.
     The database part comes from one call of public.metrics_snapshot() in an anon
@@ -44,9 +45,14 @@ async def metrics(request: Request, db: Db, ctx: Ctx, settings: SettingsDep, reg
     return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/v1/admin/statements")
-async def top_statements(db: Db, ctx: Ctx, cred: Cred, order: str = "total_time",
-                         limit: Annotated[int, Query()] = 20) -> Response:
+@router.get("/v1/admin/statements", responses={404: {"description": "not an admin (as if the endpoint did not exist)"},
+                                              503: {"description": "pg_stat_statements is not available"}})
+async def top_statements(db: Db, ctx: Ctx, cred: Cred,
+                         # Checked in the body, after the admin check (a non-admin learns
+                         # nothing from a bad value); the document says what is valid.
+                         order: Annotated[str, Query(json_schema_extra={"enum": list(repo.ORDERS)})] = "total_time",
+                         limit: Annotated[int, Query(json_schema_extra={"minimum": 1, "maximum": repo.MAX_LIMIT})] = 20,
+                         ) -> Response:
     """The statements Studio's roles ran in this database, heaviest first, as
     pg_stat_statements normalized them (constants replaced by $1, $2, ...; any literal
     left, as in utility statements, shown as ?). Admins only:

@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from studio.http.schemas import RequestBody
 
 
 Kind = Literal["generation", "training", "share", "quota", "system", "backup"]
@@ -32,8 +34,7 @@ class MarkedRead(BaseModel):
     marked: int = Field(description="how many were unread until now")
 
 
-class NotificationPreferences(BaseModel):
+class NotificationPreferences(RequestBody):
     """The kinds of notification the caller does not want; everything else is on."""
-    model_config = ConfigDict(extra="forbid")
     muted: list[Kind] = Field(max_length=6, description="e.g. [\"generation\"]: no notification when a "
                                                         "generation ends")

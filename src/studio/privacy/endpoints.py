@@ -12,13 +12,14 @@ from studio.auth import tokens
 from studio.http.deps import Cred, Ctx, Db, SettingsDep, StorageDep
 from studio.privacy import service
 from studio.privacy.schemas import AccountDeletion
+from studio.http.openapi import RATE_LIMITED
 from studio.ratelimit import service as ratelimit
 
 router = APIRouter(prefix="/v1", tags=["privacy"])
 
 
 @router.get("/me/export", response_class=StreamingResponse,
-            responses={200: {"content": {"application/zip": {}}, "description": "a ZIP, streamed"}})
+            responses={200: {"content": {"application/zip": {}}, "description": "a ZIP, streamed"}, **RATE_LIMITED})
 async def export_my_data(request: Request, db: Db, ctx: Ctx, cred: Cred, storage: StorageDep) -> Response:
     """Every row that belongs to you (JSON) and every file of yours, as a ZIP streamed
     while it is written. Recorded in your audit log as data.exported."""
@@ -30,7 +31,8 @@ async def export_my_data(request: Request, db: Db, ctx: Ctx, cred: Cred, storage
         "X-Content-Type-Options": "nosniff"})
 
 
-@router.delete("/me", status_code=204, responses={401: {"description": "the password is wrong"}})
+@router.delete("/me", status_code=204, responses={401: {"description": "the password is wrong"},
+                                                  429: {"description": "too many wrong passwords: wait for Retry-After"}})
 async def delete_my_account(body: AccountDeletion, db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep) -> Response:
     """Erases your account: every row and file of yours, your sessions and API keys. Only
     an anonymous record that an account was deleted remains. Not reversible."""

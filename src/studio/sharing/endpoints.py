@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, Response
 
 from studio.http.deps import Cred, Ctx, Db, StorageDep
 from studio.http.errors import ApiError, not_found
+from studio.http.openapi import RANGES
 from studio.http.responses import decode_cursor, json_response, page
 from studio.media.streaming import stream_media
 from studio.sharing import rendering, service
@@ -61,7 +62,9 @@ async def revoke_share(share_id: UUID, db: Db, ctx: Ctx, cred: Cred) -> Response
     return Response(status_code=204)
 
 
-@router.get("/s/{slug}", response_class=HTMLResponse)
+@router.get("/s/{slug}", response_class=HTMLResponse, responses={404: {
+    "description": "no such link, or expired or revoked: a page saying so, or the error JSON for a JSON client",
+    "content": {"text/html": {}, "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}})
 async def view_share(slug: str, request: Request, db: Db, ctx: Ctx, format: str | None = None) -> Response:  # noqa: A002
     """The shared item: an HTML page, or JSON with `?format=json` or `Accept:
     application/json`. An unknown, expired or revoked link is a 404: a page saying so
@@ -80,7 +83,7 @@ async def view_share(slug: str, request: Request, db: Db, ctx: Ctx, format: str 
     return HTMLResponse(rendering.share_page(item), headers=headers)
 
 
-@router.get("/s/{slug}/media/{media_id}")
+@router.get("/s/{slug}/media/{media_id}", responses={200: {"content": {"application/octet-stream": {}}}, **RANGES})
 async def shared_media(slug: str, media_id: UUID, request: Request, db: Db, ctx: Ctx,
                        storage: StorageDep) -> Response:
     media = await service.shared_media(db, ctx, slug, media_id)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from studio.http.schemas import RequestBody
 
 
-class ShareCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ShareCreate(RequestBody):
     generation_id: UUID | None = None
     conversation_id: UUID | None = None
     expires_at: datetime | None = Field(None, description="omit for a link that lasts until revoked")

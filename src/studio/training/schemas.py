@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from studio.http.schemas import RequestBody
 
 
-class Hyperparameters(BaseModel):
+class Hyperparameters(RequestBody):
     """How a LoRA is trained. Every field has a default; a run records the values it used."""
-    model_config = ConfigDict(extra="forbid")
     steps: int = Field(500, ge=1, le=20_000, description="optimizer steps")
     rank: int = Field(8, ge=1, le=128, description="the LoRA's rank: larger learns more, and is bigger")
     learning_rate: float = Field(1e-4, gt=0, le=1e-2)
@@ -32,8 +33,7 @@ class Hyperparameters(BaseModel):
     sample_steps: int = Field(20, ge=1, le=100, description="denoising steps of each sample image")
 
 
-class TrainingCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TrainingCreate(RequestBody):
     dataset_id: UUID
     base_model_id: UUID = Field(description="a local diffusers image model (trained on the worker), or an image "
                                             "model with a hosted trainer (trained at its provider)")
@@ -100,6 +100,5 @@ class TrainedModelPage(BaseModel):
     next_cursor: str | None
 
 
-class TrainedModelUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TrainedModelUpdate(RequestBody):
     name: str = Field(min_length=1, max_length=200)

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from studio.http.deps import Cred, Ctx, Db
 from studio.http.errors import ApiError
 from studio.http.responses import json_response
+from studio.http.schemas import IsoDate
 from studio.usage import repository as repo
 from studio.usage.schemas import UsageSummary
 
@@ -22,8 +23,8 @@ MAX_DAYS = 366
 @router.get("/usage", response_model=UsageSummary,
             responses={422: {"description": "since after until, or a range over 366 days"}})
 async def my_usage(db: Db, ctx: Ctx, cred: Cred,
-                   since: Annotated[dt.date | None, Query(description="first UTC day (default: 29 days before until)")] = None,
-                   until: Annotated[dt.date | None, Query(description="last UTC day (default: today)")] = None,
+                   since: Annotated[IsoDate | None, Query(description="first UTC day (default: 29 days before until)")] = None,
+                   until: Annotated[IsoDate | None, Query(description="last UTC day (default: today)")] = None,
                    ) -> Response:
     """Chat answers (tokens, cost) and generations (files, cost), per day and model."""
     last = until or dt.datetime.now(dt.UTC).date()
