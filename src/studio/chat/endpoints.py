@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
+import psycopg
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
@@ -204,9 +205,18 @@ def _answer_stream(question: service.Question, conversation_id: UUID, db: ApiDat
         except ProviderError as exc:
             yield _sse("error", {"code": "provider_error", "message": str(exc)})
             return
-        async with db.as_user(cred, ctx) as tx:
-            answer = await service.record_answer(tx, question, conversation_id=conversation_id, parts=parts,
-                                                 usage=usage)
+        try:
+            async with db.as_user(cred, ctx) as tx:
+                answer = await service.record_answer(tx, question, conversation_id=conversation_id, parts=parts,
+                                                     usage=usage)
+        except psycopg.OperationalError as exc:
+            # The database went away (a restart, a failover) while the answer streamed: the
+            # stream ends with an error event, as the contract says, not cut short (the
+            # response has started, so no error handler can answer any more).
+            log.warning("chat answer not stored: the database is unavailable (%s)", type(exc).__name__)
+            yield _sse("error", {"code": "unavailable",
+                                 "message": "the database is unavailable: the answer was not saved, retry shortly"})
+            return
         yield _sse("done", answer)
 
     return StreamingResponse(events(), media_type="text/event-stream",

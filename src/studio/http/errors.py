@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from studio.auth.identity import Unauthenticated
 from studio.http.openapi import allowed_methods
+from studio.storage.base import StorageError
 
 log = logging.getLogger("studio.http")
 
@@ -138,6 +139,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     async def _pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
         return error_response(503, "unavailable", "the server is busy, retry shortly", headers={"Retry-After": "1"})
+
+    @app.exception_handler(StorageError)
+    async def _storage(request: Request, exc: StorageError) -> Response:
+        if type(exc) is not StorageError:  # ObjectNotFound & co. are the caller's to handle: a bug
+            log.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
+            return error_response(500, "internal_error", "internal error")
+        # The store failed (disk full, S3 unreachable) and the operation had no effect:
+        # transient for the client, for the operator to fix (the reason is in the log).
+        log.error("storage unavailable: %s", exc, extra={"request_id": getattr(request.state, "request_id", None)})
+        return error_response(503, "storage_unavailable", "the file store is unavailable, retry shortly",
+                              headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
