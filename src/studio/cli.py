@@ -366,7 +366,12 @@ def api() -> None:
         uvicorn.run("studio.app:serve", factory=True, workers=workers, host=settings.host, port=settings.port,
                     # Our logging (JSON lines with the request id): uvicorn's own config would
                     # replace it; its access log is ours (studio.access), with the route and timing.
-                    log_config=None, log_level="info", server_header=False, proxy_headers=False,
+                    log_config=None, log_level="info", server_header=False,
+                    # The client's address (login throttle, rate limits, audit log) comes
+                    # from X-Forwarded-For only when the request comes from a proxy named
+                    # in STUDIO_TRUSTED_PROXIES; anyone else could write any address there.
+                    proxy_headers=bool(settings.trusted_proxies),
+                    forwarded_allow_ips=settings.trusted_proxies or None,
                     access_log=False,
                     # Open event streams must not keep a stopping server alive.
                     timeout_graceful_shutdown=5)

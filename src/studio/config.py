@@ -99,8 +99,25 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     session_ttl_hours: int = Field(24 * 14, ge=1)
     cookie_secure: bool | None = None  # default: True in production
-    login_max_failures: int = Field(10, ge=1)  # per email, and x5 per client address
+    # Login throttle (docs/decisions/0011-login-throttling.md), in fixed windows. A
+    # lockout until the window ends applies per client only: one email from one address
+    # (login_max_failures), or one address whatever the email (login_client_max_failures).
+    # An account only slows down: from login_delay_after failures of its email from
+    # anywhere, each attempt waits 1, 2, 4 ... at most login_delay_max_seconds after the
+    # last failure, except from an address where the account has a live session.
+    login_max_failures: int = Field(10, ge=1)
+    login_client_max_failures: int = Field(50, ge=1)
+    login_delay_after: int = Field(5, ge=1)
+    login_delay_max_seconds: int = Field(60, ge=1, le=3600)
     login_window_seconds: int = Field(900, ge=1)
+    # Behind a reverse proxy: its addresses or networks, comma-separated (e.g.
+    # "127.0.0.1,10.0.0.0/8"). The client's address is then taken from X-Forwarded-For of
+    # requests from these only; without it every client looks like the proxy, and the
+    # per-client login lockout locks everyone behind it out together.
+    trusted_proxies: str | None = None
+    # Two-factor authentication (TOTP) is for every account to turn on; with this, an admin
+    # must have it on before any admin endpoint answers them (403 until then).
+    admin_totp_required: bool = False
     # GET /metrics answers aggregates only, to anyone who can reach it; with a token set
     # it requires `Authorization: Bearer <token>`. In production set it, or firewall the port.
     metrics_token: SecretStr | None = None

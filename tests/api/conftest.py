@@ -94,7 +94,7 @@ def sign_up_and_log_in(server: Server, email: str | None = None) -> Account:
     email = email or f"user-{uuid.uuid4().hex[:10]}@example.org"
     client = server.client()
     r = client.post("/v1/auth/signup", json={"email": email, "password": PASSWORD})
-    assert r.status_code == 201, r.text
+    assert r.status_code == 201, r.text  # the same answer for a taken email: the login tells
     r = client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert r.status_code == 200, r.text
     body = r.json()

@@ -80,7 +80,8 @@ def test_parent_must_belong_to_the_same_conversation(alice: Account, admin_conn)
     root = post(alice, first, role="user", content="in the first conversation")
     r = alice.client.post(f"/v1/conversations/{second}/messages",
                           json={"role": "user", "content": "x", "parent_id": root["id"]})
-    assert r.status_code == 404
+    # The addressed conversation exists; the parent the body names is not in it.
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
     r = alice.client.get(f"/v1/conversations/{first}/messages", params={"leaf_id": str(uuid.uuid4())})
     assert r.status_code == 404
     assert admin_conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
@@ -107,7 +108,9 @@ def test_another_users_conversation_is_404_for_every_verb(alice: Account, bob: A
     bobs = new_conversation(bob)["id"]
     r = bob.client.post(f"/v1/conversations/{bobs}/messages",
                         json={"role": "user", "content": "hi", "parent_id": message["id"]})
-    assert r.status_code == 404
+    # The same answer as for a parent that does not exist at all (test above).
+    assert r.status_code == 422 and r.json()["error"]["message"] == (
+        "the request refers to a resource that does not exist")
     assert bob.client.get("/v1/conversations").json()["items"][0]["id"] == bobs
     assert len(bob.client.get("/v1/conversations").json()["items"]) == 1
     assert admin_conn.execute("SELECT to_jsonb(c) FROM conversations c WHERE c.id = %s",

@@ -98,6 +98,21 @@ def test_any_credentials_and_request_id(hostile, authorization: bytes, cookie: b
 
 
 @EXAMPLES
+@given(forwarded=header_value)
+def test_any_forwarded_client_address(hostile, forwarded: bytes) -> None:
+    """The test server believes X-Forwarded-For from 127.0.0.1, as an API behind a trusted
+    proxy does (STUDIO_TRUSTED_PROXIES): whatever it names, the request is served (an
+    address that is not one is recorded as unknown)."""
+    server, account, _ = hostile
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        r = anonymous.post("/v1/auth/login", json={"email": account.email, "password": "wrong password"},
+                           headers={"X-Forwarded-For": forwarded})
+    assert_no_server_error(r)
+    assert r.status_code in (401, 429), r.text
+    assert_no_server_error(account.client.get("/v1/me", headers={"X-Forwarded-For": forwarded}))
+
+
+@EXAMPLES
 @given(content_type=header_value, body=st.binary(max_size=2048))
 def test_any_content_type_and_bytes_of_an_upload(hostile, content_type: bytes, body: bytes) -> None:
     _, account, _ = hostile

@@ -33,6 +33,10 @@ PARENT_LINKS = {"public.dataset_images": ("dataset_id", "public.datasets", "user
 SECRET_COLUMNS = {"token_hash", "key_hash", "password_hash"}
 
 
+# Owned, and never exported: the password hash and the second factor's secret and codes.
+SIGN_IN_SECRETS = {"auth.credentials", "auth.totp_factors", "auth.recovery_codes"}
+
+
 @pytest.fixture
 def worker(server: Server, pg, db) -> Iterator[WorkerThread]:
     """A real worker that retires deleted files for the recovery window, as it does when
@@ -98,7 +102,7 @@ def ids_of(conn, table: str, user_id: str) -> set[str]:
 
 def test_every_table_is_exported_or_left_out_on_purpose(admin_conn):
     """A new table must be put in privacy.repository.EXPORTED or NOT_EXPORTED; one with
-    an owner column must be exported (the password hash is the one exception)."""
+    an owner column must be exported (the secrets of signing in are the exceptions)."""
     tables = set(catalog_tables(admin_conn))
     exported = {owned.table for owned in privacy_repo.EXPORTED}
     left_out = set(privacy_repo.NOT_EXPORTED)
@@ -108,7 +112,7 @@ def test_every_table_is_exported_or_left_out_on_purpose(admin_conn):
     assert not unlisted, f"tables neither exported nor left out on purpose (privacy/repository.py): {sorted(unlisted)}"
     assert not unknown, f"listed but not in the catalog: {sorted(unknown)}"
     unexported_owned = set(owned_tables(admin_conn)) - exported
-    assert unexported_owned == {"auth.credentials"}, f"tables with an owner left out of the export: {unexported_owned}"
+    assert unexported_owned == SIGN_IN_SECRETS, f"tables with an owner left out of the export: {unexported_owned}"
     for owned in privacy_repo.EXPORTED:
         assert owned.column in columns_of(admin_conn, owned.table), owned
         expected = owner_filter(admin_conn, owned.table)
@@ -227,7 +231,7 @@ def test_export_holds_everything_of_the_user_and_nothing_else(server: Server, al
 
     # Every table with an owner, per the catalog, is there with exactly alice's rows.
     tables = owned_tables(admin_conn)
-    assert set(data) == set(tables) - {"auth.credentials"}, sorted(set(data) ^ set(tables))
+    assert set(data) == set(tables) - SIGN_IN_SECRETS, sorted(set(data) ^ set(tables))
     for table, rows in data.items():
         expected = ids_of(admin_conn, table, alice.id)
         assert expected, f"{table}: alice has no rows; the check would be vacuous"
@@ -361,6 +365,7 @@ def test_account_deletion_erases_everything_of_the_user(server: Server, alice: A
     # The email may be used again.
     with server.client() as again:
         assert again.post("/v1/auth/signup", json={"email": alice.email, "password": PASSWORD}).status_code == 201
+        assert again.post("/v1/auth/login", json={"email": alice.email, "password": PASSWORD}).status_code == 200
 
 
 def test_deleting_an_account_with_an_api_key_needs_the_password_too(server: Server, alice: Account, admin_conn):

@@ -18,6 +18,7 @@ naming it: a new table must come with sample rows (and thereby with matrix cover
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import uuid
@@ -168,6 +169,7 @@ def _fresh_tag() -> str:
 UNIQUE_REWRITES: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("public.users", "email"): lambda row: f"copy-{_fresh_tag()}@example.test",
     ("public.sessions", "token_hash"): lambda row: hashlib.sha256(uuid.uuid4().bytes).digest(),
+    ("auth.recovery_codes", "code_hash"): lambda row: hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
     ("public.api_keys", "key_hash"): lambda row: hashlib.sha256(uuid.uuid4().bytes).digest(),
     ("public.model_registry", "slug"): lambda row: f"copy-{_fresh_tag()}",
     ("public.model_registry", "provider_model"): lambda row: f"copy-{_fresh_tag()}",
@@ -273,6 +275,17 @@ class _Filler:
             self.add("auth.credentials", label, {
                 "user_id": uid,
                 "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$" + hashlib.sha256(uid.bytes).hexdigest()})
+
+    def totp_factors(self) -> None:
+        for label, uid in self.sample.users.items():
+            self.add("auth.totp_factors", label, {
+                "user_id": uid, "secret": base64.b32encode(uid.bytes).decode().rstrip("="),
+                "confirmed_at": self.now, "last_step": 1})
+
+    def recovery_codes(self) -> None:
+        for label, uid in self.sample.users.items():
+            self.add("auth.recovery_codes", label, {
+                "id": uuid.uuid4(), "user_id": uid, "code_hash": hashlib.sha256(f"recovery-{label}".encode()).hexdigest()})
 
     def sessions(self) -> None:
         for label, uid in self.sample.users.items():
@@ -584,6 +597,8 @@ _Filler.storage_deletions = _storage_deletions  # type: ignore[attr-defined]
 FILL_ORDER: tuple[tuple[str, Callable[[_Filler], None]], ...] = (
     ("public.users", _Filler.users),
     ("auth.credentials", _Filler.credentials),
+    ("auth.totp_factors", _Filler.totp_factors),
+    ("auth.recovery_codes", _Filler.recovery_codes),
     ("public.sessions", _Filler.sessions),
     ("public.api_keys", _Filler.api_keys),
     ("public.audit_log", _Filler.audit_log),

@@ -22,7 +22,7 @@ APPEND_ONLY = frozenset({"public.audit_log", "public.api_usage", "public.audit_r
 NATURAL_KEYS = {"public.rate_limit_counters": ["bucket", "window_start"]}
 # Ordered identity keys: Server-Sent Events resume "after event N" (Last-Event-ID).
 ORDERED_KEYS = {"public.generation_events": "id"}
-KEYED_BY_USER = {"auth.credentials": "user_id"}
+KEYED_BY_USER = {"auth.credentials": "user_id", "auth.totp_factors": "user_id"}  # one per user (0002, 0032)
 # Alembic's bookkeeping table is RLS-protected like every table, but its shape is Alembic's.
 ALEMBIC = "public.alembic_version"
 

@@ -25,17 +25,21 @@ COMMANDS = {"SELECT": "r", "INSERT": "a", "UPDATE": "w", "DELETE": "d"}
 
 # Who may call which SECURITY DEFINER function (0002_accounts.py, 0010_webhooks_shares_limits.py,
 # 0012_backup_runs.py, 0014_privacy.py, 0015_retention.py, 0016_audit.py, 0017_metrics.py, 0019_admin_ops.py,
-# 0020_setup_tokens.py, 0022_provider_connections.py).
+# 0020_setup_tokens.py, 0022_provider_connections.py, 0031_account_defences.py, 0032_two_factor.py).
 # Anything beyond this is a function callable "without need".
 DEFINER_ALLOW_LIST: dict[str, frozenset[str]] = {
-    "anon": frozenset({"auth.signup", "auth.login_retry_after", "auth.login_credentials", "auth.login_failed",
+    "anon": frozenset({"auth.signup", "auth.request_signup", "auth.login_retry_after", "auth.login_credentials",
+                       "auth.login_failed",
                        "public.provider_connections_runtime", "public.fleet_capabilities",
                        "auth.create_session", "auth.authenticate", "auth.rate_limit_hit", "public.record_webhook",
                        "public.backup_status", "public.metrics_snapshot", "auth.setup_token_state",
-                       "auth.setup_admin"}),
+                       "auth.setup_admin", "auth.login_totp", "auth.login_totp_accept",
+                       "auth.login_recovery_code"}),
     "authenticated": frozenset({"auth.authenticate", "auth.delete_account", "auth.rate_limit_hit",
                                 "auth.audit_export", "auth.change_password", "public.top_statements",
-                                "public.queue_summary"}),
+                                "public.queue_summary", "auth.totp_begin", "auth.totp_pending",
+                                "auth.totp_confirm", "auth.totp_replace_recovery_codes", "auth.totp_disable",
+                                "auth.totp_status"}),
     "studio_worker": frozenset({"public.backup_status", "public.notify_admins", "public.apply_retention",
                                 "public.provider_connections_runtime"}),
 }

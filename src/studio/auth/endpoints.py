@@ -14,6 +14,7 @@ from studio.auth import repository as repo
 from studio.auth import service, tokens
 from studio.auth.schemas import (
     SETUP_TOKEN_MAX,
+    SIGNUP_NEXT,
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyPage,
@@ -23,13 +24,21 @@ from studio.auth.schemas import (
     MeResponse,
     PasswordChange,
     ProfileUpdate,
+    RecoveryCodes,
     SetupLinkState,
     SetupRequest,
+    SignupAccepted,
     SignupRequest,
+    TotpBegin,
+    TotpCheck,
+    TotpConfirm,
+    TotpSecret,
+    TotpStatus,
     UserEnvelope,
 )
 from studio.http.deps import Cred, Ctx, Db, SecretKey, SettingsDep
 from studio.http.errors import not_found
+from studio.http.openapi import RATE_LIMITED
 from studio.http.responses import decode_cursor, json_response, page
 from studio.ratelimit import service as ratelimit
 
@@ -38,11 +47,15 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
-@router.post("/auth/signup", status_code=201, response_model=UserEnvelope)
+@router.post("/auth/signup", status_code=201, response_model=SignupAccepted, responses=RATE_LIMITED)
 async def signup(body: SignupRequest, request: Request, db: Db, ctx: Ctx) -> Response:
+    """Creates an account, then log in with the same email and password. The answer is
+    the same whether or not the email had an account (status, body, headers, and the
+    same work, argon2 included): an email with an account gets no new one, and its owner
+    a notification instead."""
     await ratelimit.check(request, ratelimit.SIGNUP)  # before any argon2 work
-    user = await service.signup(db, ctx, email=body.email, password=body.password, display_name=body.display_name)
-    return json_response({"user": user}, 201)
+    await service.request_signup(db, ctx, email=body.email, password=body.password, display_name=body.display_name)
+    return json_response({"email": body.email, "next": SIGNUP_NEXT}, 201)
 
 
 def _signed_in(session: service.NewSession, settings: SettingsDep, secret_key: SecretKey) -> Response:
@@ -58,9 +71,17 @@ def _signed_in(session: service.NewSession, settings: SettingsDep, secret_key: S
     return response
 
 
-@router.post("/auth/login", response_model=LoginResponse)
+@router.post("/auth/login", response_model=LoginResponse, responses={
+    401: {"description": "the email or the password is wrong (invalid_credentials); the account has two-factor "
+                         "authentication on and no code was given (second_factor_required), or a wrong or used "
+                         "one (invalid_second_factor)"},
+    429: {"description": "too many failed logins: wait for Retry-After"}})
 async def login(body: LoginRequest, db: Db, ctx: Ctx, settings: SettingsDep, secret_key: SecretKey) -> Response:
-    session = await service.login(db, ctx, settings, email=body.email, password=body.password)
+    """A session (cookie) and its CSRF token. With two-factor authentication on, the
+    same request also carries `totp_code` (or `recovery_code`); without it the answer is
+    401 second_factor_required, and the client asks for the code and sends all again."""
+    session = await service.login(db, ctx, settings, email=body.email, password=body.password,
+                                  totp_code=body.totp_code, recovery_code=body.recovery_code)
     return _signed_in(session, settings, secret_key)
 
 
@@ -88,7 +109,8 @@ async def setup_admin(body: SetupRequest, db: Db, ctx: Ctx, settings: SettingsDe
     return _signed_in(session, settings, secret_key)
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204,
+             responses={400: {"description": "called with an API key: keys are revoked with DELETE /v1/api-keys/{id}"}})
 async def logout(db: Db, ctx: Ctx, cred: Cred) -> Response:
     await service.logout(db, ctx, cred)
     response = Response(status_code=204)
@@ -113,7 +135,8 @@ async def update_me(body: ProfileUpdate, db: Db, ctx: Ctx, cred: Cred) -> Respon
 
 
 @router.post("/me/password", status_code=204,
-             responses={401: {"description": "the current password is wrong (counted as a failed login)"}})
+             responses={401: {"description": "the current password is wrong (counted as a failed login)"},
+                        429: {"description": "too many wrong passwords: wait for Retry-After"}})
 async def change_password(body: PasswordChange, db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep) -> Response:
     """Sets a new password once the current one is confirmed. Every other session of
     yours ends; the one making this request keeps working, and so do your API keys unless
@@ -121,6 +144,55 @@ async def change_password(body: PasswordChange, db: Db, ctx: Ctx, cred: Cred, se
     revoked key as api_key.revoked)."""
     await service.change_password(db, ctx, settings, cred, current_password=body.current_password,
                                   new_password=body.new_password, end_api_keys=body.end_api_keys)
+    return Response(status_code=204)
+
+
+_TOTP_CHECK: dict[int | str, dict[str, Any]] = {
+    401: {"description": "the password (invalid_credentials) or the code (invalid_second_factor) is wrong"},
+    409: {"description": "two-factor authentication is not on"},
+    429: {"description": "too many wrong passwords or codes: wait for Retry-After"}}
+
+
+@router.get("/me/totp", response_model=TotpStatus)
+async def totp_status(db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep) -> Response:
+    """Whether your two-factor authentication is on, how many recovery codes are left,
+    and whether this installation requires it of you (admins, STUDIO_ADMIN_TOTP_REQUIRED)."""
+    return json_response(await service.totp_status(db, ctx, settings, cred))
+
+
+@router.post("/me/totp", status_code=201, response_model=TotpSecret, responses={
+    401: {"description": "the password is wrong"}, 409: {"description": "two-factor authentication is on already"},
+    429: {"description": "too many wrong passwords: wait for Retry-After"}})
+async def begin_totp(body: TotpBegin, db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep) -> Response:
+    """Step 1 of turning two-factor authentication on: a new secret for your
+    authenticator app (scan `uri` as a QR code, or type `secret`). Nothing changes at
+    login until step 2 confirms it with a first code. Not cached (Cache-Control: no-store)."""
+    enrollment = await service.begin_totp(db, ctx, settings, cred, password=body.password)
+    return json_response({"secret": enrollment.secret, "uri": enrollment.uri}, 201, headers=service.NO_STORE)
+
+
+@router.post("/me/totp/confirm", response_model=RecoveryCodes, responses={
+    409: {"description": "nothing to confirm (step 1 first)"}})
+async def confirm_totp(body: TotpConfirm, db: Db, ctx: Ctx, cred: Cred) -> Response:
+    """Step 2: the app's current code turns two-factor authentication on. The answer
+    holds ten recovery codes, shown this once: each signs in once instead of a code.
+    Recorded in your audit log as totp.enabled."""
+    codes = await service.confirm_totp(db, ctx, cred, code=body.code)
+    return json_response({"recovery_codes": codes}, headers=service.NO_STORE)
+
+
+@router.post("/me/totp/recovery-codes", response_model=RecoveryCodes, responses=_TOTP_CHECK)
+async def replace_recovery_codes(body: TotpCheck, db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep) -> Response:
+    """Ten new recovery codes, with your password and a current code; the old ones stop working."""
+    codes = await service.replace_recovery_codes(db, ctx, settings, cred, password=body.password, code=body.code)
+    return json_response({"recovery_codes": codes}, headers=service.NO_STORE)
+
+
+@router.delete("/me/totp", status_code=204, responses=_TOTP_CHECK)
+async def disable_totp(body: TotpCheck, db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep) -> Response:
+    """Turns two-factor authentication off, with your password and a current code (or a
+    recovery code). Recorded in your audit log as totp.disabled."""
+    await service.disable_totp(db, ctx, settings, cred, password=body.password, code=body.code)
     return Response(status_code=204)
 
 

@@ -33,9 +33,23 @@ async def signup(tx: AnonScope, *, email: str, password_hash: str, display_name:
     return user_id
 
 
-async def login_retry_after(tx: AnonScope, *, email: str, max_failures: int, window_seconds: int) -> int:
-    cur = await tx.conn.execute("SELECT auth.login_retry_after(%s, %s, %s) AS retry_after",
-                                (email, max_failures, window_seconds))
+async def request_signup(tx: AnonScope, *, email: str, password_hash: str, display_name: str | None) -> bool:
+    """The API's sign-up (migration 0031): True when the account was created; False when
+    the email has one already, whose owner is then told and nothing else changes."""
+    cur = await tx.conn.execute("SELECT auth.request_signup(%s, %s, %s) AS created",
+                                (email, password_hash, display_name))
+    row = await cur.fetchone()
+    assert row is not None
+    return bool(row["created"])
+
+
+async def login_retry_after(tx: AnonScope, *, email: str, max_failures: int, client_max_failures: int,
+                            delay_after: int, delay_max_seconds: int, window_seconds: int) -> int:
+    """Seconds until this client (the scope's address) may try this email again; 0 now
+    (migration 0031: lockouts per client, delays per account)."""
+    cur = await tx.conn.execute("SELECT auth.login_retry_after(%s, %s, %s, %s, %s, %s) AS retry_after",
+                                (email, max_failures, client_max_failures, delay_after, delay_max_seconds,
+                                 window_seconds))
     row = await cur.fetchone()
     assert row is not None
     return int(row["retry_after"])
@@ -194,3 +208,61 @@ async def list_audit_events(tx: UserScope, *, after: tuple[datetime, UUID] | Non
     else:
         cur = await tx.conn.execute(_LIST_AUDIT_AFTER, (tx.user.id, after[0], after[1], limit + 1))
     return await cur.fetchall()
+
+
+# --- two-factor authentication (migration 0032) -------------------------------------
+
+async def _flag(tx: AnonScope | UserScope, sql: str, params: tuple[Any, ...]) -> bool:
+    cur = await tx.conn.execute(sql, params)
+    row = await cur.fetchone()
+    assert row is not None
+    return bool(row["ok"])
+
+
+async def totp_begin(tx: UserScope, *, secret: str) -> bool:
+    """A new, unconfirmed factor for the caller; False while a confirmed one exists."""
+    return await _flag(tx, "SELECT auth.totp_begin(%s) AS ok", (secret,))
+
+
+async def totp_pending(tx: UserScope) -> str | None:
+    cur = await tx.conn.execute("SELECT auth.totp_pending() AS secret")
+    row = await cur.fetchone()
+    return row["secret"] if row else None
+
+
+async def totp_confirm(tx: UserScope, *, step: int, recovery_hashes: list[str]) -> bool:
+    return await _flag(tx, "SELECT auth.totp_confirm(%s, %s) AS ok", (step, recovery_hashes))
+
+
+async def totp_replace_recovery_codes(tx: UserScope, *, recovery_hashes: list[str]) -> bool:
+    return await _flag(tx, "SELECT auth.totp_replace_recovery_codes(%s) AS ok", (recovery_hashes,))
+
+
+async def totp_disable(tx: UserScope) -> bool:
+    return await _flag(tx, "SELECT auth.totp_disable() AS ok", ())
+
+
+async def totp_status(tx: UserScope) -> dict[str, Any]:
+    cur = await tx.conn.execute("SELECT enabled, recovery_codes_left FROM auth.totp_status()")
+    row = await cur.fetchone()
+    assert row is not None
+    return dict(row)
+
+
+async def login_totp(tx: AnonScope, *, user_id: UUID) -> tuple[str, int | None] | None:
+    """The confirmed factor of the account whose password was just verified: its secret
+    and the step of the last accepted code. None when the account has none."""
+    cur = await tx.conn.execute("SELECT secret, last_step FROM auth.login_totp(%s) WHERE secret IS NOT NULL",
+                                (user_id,))
+    row = await cur.fetchone()
+    return (row["secret"], row["last_step"]) if row else None
+
+
+async def login_totp_accept(tx: AnonScope, *, user_id: UUID, step: int) -> bool:
+    """Records the step as used; False when it was (a code used twice)."""
+    return await _flag(tx, "SELECT auth.login_totp_accept(%s, %s) AS ok", (user_id, step))
+
+
+async def login_recovery_code(tx: AnonScope, *, user_id: UUID, code_hash: str) -> bool:
+    """Uses up the recovery code; False when it is not one of the account's unused ones."""
+    return await _flag(tx, "SELECT auth.login_recovery_code(%s, %s) AS ok", (user_id, code_hash))

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field, field_validator
+
+from studio.http.schemas import RequestBody
 
 EMAIL_MAX = 254
 PASSWORD_MIN, PASSWORD_MAX = 10, 128  # argon2 hashes any length; the cap bounds the work
@@ -17,11 +19,7 @@ KEY_NAME_MAX = 100
 NewPassword = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-
-
-class Credentials(Strict):
+class Credentials(RequestBody):
     email: EmailStr = Field(max_length=EMAIL_MAX)
     password: str = Field(min_length=1, max_length=PASSWORD_MAX)
 
@@ -36,8 +34,45 @@ class SignupRequest(Credentials):
     display_name: str | None = Field(default=None, min_length=1, max_length=DISPLAY_NAME_MAX)
 
 
+TOTP_CODE_MAX = 16        # six digits, maybe spaced; anything longer is not a code
+RECOVERY_CODE_MAX = 32    # 12 characters and their dashes
+
+
 class LoginRequest(Credentials):
-    pass
+    totp_code: str | None = Field(None, min_length=1, max_length=TOTP_CODE_MAX,
+                                  description="when two-factor authentication is on: the app's current code")
+    recovery_code: str | None = Field(None, min_length=1, max_length=RECOVERY_CODE_MAX,
+                                      description="instead of totp_code: one of the recovery codes, once each")
+
+
+class TotpBegin(RequestBody):
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX, description="your password, again")
+
+
+class TotpConfirm(RequestBody):
+    code: str = Field(min_length=1, max_length=TOTP_CODE_MAX, description="the app's current six-digit code")
+
+
+class TotpCheck(RequestBody):
+    """Turning two-factor authentication off, or replacing the recovery codes."""
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+    code: str = Field(min_length=1, max_length=RECOVERY_CODE_MAX,
+                      description="the app's current code, or one of the recovery codes")
+
+
+class TotpSecret(BaseModel):
+    secret: str = Field(description="base32, for typing into the authenticator app")
+    uri: str = Field(description="otpauth://totp/... for a QR code or a phone's link handler")
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str] = Field(description="shown this once; each signs in once instead of a code")
+
+
+class TotpStatus(BaseModel):
+    enabled: bool
+    recovery_codes_left: int
+    required: bool = Field(description="you are an admin and this installation requires it")
 
 
 SETUP_TOKEN_MAX = 128  # the token is 43 characters; anything much longer is not one
@@ -54,7 +89,7 @@ class SetupLinkState(BaseModel):
     valid: bool
 
 
-class ProfileUpdate(Strict):
+class ProfileUpdate(RequestBody):
     display_name: str | None = Field(description=f"1 to {DISPLAY_NAME_MAX} characters once trimmed; null "
                                                  "removes it")
 
@@ -71,7 +106,7 @@ class ProfileUpdate(Strict):
         return value
 
 
-class PasswordChange(Strict):
+class PasswordChange(RequestBody):
     current_password: str = Field(min_length=1, max_length=PASSWORD_MAX,
                                   description="your password now, also when you call with an API key")
     new_password: NewPassword
@@ -91,6 +126,16 @@ class UserEnvelope(BaseModel):
     user: User
 
 
+SIGNUP_NEXT = ("Log in with this email and password. If the email had an account already, nothing was "
+               "changed and its owner was told.")
+
+
+class SignupAccepted(BaseModel):
+    """The answer to every valid sign-up, whether or not the email had an account."""
+    email: str = Field(description="the email as stored (lower case)")
+    next: str = Field(description="what to do now: log in with the same email and password")
+
+
 class LoginResponse(BaseModel):
     user: User
     csrf_token: str
@@ -102,7 +147,7 @@ class MeResponse(BaseModel):
     csrf_token: str | None = Field(None, description="present when authenticated by session cookie")
 
 
-class ApiKeyCreate(Strict):
+class ApiKeyCreate(RequestBody):
     name: str = Field(min_length=1, max_length=KEY_NAME_MAX)
     expires_at: datetime | None = None
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Response
 
+from studio.auth import service as auth
 from studio.catalog import service
 from studio.catalog.schemas import (
     AdminModel,
@@ -30,11 +31,12 @@ from studio.http.responses import json_response
 
 ADMIN_ONLY: dict[int | str, dict[str, Any]] = {401: {"description": "not signed in"},
               404: {"description": "not found, or not an admin (as if the endpoint did not exist)"}}
-async def admins_only(db: Db, ctx: Ctx, cred: Cred) -> None:
+async def admins_only(db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep) -> None:
     """Before the body or the path is even parsed: to anyone but an admin these routes
-    do not exist, so a bad request must not reveal them either (404, not 422)."""
+    do not exist, so a bad request must not reveal them either (404, not 422); an admin
+    without the two-factor authentication the installation requires gets 403."""
     async with db.as_user(cred, ctx) as tx:
-        service.require_admin(tx)
+        await auth.require_admin(tx, settings)
 
 
 router = APIRouter(prefix="/v1/admin", tags=["admin: connections and models"], responses=ADMIN_ONLY,

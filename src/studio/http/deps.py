@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -34,10 +35,21 @@ def bearer_matches(request: Request, secret: SecretStr | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
 
 
+def client_address(request: Request) -> str | None:
+    """The client's IP address, or None when there is none to record. Behind a trusted
+    proxy (STUDIO_TRUSTED_PROXIES) uvicorn takes it from X-Forwarded-For, which can hold
+    anything: a value that is no address is not one (the database stores it as inet)."""
+    host = request.client.host if request.client else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None
+
+
 def context_of(request: Request) -> RequestContext:
     return RequestContext(
         request_id=request.state.request_id,
-        client_ip=request.client.host if request.client else None,
+        client_ip=client_address(request),
         user_agent=(request.headers.get("user-agent") or "")[:512] or None,
     )
 

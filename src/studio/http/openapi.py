@@ -59,7 +59,7 @@ _DESCRIPTIONS = {
     422: "a value is not valid (details say which)",
     429: "too many requests: wait for Retry-After",
     502: "the provider failed or could not be reached",
-    503: "the database is unavailable or busy: retry after Retry-After",
+    503: "the database or the file store is unavailable or busy: retry after Retry-After",
 }
 RATE_LIMITED: dict[int | str, dict[str, Any]] = {429: {"description": _DESCRIPTIONS[429]}}
 RANGES: dict[int | str, dict[str, Any]] = {206: {"description": "the part the Range header asked for"},

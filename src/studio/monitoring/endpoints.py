@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from studio.auth import service as auth
 from studio.http.deps import Cred, Ctx, Db, MetricsDep, MigrationHead, SettingsDep, bearer_matches
-from studio.http.errors import ApiError, error_response, not_found
+from studio.http.errors import ApiError, error_response
 from studio.http.responses import json_response
 from studio.monitoring import repository as repo
 from studio.monitoring import service
@@ -47,7 +48,7 @@ async def metrics(request: Request, db: Db, ctx: Ctx, settings: SettingsDep, reg
 
 @router.get("/v1/admin/statements", responses={404: {"description": "not an admin (as if the endpoint did not exist)"},
                                               503: {"description": "pg_stat_statements is not available"}})
-async def top_statements(db: Db, ctx: Ctx, cred: Cred,
+async def top_statements(db: Db, ctx: Ctx, cred: Cred, settings: SettingsDep,
                          # Checked in the body, after the admin check (a non-admin learns
                          # nothing from a bad value); the document says what is valid.
                          order: Annotated[str, Query(json_schema_extra={"enum": list(repo.ORDERS)})] = "total_time",
@@ -59,8 +60,7 @@ async def top_statements(db: Db, ctx: Ctx, cred: Cred,
     anyone else gets 404, whatever the parameters, as if it did not exist."""
     try:
         async with db.as_user(cred, ctx) as tx:
-            if not tx.user.is_admin:
-                raise not_found()
+            await auth.require_admin(tx, settings)
             if order not in repo.ORDERS:
                 raise ApiError(422, "validation_error", f"order must be one of {', '.join(repo.ORDERS)}")
             if not 1 <= limit <= repo.MAX_LIMIT:

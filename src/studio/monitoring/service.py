@@ -14,12 +14,12 @@ from sqlparse import tokens
 
 from studio.audit import repository as audit
 from studio.audit.report import SEVERITY_ORDER, STATUS_ORDER
+from studio.auth import service as auth
 from studio.auth.identity import Credential, RequestContext
 from studio.config import Settings
 from studio.db.scopes import ApiDatabase
 from studio.fleet import repository as fleet
 from studio.health import service as health
-from studio.http.errors import not_found
 from studio.jobs import repository as jobs
 from studio.ops import repository as ops
 
@@ -42,8 +42,7 @@ async def ops_summary(db: ApiDatabase, ctx: RequestContext, cred: Credential, *,
     is checked. Several transactions: the admin's reads, then readiness in its own
     anonymous one (what /readyz does)."""
     async with db.as_user(cred, ctx) as tx:
-        if not tx.user.is_admin:
-            raise not_found()
+        await auth.require_admin(tx, settings)
         queue = await jobs.queue_summary(tx)
         runs = await ops.last_runs(tx)
         last_audit = await audit.latest_run(tx)

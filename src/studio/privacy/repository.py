@@ -60,6 +60,8 @@ EXPORTED: tuple[Owned, ...] = (
 # Tables left out of the export, and why.
 NOT_EXPORTED: dict[str, str] = {
     "auth.credentials": "the password hash: a secret nobody may read back",
+    "auth.totp_factors": "the second factor's secret: nobody may read it back",
+    "auth.recovery_codes": "hashes of the one-time recovery codes",
     "public.model_registry": "the model catalog; created_by records an admin's authorship, not ownership",
     "public.model_tutorials": "the model catalog",
     "public.provider_connections": "the installation's provider connections and their (encrypted) API keys",

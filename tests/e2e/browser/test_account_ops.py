@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 import zipfile
 from collections.abc import Callable
 from typing import Any
 
+import pyotp
 import pytest
 from playwright.sync_api import expect
 
@@ -130,6 +132,65 @@ def test_the_account_page(studio: Studio, contexts: Callable[..., Any]) -> None:
     with studio.http() as client:
         gone = client.post("/v1/auth/login", json={"email": account.email, "password": account.password})
         assert gone.status_code == 401
+
+
+def test_two_factor_authentication(studio: Studio, contexts: Callable[..., Any]) -> None:
+    """Turned on from the account page with a code an authenticator would show (pyotp
+    computes it), then asked for at login; a recovery code works once instead."""
+    page = contexts().new_page()
+    account = sign_up(page, "Ada Lovelace")
+    page.goto("/account")
+    section = page.get_by_role("region", name="Two-factor authentication")
+    section.get_by_role("button", name="Set up").click()
+    section.get_by_label("Your password").fill(account.password)
+    section.get_by_role("button", name="Continue").click()
+    secret = section.get_by_test_id("totp-secret").inner_text().replace(" ", "")
+    assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
+    expect(section.get_by_role("link", name="Open in an authenticator app")).to_have_attribute(
+        "href", re.compile(r"^otpauth://totp/Studio:"))
+    section.get_by_label("Type the six-digit code the app shows").fill("000000" if pyotp.TOTP(secret).now() != "000000"
+                                                                       else "111111")
+    section.get_by_role("button", name="Turn on").click()
+    expect(section.get_by_role("alert")).to_contain_text("That code is not right")
+    # The previous step's code: the logins below then use this step's.
+    section.get_by_label("Type the six-digit code the app shows").fill(pyotp.TOTP(secret).at(time.time() - 30))
+    section.get_by_role("button", name="Turn on").click()
+    codes = section.get_by_role("list", name="Recovery codes").get_by_role("listitem")
+    expect(codes).to_have_count(10)
+    recovery = codes.first.inner_text().strip()
+    check_page(page, "account-two-factor-codes", expected=((422, r"/v1/me/totp/confirm"),))
+    section.get_by_role("button", name="I have saved them").click()
+    expect(section.get_by_text("10 of 10 recovery codes left")).to_be_visible()
+
+    # Another browser: the password, then the code.
+    other = contexts().new_page()
+    other.goto("/login")
+    other.get_by_label("Email").fill(account.email)
+    other.get_by_label("Password").fill(account.password)
+    other.get_by_role("button", name="Log in").click()
+    code_box = other.get_by_label("Code from your authenticator app")
+    expect(code_box).to_be_focused()
+    check_page(other, "login-two-factor", expected=((401, r"/v1/auth/login"),))
+    code_box.fill(pyotp.TOTP(secret).now())
+    other.get_by_role("button", name="Log in", exact=True).click()
+    other.wait_for_url(lambda url: "/login" not in url)
+
+    # A third: a recovery code instead, once.
+    third = contexts().new_page()
+    third.goto("/login")
+    third.get_by_label("Email").fill(account.email)
+    third.get_by_label("Password").fill(account.password)
+    third.get_by_role("button", name="Log in").click()
+    third.get_by_role("button", name="Lost your phone? Use a recovery code").click()
+    third.get_by_label("Recovery code").fill(recovery)
+    third.get_by_role("button", name="Log in", exact=True).click()
+    third.wait_for_url(lambda url: "/login" not in url)
+    page.reload()
+    expect(page.get_by_role("region", name="Two-factor authentication").get_by_text(
+        "9 of 10 recovery codes left")).to_be_visible()
+    log = page.get_by_role("region", name="Security log")
+    expect(log.get_by_text("Two-factor authentication turned on")).to_be_visible()
+    expect(log.get_by_text("Logged in with a recovery code")).to_be_visible()
 
 
 def test_the_ops_page_is_for_admins(studio: Studio, contexts: Callable[..., Any]) -> None:

@@ -54,3 +54,19 @@ def test_a_guessable_password_is_refused_at_sign_up_in_words(page: Any) -> None:
     page.get_by_role("button", name="Create account").click()
     page.wait_for_url("**/chat**")
     watch_of(page).assert_clean(expected=((422, r"/v1/auth/signup"),))
+
+
+def test_signing_up_with_a_taken_email_says_to_log_in_instead(page: Any) -> None:
+    """The API answers the same for a taken email (its owner is told); the page learns it
+    only from the login that follows, and says to log in with that account's password."""
+    owner = sign_up(page, "Olive Owner")
+    status, _ = api_call(page, "POST", "/v1/auth/logout")
+    assert status == 204
+    page.goto("/signup")
+    page.get_by_label("Email").fill(owner.email)
+    page.get_by_label("Name").fill("Someone Else")
+    page.get_by_label("Password").fill("a different long passphrase")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("alert")).to_contain_text("If you already have an account with this email, log in")
+    assert "/signup" in page.url
+    watch_of(page).assert_clean(expected=((401, r"/v1/auth/login"),))

@@ -44,7 +44,8 @@ export function handleUnauthorized(callback: () => void): void {
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 // Sign-in endpoints answer 401 for a wrong password: that is not an expired session.
-const NO_SESSION_PATHS = ['/v1/auth/login', '/v1/auth/signup', '/v1/setup', '/v1/me/password', '/v1/me'];
+const NO_SESSION_PATHS = ['/v1/auth/login', '/v1/auth/signup', '/v1/setup', '/v1/me/password', '/v1/me',
+	'/v1/me/totp', '/v1/me/totp/recovery-codes'];
 
 const session: Middleware = {
 	onRequest({ request }) {
