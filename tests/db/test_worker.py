@@ -27,6 +27,7 @@ from studio.jobs.repository import RESCUE_ERROR, ClaimedJob
 from studio.jobs.worker import Worker, WorkerOptions, connection_lost
 from studio.ops import housekeeping
 from studio.providers.registry import Providers
+from studio.storage.base import StorageError
 from studio.storage.local import LocalStorage
 
 Handler = Callable[[JobContext], Awaitable[None]]
@@ -139,6 +140,32 @@ def test_lost_connection_gives_the_job_back_without_spending_an_attempt(pg, db, 
     # Both runs were the job's first attempt: the lost connection was not its fault.
     assert runs == [1, 1]
     assert job_states(admin_conn)[job_id] == ("succeeded", 1)
+
+
+def test_a_failing_file_store_is_retried_and_logged_in_one_line(pg, db, admin_conn, tmp_path, caplog):
+    """A full disk is an outage, not a bug: the job is retried with backoff and the
+    reason says so, without a traceback per attempt (bench/results/faults.md counted
+    116 of them in one disk-full window); a bug still gets its traceback."""
+    [store_job, bug_job] = enqueue(admin_conn, 2)
+    runs: dict[UUID, int] = {}
+
+    async def handler(job: JobContext) -> None:
+        runs[job.job.job_id] = runs.get(job.job.job_id, 0) + 1
+        if runs[job.job.job_id] == 1:
+            raise StorageError("[Errno 28] No space left on device") if job.job.job_id == store_job else KeyError("x")
+        await job.complete()
+
+    admin_conn.execute("UPDATE public.jobs SET max_attempts = 3")
+    with caplog.at_level("INFO", logger="studio.worker"):
+        asyncio.run(run_until(pg.conninfo(WORKER_ROLE, db), tmp_path, handler,
+                              lambda: all(state == ("succeeded", 2) for state in job_states(admin_conn).values())))
+    assert runs == {store_job: 2, bug_job: 2}
+    store_lines = [r for r in caplog.records if str(store_job) in r.getMessage() and r.levelname == "ERROR"]
+    assert [r.getMessage() for r in store_lines] == [
+        f"job {store_job}: the file store failed ([Errno 28] No space left on device); retrying"]
+    assert store_lines[0].exc_info is None
+    bug_lines = [r for r in caplog.records if r.getMessage() == f"job {bug_job} crashed"]
+    assert len(bug_lines) == 1 and bug_lines[0].exc_info is not None
 
 
 def test_a_result_is_recorded_again_after_a_lost_connection(pg, db, admin_conn, tmp_path):

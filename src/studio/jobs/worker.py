@@ -50,7 +50,7 @@ from studio.jobs.context import JobContext
 from studio.jobs.registry import JobKind, Registry
 from studio.jobs.repository import ClaimedJob
 from studio.monitoring.logs import job_id_var
-from studio.storage.base import Storage
+from studio.storage.base import Storage, StorageError
 
 log = logging.getLogger("studio.worker")
 
@@ -249,12 +249,19 @@ class Worker:
                             job.job_id, type(exc).__name__)
                 await self._give_back(job)
                 return
-            # A bug, not a provider error (those are handled by the handler): retry
-            # with backoff, so a deploy that fixes it picks the job up again.
-            log.exception("job %s crashed", job.job_id)
+            if type(exc) is StorageError:
+                # The file store failed (a full disk, S3 unreachable): an outage for the
+                # operator, not a bug; retried with backoff like one, logged in a line.
+                log.error("job %s: the file store failed (%s); retrying", job.job_id, exc)
+                reason = "the file store failed"
+            else:
+                # A bug, not a provider error (those are handled by the handler): retry
+                # with backoff, so a deploy that fixes it picks the job up again.
+                log.exception("job %s crashed", job.job_id)
+                reason = "internal error in the worker"
             try:
                 assert kind is not None
-                await self.fail(job, kind, "internal error in the worker", retryable=True)
+                await self.fail(job, kind, reason, retryable=True)
             except psycopg.Error:
                 log.exception("could not record the failure of job %s; its lease will expire", job.job_id)
 
