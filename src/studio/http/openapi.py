@@ -3,7 +3,8 @@ can answer, each with the one error shape, and a 405 says which methods the path
 
 The statuses follow from what a route is made of, so a new endpoint inherits them:
 
-* a parameter or a body: 422 (validation_error); a JSON body: 400 (malformed_json);
+* a parameter or a body: 422 (validation_error); a body: 400 (malformed_json, or
+  malformed_form for a multipart one);
   a `cursor` or `last_event_id` parameter: 400 (a value this API never issued);
 * a method with a body (POST, PUT, PATCH, DELETE): 413 and 415, from RequestGuard;
 * the caller's credential (deps.credential): 401, and 403 for a cookie without its CSRF
@@ -47,7 +48,7 @@ class ErrorBody(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "malformed JSON, or a value this API did not issue (a cursor, an event id)",
+    400: "a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id)",
     401: "not signed in, or the session or API key is not valid",
     403: "a session cookie without its X-CSRF-Token on an unsafe method",
     404: "not found, or not the caller's",
@@ -125,7 +126,12 @@ def document_errors(app: FastAPI, *, credential: Callable[..., Any], database: C
                 if operation is None:
                     continue
                 responses = operation.setdefault("responses", {})
-                for status in error_statuses(route, method, credential=credential, database=database):
+                statuses = error_statuses(route, method, credential=credential, database=database)
+                if "requestBody" in operation:
+                    # A body the endpoint reads itself (a multipart form, a raw file) can be
+                    # malformed too (400 malformed_form, for one).
+                    statuses |= {400, 413, 415}
+                for status in statuses:
                     responses.setdefault(str(status), {"description": _DESCRIPTIONS[status]})
                 for status, response in responses.items():
                     if status[0] in "45" and "content" not in response or status == "422":

@@ -3686,7 +3686,7 @@ export interface operations {
                     "audio/*": unknown;
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3831,6 +3831,15 @@ export interface operations {
                 content: {
                     "application/json": unknown;
                     "text/plain": unknown;
+                };
+            };
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description no or a revoked API key */
@@ -4070,7 +4079,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4509,7 +4518,7 @@ export interface operations {
                     "application/json": components["schemas"]["Connection"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4759,7 +4768,7 @@ export interface operations {
                     "application/json": components["schemas"]["Connection"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4866,7 +4875,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminModelList"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5237,7 +5246,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminModel"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5427,7 +5436,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminModel"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5637,7 +5646,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyPage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5697,7 +5706,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyCreated"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5876,7 +5885,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6035,7 +6044,7 @@ export interface operations {
                     "application/json": components["schemas"]["SignupAccepted"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6114,7 +6123,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConversationPage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6174,7 +6183,7 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6413,7 +6422,7 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6580,7 +6589,7 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6688,7 +6697,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6803,7 +6812,7 @@ export interface operations {
                     "application/json": components["schemas"]["SearchPage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6862,7 +6871,7 @@ export interface operations {
                     "application/json": components["schemas"]["DatasetPage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6922,7 +6931,7 @@ export interface operations {
                     "application/json": components["schemas"]["Dataset"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7170,7 +7179,7 @@ export interface operations {
                     "application/json": components["schemas"]["Dataset"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7268,7 +7277,7 @@ export interface operations {
                     "application/json": components["schemas"]["CaptionsUpdated"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7365,7 +7374,7 @@ export interface operations {
                     "application/json": components["schemas"]["DatasetImagePage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7447,6 +7456,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImageUploaded"];
+                };
+            };
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description not signed in, or the session or API key is not valid */
@@ -7641,7 +7659,7 @@ export interface operations {
                     "application/json": components["schemas"]["DatasetImage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7797,7 +7815,7 @@ export interface operations {
                     "application/json": components["schemas"]["GenerationPage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7857,7 +7875,7 @@ export interface operations {
                     "application/json": components["schemas"]["Generation"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8303,7 +8321,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8408,7 +8426,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserEnvelope"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8503,7 +8521,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditEventPage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8608,7 +8626,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8751,7 +8769,7 @@ export interface operations {
                     "application/json": components["schemas"]["TotpSecret"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8863,7 +8881,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8977,7 +8995,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryCodes"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9082,7 +9100,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryCodes"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9419,7 +9437,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationPage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9683,7 +9701,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationPreferences"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9844,7 +9862,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9983,7 +10001,7 @@ export interface operations {
                     "application/json": components["schemas"]["SharePage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10043,7 +10061,7 @@ export interface operations {
                     "application/json": components["schemas"]["Share"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10221,7 +10239,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainedModelPage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10424,7 +10442,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainedModel"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10519,7 +10537,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingRunPage"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10579,7 +10597,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingRun"];
                 };
             };
-            /** @description malformed JSON, or a value this API did not issue (a cursor, an event id) */
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10864,6 +10882,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Transcription"];
+                };
+            };
+            /** @description a malformed body (JSON, a multipart form), or a value this API did not issue (a cursor, an event id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description not signed in, or the session or API key is not valid */
