@@ -4,7 +4,9 @@ needs no Sort. The SQL is the repositories' own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import psycopg
@@ -47,7 +49,7 @@ def populated(pg, db, admin_conn):
     return pg.conninfo(API_ROLE, db), heavy, long_conversation
 
 
-def explain(conninfo: str, user_id, sql: str, params: tuple) -> dict[str, Any]:
+def explain(conninfo: str, user_id, sql: str, params: tuple | Mapping[str, Any]) -> dict[str, Any]:
     with psycopg.connect(conninfo) as conn:
         conn.execute("SELECT set_config('role', 'authenticated', true), set_config('studio.user_id', %s, true),"
                      " set_config('studio.user_role', 'user', true)", (str(user_id),))
@@ -65,14 +67,15 @@ def assert_ordered_index_scan(plan: dict[str, Any], index: str) -> None:
 
 def test_conversation_pages_walk_the_user_created_index(populated):
     conninfo, user_id, _ = populated
-    first = explain(conninfo, user_id, chat_repo._LIST_FIRST, (user_id, 21))
-    assert_ordered_index_scan(first, "conversations_user_id_created_idx")
-    row = (user_id, "2026-01-01T00:00:00Z", "00000000-0000-0000-0000-000000000000", 21)
-    assert_ordered_index_scan(explain(conninfo, user_id, chat_repo._LIST_AFTER, row),
+    first = chat_repo.conversations_page(after=None, limit=20)
+    assert_ordered_index_scan(explain(conninfo, user_id, first.query, first.params),
+                              "conversations_user_id_created_idx")
+    after = chat_repo.conversations_page(after=(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), uuid.UUID(int=0)), limit=20)
+    assert_ordered_index_scan(explain(conninfo, user_id, after.query, after.params),
                               "conversations_user_id_created_idx")
 
 
-def explain_generic(conninfo: str, user_id, sql: str, params: tuple) -> dict[str, Any]:
+def explain_generic(conninfo: str, user_id, sql: str, params: tuple | Mapping[str, Any]) -> dict[str, Any]:
     """The plan PostgreSQL caches for a prepared statement (psycopg prepares a query it
     has run five times on a connection): parameters unknown, nothing folded."""
     with psycopg.connect(conninfo) as conn:
@@ -87,12 +90,13 @@ def test_a_title_search_filters_the_same_index_walk(populated):
     on top (a filter, no Sort, no scan of anybody else's), with or without a cursor,
     planned for these values or generically."""
     conninfo, user_id, _ = populated
-    pattern = chat_repo.like_pattern("C1_")
-    first = (user_id, pattern, 21)
-    after = (user_id, "2026-01-01T00:00:00Z", "00000000-0000-0000-0000-000000000000", pattern, 21)
+    first = chat_repo.conversations_page(after=None, limit=20, title_contains="C1_")
+    after = chat_repo.conversations_page(after=(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), uuid.UUID(int=0)), limit=20,
+                                         title_contains="C1_")
+    assert first.query == chat_repo._SEARCH_FIRST and after.query == chat_repo._SEARCH_AFTER
     for how in (explain, explain_generic):
-        for sql, params in ((chat_repo._SEARCH_FIRST, first), (chat_repo._SEARCH_AFTER, after)):
-            plan = how(conninfo, user_id, sql, params)
+        for read in (first, after):
+            plan = how(conninfo, user_id, read.query, read.params)
             assert_ordered_index_scan(plan, "conversations_user_id_created_idx")
             scan = next(n for n in plan_nodes(plan) if n.get("Index Name") == "conversations_user_id_created_idx")
             assert "~~*" in scan.get("Filter", ""), scan
@@ -120,5 +124,6 @@ def test_a_conversations_messages_are_an_index_lookup(populated):
 def test_rls_policies_use_the_wrapped_uid(populated):
     """(SELECT auth.uid()) is an InitPlan evaluated once, not a per-row function call."""
     conninfo, user_id, _ = populated
-    plan = explain(conninfo, user_id, chat_repo._LIST_FIRST, (user_id, 21))
+    first = chat_repo.conversations_page(after=None, limit=20)
+    plan = explain(conninfo, user_id, first.query, first.params)
     assert any(n.get("Subplan Name", "").startswith("InitPlan") for n in plan_nodes(plan)), plan

@@ -14,7 +14,8 @@ from psycopg import sql
 
 from studio.auth.identity import Credential, RequestContext, Unauthenticated
 from studio.config import API_ROLE, WORKER_ROLE
-from studio.db.scopes import ApiDatabase, WorkerDatabase
+from studio.chat import repository as chat_repo
+from studio.db.scopes import ApiDatabase, UserStatement, WorkerDatabase
 
 CTX = RequestContext(request_id="test-request", client_ip="127.0.0.9", user_agent="pytest")
 
@@ -99,6 +100,92 @@ def test_a_failed_statement_rolls_back_the_whole_scope(pg, db, admin_conn):
                 await tx.conn.execute("INSERT INTO conversations (user_id, title) VALUES (%s, 'kept?')", (alice,))
                 cur = await tx.conn.execute("INSERT INTO conversations (user_id, title) VALUES (%s, '')", (alice,))
                 await cur.fetchone()
+        finally:
+            await api.close()
+
+    with pytest.raises(psycopg.errors.CheckViolation):
+        run(scenario())
+    assert admin_conn.execute("SELECT count(*) FROM conversations").fetchone()[0] == 0
+
+
+WHO = UserStatement("SELECT current_user AS role, auth.uid() AS uid, current_setting('studio.client_ip') AS ip,"
+                    "       current_setting('studio.request_id') AS request_id, pg_backend_pid() AS pid,"
+                    "       %(echo)s::text AS echo", {"echo": "it's 100%"})
+
+
+def test_one_statement_runs_as_the_user_in_a_scope_of_its_own(pg, db, admin_conn):
+    """run_as_user: the opening, the statement and COMMIT in one message; the same
+    identity and client context as as_user, and nothing of it left on the connection."""
+    alice, alice_token = make_user(admin_conn, "alice@example.org")
+    bob, bob_token = make_user(admin_conn, "bob@example.org")
+    admin_conn.execute("INSERT INTO conversations (user_id, title) VALUES (%s, 'a1'), (%s, 'a2'), (%s, 'b1')",
+                       (alice, alice, bob))
+
+    async def scenario():
+        api = ApiDatabase(pg.conninfo(API_ROLE, db), min_size=1, max_size=1, timeout=5)  # one connection
+        await api.open()
+        try:
+            [who] = await api.run_as_user(session(alice_token), CTX, WHO)
+            pages = {name: await api.run_as_user(session(token), CTX, chat_repo.conversations_page(after=None, limit=20))
+                     for name, token in (("alice", alice_token), ("bob", bob_token))}
+            async with api.pool.connection() as conn:  # outside any scope, on the same server connection
+                cur = await conn.execute("SELECT current_user AS role, current_setting('studio.user_id', true) AS claim,"
+                                         "       pg_backend_pid() AS pid, pg_catalog.txid_current_if_assigned() AS tx,"
+                                         "       (SELECT state FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS state")
+                bare = await cur.fetchone()
+            return who, pages, bare
+        finally:
+            await api.close()
+
+    who, pages, bare = run(scenario())
+    assert who["role"] == "authenticated" and who["uid"] == alice and who["ip"] == "127.0.0.9"
+    assert who["request_id"] == CTX.request_id and who["echo"] == "it's 100%"
+    assert sorted(c["title"] for c in pages["alice"]) == ["a1", "a2"] and [c["title"] for c in pages["bob"]] == ["b1"]
+    assert bare["pid"] == who["pid"] and bare["role"] == API_ROLE and bare["claim"] in (None, "")
+    assert bare["tx"] is None  # the transaction was committed, none is open
+
+
+def test_one_statement_without_a_user_does_nothing(pg, db, admin_conn):
+    """An unknown session: the write is not made, whatever it would touch, and the caller
+    gets Unauthenticated, also for a statement that reads no table."""
+    alice, _ = make_user(admin_conn, "alice@example.org")
+    [conversation] = admin_conn.execute("INSERT INTO conversations (user_id, title) VALUES (%s, 'a') RETURNING id",
+                                        (alice,)).fetchone()
+    writes = [chat_repo.new_message(conversation_id=conversation, role="user", content="hello", model=None,
+                                    parent_id=None, parent_given=False),
+              UserStatement("INSERT INTO public.conversations (user_id, title) VALUES (%(user)s, 'x')", {"user": alice}),
+              UserStatement("SELECT 1 AS one")]
+
+    async def scenario(statement: UserStatement):
+        api = ApiDatabase(pg.conninfo(API_ROLE, db), min_size=0, max_size=1, timeout=5)
+        await api.open()
+        try:
+            return await api.run_as_user(session("not a session"), CTX, statement)
+        finally:
+            await api.close()
+
+    for statement in writes:
+        with pytest.raises(Unauthenticated):
+            run(scenario(statement))
+    assert admin_conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 0
+    assert admin_conn.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
+
+
+def test_one_statement_that_fails_changes_nothing_and_says_why(pg, db, admin_conn):
+    """A statement the database refuses raises what as_user would raise (the endpoint
+    answers it like any other), and its transaction is rolled back."""
+    alice, token = make_user(admin_conn, "alice@example.org")
+    statement = UserStatement(
+        "WITH kept AS (INSERT INTO public.conversations (user_id, title) VALUES (auth.uid(), 'kept?') RETURNING id)"
+        " INSERT INTO public.conversations (user_id, title) SELECT auth.uid(), '' FROM kept RETURNING id")
+
+    async def scenario():
+        api = ApiDatabase(pg.conninfo(API_ROLE, db), min_size=0, max_size=1, timeout=5)
+        await api.open()
+        try:
+            with pytest.raises(ValueError):  # the opening's own parameters cannot be overridden
+                await api.run_as_user(session(token), CTX, UserStatement("SELECT 1", {"request_id": "x"}))
+            await api.run_as_user(session(token), CTX, statement)
         finally:
             await api.close()
 

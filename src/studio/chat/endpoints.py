@@ -70,10 +70,8 @@ async def list_conversations(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 20, cu
                              q: TitleQuery = None) -> Response:
     """The caller's conversations, newest first, in keyset pages (`next_cursor`); with
     `q`, only those whose title contains it (case-insensitive)."""
-    after = decode_cursor(cursor)
-    async with db.as_user(cred, ctx) as tx:
-        rows = await repo.list_conversations(tx, after=after, limit=limit, title_contains=q)
-    return json_response(page(rows, limit))
+    read = repo.conversations_page(after=decode_cursor(cursor), limit=limit, title_contains=q)
+    return json_response(page(await db.run_as_user(cred, ctx, read), limit))
 
 
 @router.get("/search", response_model=SearchPage)
@@ -127,11 +125,9 @@ async def add_message(conversation_id: UUID, body: MessageCreate, request: Reque
                       cred: Cred, providers: ProvidersDep, storage: StorageDep) -> Response:
     if body.generate:
         return await _add_and_answer(conversation_id, body, request, db, ctx, cred, providers, storage)
-    async with db.as_user(cred, ctx) as tx:
-        row = await service.add_message(tx, conversation_id=conversation_id, role=body.role, content=body.content,
-                                        model=body.model, parent_id=body.parent_id,
-                                        parent_given="parent_id" in body.model_fields_set,
-                                        attachments=body.attachments)
+    row = await service.post_message(db, cred, ctx, conversation_id=conversation_id, role=body.role,
+                                     content=body.content, model=body.model, parent_id=body.parent_id,
+                                     parent_given="parent_id" in body.model_fields_set, attachments=body.attachments)
     return json_response(row, 201)
 
 

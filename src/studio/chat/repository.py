@@ -7,37 +7,39 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from studio.db.scopes import UserScope, WorkerScope
+from studio.db.scopes import UserStatement, UserScope, WorkerScope, run_statement
 
+# A user's conversations, newest first: written with auth.uid() for the user, so that
+# the list endpoint sends them with the scope's opening (scopes.run_as_user).
 _LIST_FIRST = """
 SELECT id, title, title_auto, system_prompt, model_id, created_at, updated_at
   FROM public.conversations
- WHERE user_id = %s
+ WHERE user_id = auth.uid()
  ORDER BY created_at DESC, id DESC
- LIMIT %s
+ LIMIT %(limit)s
 """
 _LIST_AFTER = """
 SELECT id, title, title_auto, system_prompt, model_id, created_at, updated_at
   FROM public.conversations
- WHERE user_id = %s AND (created_at, id) < (%s, %s)
+ WHERE user_id = auth.uid() AND (created_at, id) < (%(after_ts)s, %(after_id)s)
  ORDER BY created_at DESC, id DESC
- LIMIT %s
+ LIMIT %(limit)s
 """
 # The same pages of the titles containing a text (ILIKE, the pattern from like_pattern):
 # the same walk of the index in page order, the title checked on top of it.
 _SEARCH_FIRST = """
 SELECT id, title, title_auto, system_prompt, model_id, created_at, updated_at
   FROM public.conversations
- WHERE user_id = %s AND title ILIKE %s ESCAPE '\\'
+ WHERE user_id = auth.uid() AND title ILIKE %(pattern)s ESCAPE '\\'
  ORDER BY created_at DESC, id DESC
- LIMIT %s
+ LIMIT %(limit)s
 """
 _SEARCH_AFTER = """
 SELECT id, title, title_auto, system_prompt, model_id, created_at, updated_at
   FROM public.conversations
- WHERE user_id = %s AND (created_at, id) < (%s, %s) AND title ILIKE %s ESCAPE '\\'
+ WHERE user_id = auth.uid() AND (created_at, id) < (%(after_ts)s, %(after_id)s) AND title ILIKE %(pattern)s ESCAPE '\\'
  ORDER BY created_at DESC, id DESC
- LIMIT %s
+ LIMIT %(limit)s
 """
 
 
@@ -63,21 +65,23 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def list_conversations(tx: UserScope, *, after: tuple[datetime, UUID] | None, limit: int,
-                             title_contains: str | None = None) -> list[dict[str, Any]]:
+def conversations_page(*, after: tuple[datetime, UUID] | None, limit: int,
+                       title_contains: str | None = None) -> UserStatement:
     """Newest first, `limit` + 1 rows (the page and whether there is a next one); with
     `title_contains`, only the titles containing it, ignoring case."""
+    params: dict[str, object] = {"limit": limit + 1}
+    if after is not None:
+        params.update(after_ts=after[0], after_id=after[1])
     if title_contains is not None:
-        pattern = like_pattern(title_contains)
-        if after is None:
-            cur = await tx.conn.execute(_SEARCH_FIRST, (tx.user.id, pattern, limit + 1))
-        else:
-            cur = await tx.conn.execute(_SEARCH_AFTER, (tx.user.id, after[0], after[1], pattern, limit + 1))
-    elif after is None:
-        cur = await tx.conn.execute(_LIST_FIRST, (tx.user.id, limit + 1))
-    else:
-        cur = await tx.conn.execute(_LIST_AFTER, (tx.user.id, after[0], after[1], limit + 1))
-    return await cur.fetchall()
+        params["pattern"] = like_pattern(title_contains)
+        return UserStatement(_SEARCH_FIRST if after is None else _SEARCH_AFTER, params)
+    return UserStatement(_LIST_FIRST if after is None else _LIST_AFTER, params)
+
+
+async def list_conversations(tx: UserScope, *, after: tuple[datetime, UUID] | None, limit: int,
+                             title_contains: str | None = None) -> list[dict[str, Any]]:
+    """`conversations_page` in a scope that is already open."""
+    return await run_statement(tx, conversations_page(after=after, limit=limit, title_contains=title_contains))
 
 
 async def get_conversation(tx: UserScope, *, conversation_id: UUID) -> dict[str, Any] | None:
@@ -117,33 +121,37 @@ async def delete_conversation(tx: UserScope, *, conversation_id: UUID) -> bool:
     return await cur.fetchone() is not None
 
 
+def new_message(*, conversation_id: UUID, role: str, content: str, model: str | None,
+                parent_id: UUID | None, parent_given: bool) -> UserStatement:
+    """Returns no row when the conversation is not the caller's. Without an explicit
+    parent the message continues the conversation's latest message."""
+    params = {"conversation_id": conversation_id, "role": role, "content": content, "model": model}
+    if parent_given:
+        return UserStatement(
+            """
+            INSERT INTO public.messages (conversation_id, parent_id, role, content, model)
+            SELECT c.id, %(parent_id)s, %(role)s, %(content)s, %(model)s
+              FROM public.conversations c WHERE c.id = %(conversation_id)s
+            RETURNING id, conversation_id, parent_id, role, content, model, created_at
+            """, {**params, "parent_id": parent_id})
+    return UserStatement(
+        """
+        INSERT INTO public.messages (conversation_id, parent_id, role, content, model)
+        SELECT c.id,
+               (SELECT m.id FROM public.messages m WHERE m.conversation_id = c.id
+                 ORDER BY m.created_at DESC, m.id DESC LIMIT 1),
+               %(role)s, %(content)s, %(model)s
+          FROM public.conversations c WHERE c.id = %(conversation_id)s
+        RETURNING id, conversation_id, parent_id, role, content, model, created_at
+        """, params)
+
+
 async def add_message(tx: UserScope, *, conversation_id: UUID, role: str, content: str, model: str | None,
                       parent_id: UUID | None, parent_given: bool) -> dict[str, Any] | None:
-    """None when the conversation is not the caller's. Without an explicit parent the
-    message continues the conversation's latest message."""
-    if parent_given:
-        cur = await tx.conn.execute(
-            """
-            INSERT INTO public.messages (conversation_id, parent_id, role, content, model)
-            SELECT c.id, %s, %s, %s, %s FROM public.conversations c WHERE c.id = %s
-            RETURNING id, conversation_id, parent_id, role, content, model, created_at
-            """,
-            (parent_id, role, content, model, conversation_id),
-        )
-    else:
-        cur = await tx.conn.execute(
-            """
-            INSERT INTO public.messages (conversation_id, parent_id, role, content, model)
-            SELECT c.id,
-                   (SELECT m.id FROM public.messages m WHERE m.conversation_id = c.id
-                     ORDER BY m.created_at DESC, m.id DESC LIMIT 1),
-                   %s, %s, %s
-              FROM public.conversations c WHERE c.id = %s
-            RETURNING id, conversation_id, parent_id, role, content, model, created_at
-            """,
-            (role, content, model, conversation_id),
-        )
-    return await cur.fetchone()
+    """`new_message` in a scope that is already open; None when the conversation is not the caller's."""
+    rows = await run_statement(tx, new_message(conversation_id=conversation_id, role=role, content=content,
+                                               model=model, parent_id=parent_id, parent_given=parent_given))
+    return rows[0] if rows else None
 
 
 async def list_messages(tx: UserScope, *, conversation_id: UUID,

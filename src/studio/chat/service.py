@@ -10,7 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from studio.chat import repository as repo
-from studio.db.scopes import UserScope
+from studio.auth.identity import Credential, RequestContext
+from studio.db.scopes import ApiDatabase, UserScope
 from studio.http.errors import ApiError, not_found
 from studio.jobs import repository as jobs
 from studio.media import repository as media_repo
@@ -74,6 +75,23 @@ async def ask_many(tx: UserScope, providers: Providers, *, conversation_id: UUID
                                  parent_id=parent_id, parent_given=parent_given, attachments=attachments or [])
     history = await repo.list_messages(tx, conversation_id=conversation_id, leaf_id=question["id"]) or []
     return [await _question(tx, spec, provider, dict(question), history) for spec, provider in chosen]
+
+
+async def post_message(db: ApiDatabase, cred: Credential, ctx: RequestContext, *, conversation_id: UUID,
+                       role: str, content: str, model: str | None, parent_id: UUID | None, parent_given: bool,
+                       attachments: list[UUID]) -> dict[str, Any]:
+    """A message, in a transaction of its own. Without attachments it is one statement,
+    sent with the scope's opening in one round trip (the common case: a person typing)."""
+    if attachments:
+        async with db.as_user(cred, ctx) as tx:
+            return await add_message(tx, conversation_id=conversation_id, role=role, content=content, model=model,
+                                     parent_id=parent_id, parent_given=parent_given, attachments=attachments)
+    rows = await db.run_as_user(cred, ctx, repo.new_message(
+        conversation_id=conversation_id, role=role, content=content, model=model, parent_id=parent_id,
+        parent_given=parent_given))
+    if not rows:
+        raise not_found("conversation")
+    return {**rows[0], "attachments": []}
 
 
 async def add_message(tx: UserScope, *, conversation_id: UUID, role: str, content: str, model: str | None,

@@ -51,10 +51,8 @@ async def list_generations(db: Db, ctx: Ctx, cred: Cred, limit: Limit = 20, curs
                            type: Literal["image", "audio", "video"] | None = None,
                            status: Literal["queued", "running", "succeeded", "failed", "canceled"] | None = None,
                            ) -> Response:
-    after = decode_cursor(cursor)
-    async with db.as_user(cred, ctx) as tx:
-        rows = await repo.list_generations(tx, type_=type, status=status, after=after, limit=limit)
-    return json_response(page(rows, limit))
+    read = repo.generations_page(type_=type, status=status, after=decode_cursor(cursor), limit=limit)
+    return json_response(page(await db.run_as_user(cred, ctx, read), limit))
 
 
 @router.get("/generations/{generation_id}", response_model=Generation)

@@ -9,10 +9,9 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from studio.db.scopes import UserScope, WorkerScope
+from studio.db.scopes import UserStatement, UserScope, WorkerScope, run_statement
 
 
 async def visible_model(tx: UserScope, *, model_id: UUID) -> dict[str, Any] | None:
@@ -141,30 +140,37 @@ async def get_generation(tx: UserScope, *, generation_id: UUID) -> dict[str, Any
     return await cur.fetchone()
 
 
-_LIST_COLUMNS = sql.SQL("""
+_LIST_COLUMNS = """
 SELECT id, type, status, model_id, provider, prompt, params, progress, error, attempts, result,
        NULL::jsonb AS inputs, created_at, updated_at, started_at, finished_at FROM public.generations
-""")
+"""
+
+
+def generations_page(*, type_: str | None, status: str | None, after: tuple[datetime, UUID] | None,
+                     limit: int) -> UserStatement:
+    """The caller's generations, newest first, `limit` + 1 rows. Only the filters given,
+    as plain conditions: `(%s IS NULL OR status = %s)` would let a generic plan (psycopg
+    prepares a statement at its 5th run) neither choose the status index nor keep the
+    ORDER BY's index order, and read all of the user's rows."""
+    conditions = ["user_id = auth.uid()"]
+    params: dict[str, object] = {"limit": limit + 1}
+    if type_ is not None:
+        conditions.append("type = %(type)s")
+        params["type"] = type_
+    if status is not None:
+        conditions.append("status = %(status)s")
+        params["status"] = status
+    if after is not None:
+        conditions.append("(created_at, id) < (%(after_ts)s, %(after_id)s)")
+        params.update(after_ts=after[0], after_id=after[1])
+    return UserStatement(f"{_LIST_COLUMNS} WHERE {' AND '.join(conditions)} "
+                    "ORDER BY created_at DESC, id DESC LIMIT %(limit)s", params)
 
 
 async def list_generations(tx: UserScope, *, type_: str | None, status: str | None,
                            after: tuple[datetime, UUID] | None, limit: int) -> list[dict[str, Any]]:
-    # Only the filters given, as plain conditions: `(%s IS NULL OR status = %s)` would let
-    # a generic plan (psycopg prepares a statement at its 5th run) neither choose the
-    # status index nor keep the ORDER BY's index order, and read all of the user's rows.
-    conditions = [sql.SQL("user_id = %(user)s")]
-    if type_ is not None:
-        conditions.append(sql.SQL("type = %(type)s"))
-    if status is not None:
-        conditions.append(sql.SQL("status = %(status)s"))
-    if after is not None:
-        conditions.append(sql.SQL("(created_at, id) < (%(after_ts)s, %(after_id)s)"))
-    query = sql.SQL("{columns} WHERE {conditions} ORDER BY created_at DESC, id DESC LIMIT %(limit)s").format(
-        columns=_LIST_COLUMNS, conditions=sql.SQL(" AND ").join(conditions))
-    cur = await tx.conn.execute(
-        query, {"user": tx.user.id, "type": type_, "status": status, "after_ts": after[0] if after else None,
-                "after_id": after[1] if after else None, "limit": limit + 1})
-    return await cur.fetchall()
+    """`generations_page` in a scope that is already open."""
+    return await run_statement(tx, generations_page(type_=type_, status=status, after=after, limit=limit))
 
 
 async def cancel_generation(tx: UserScope, *, generation_id: UUID) -> dict[str, Any] | None:
