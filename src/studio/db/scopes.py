@@ -48,8 +48,8 @@ class WorkerScope:
 
 @dataclass(frozen=True, slots=True)
 class UserStatement:
-    """One statement of the caller's (a read, or a write whose rules the database holds:
-    RLS, constraints, triggers) that names its user as `auth.uid()`, never as a value:
+    """One statement of the caller's that returns rows (a read, or a write with RETURNING
+    whose rules the database holds: RLS, constraints, triggers) and names its user as `auth.uid()`, never as a value:
     it is written before the user is known, so that `ApiDatabase.run_as_user` can send
     it in the message that opens the scope (one round trip for the whole request). Its
     placeholders are named (`%(name)s`); a literal percent sign is `%%`."""
@@ -60,7 +60,7 @@ class UserStatement:
 async def run_statement(tx: UserScope, statement: UserStatement) -> list[DictRow]:
     """A UserStatement inside a scope that is already open (other statements around it)."""
     cur = await tx.conn.execute(statement.query, statement.params)
-    return await cur.fetchall() if cur.description is not None else []
+    return await cur.fetchall()
 
 
 # The client context and the switch to anon come first: studio_api itself may do
@@ -226,7 +226,7 @@ class ApiDatabase(_Pool):
             authenticated = await cur.fetchone() is not None
             cur.nextset()  # the guard's
             cur.nextset()
-            rows = await cur.fetchall() if cur.description is not None else []
+            rows = await cur.fetchall()
         finally:
             await self.pool.putconn(conn)
         if not authenticated:  # a statement that touched no table ran without a user
