@@ -22,8 +22,12 @@ canceled) has been sent.
 Every read is one short transaction as the caller (RLS), never one held open while
 streaming: a stream holds no database connection between reads, and the credential is
 checked again at each read, so logging out or revoking the API key ends the stream
-(nothing more is sent) within one poll interval. Reads are woken by the process's
-shared LISTEN connection (listener.py) and also happen every ~POLL_SECONDS regardless.
+(nothing more is sent) at its next read, within one poll interval. Reads are woken by
+the process's shared LISTEN connection (listener.py) and also happen every
+~POLL_SECONDS regardless; on a process with more than POLL_SECONDS x
+IDLE_READS_PER_SECOND open streams, the idle polls are spread out so that together
+they stay within IDLE_READS_PER_SECOND while the listener is connected. The
+/v1/events streams of one credential woken together share one read (_SharedRead).
 A comment line is sent after KEEPALIVE_SECONDS of silence so proxies keep the
 connection open.
 
@@ -70,6 +74,14 @@ router = APIRouter(prefix="/v1", tags=["events"])
 
 BATCH = 500
 POLL_SECONDS = 5.0
+# The reads per second that all the idle streams of a process may make together while
+# its listener is connected: with more than POLL_SECONDS x this many streams open, each
+# polls less often (listener.EventListener.poll_seconds). Notifications still wake a
+# stream at once; what waits longer is only what no NOTIFY announces (a notification
+# written alone, e.g. a share about to expire) and the end of a stream whose
+# credential was revoked (nothing is sent for it meanwhile: every send follows a read
+# under that credential).
+IDLE_READS_PER_SECOND = 100.0
 KEEPALIVE_SECONDS = 15.0
 RETRY_MILLISECONDS = 3000
 USER_LOOKBACK_SECONDS = 10.0
@@ -94,9 +106,14 @@ _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class EventStreamResponse(Response):
-    """`text/event-stream` driven by a pump coroutine. The client's disconnect is
-    watched alongside it, so a closed tab cancels the pump at once (no task outlives
-    the request), and `on_close` always runs (frees the subscriber slot)."""
+    """`text/event-stream` driven by a pump coroutine, run in the request's own task. The
+    client's disconnect is watched alongside it by one small task, which cancels the
+    pump at once (no task outlives the request); `on_close` always runs (frees the
+    subscriber slot).
+
+    One task per stream besides the request's (not a pump task and a watcher task
+    joined by asyncio.wait): a process holds thousands of idle streams
+    (bench/events_bench.py)."""
 
     media_type = "text/event-stream"
 
@@ -104,39 +121,59 @@ class EventStreamResponse(Response):
         self.status_code = 200
         self.background = None
         self._pump, self._on_close = pump, on_close
+        self._gone = self._done = False
         self.init_headers({"Cache-Control": "no-cache, no-store", "X-Accel-Buffering": "no",
                            "X-Content-Type-Options": "nosniff"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+
+        def left(watcher: asyncio.Future[None]) -> None:
+            # The client went away (or the watcher failed): stop the pump where it waits.
+            if watcher.cancelled():
+                return
+            if watcher.exception() is not None:
+                log.warning("event stream: reading the request failed: %r", watcher.exception())
+            if not self._done:
+                self._gone = True
+                task.cancel()
+
+        async def write(data: bytes) -> None:
+            # uvicorn drops writes to a closed connection silently: refuse them, so
+            # a pump ends at its next write even if it missed its cancellation.
+            if self._gone:
+                raise ConnectionResetError("the client disconnected")
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+
+        watcher = asyncio.ensure_future(_disconnected(receive))
+        watcher.add_done_callback(left)
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             await send({"type": "http.response.body", "body": b"retry: %d\n\n" % RETRY_MILLISECONDS,
                         "more_body": True})
-
-            async def write(data: bytes) -> None:
-                # uvicorn drops writes to a closed connection silently: refuse them, so
-                # a pump ends at its next write even if it missed its cancellation.
-                if gone.done():
-                    raise ConnectionResetError("the client disconnected")
-                await send({"type": "http.response.body", "body": data, "more_body": True})
-
-            gone = asyncio.ensure_future(_disconnected(receive))
-            pump = asyncio.ensure_future(self._pump(write))
             try:
-                await asyncio.wait({pump, gone}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (pump, gone):
-                    task.cancel()
-                await asyncio.gather(pump, gone, return_exceptions=True)
-            if gone.cancelled() and not pump.cancelled():
-                error = pump.exception()
-                if error is not None and not isinstance(error, OSError):  # OSError: the client went away
-                    log.error("event stream failed", exc_info=error)
-                if not isinstance(error, OSError):
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                await self._pump(write)
+            except OSError:
+                raise
+            except Exception:
+                if self._gone:
+                    raise ConnectionResetError("the client disconnected") from None
+                log.exception("event stream failed")
+            if not self._gone:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not self._gone:
+                raise  # the server is stopping: not ours to swallow
         except OSError:
             pass  # the client disconnected while we wrote
         finally:
+            # From here on the watcher must not cancel this task (nothing below awaits).
+            self._done = True
+            if self._gone and task.cancelling():
+                task.uncancel()  # our own cancellation (the client left), consumed here
+            watcher.remove_done_callback(left)
+            watcher.cancel()
             self._on_close()
 
 
@@ -202,7 +239,8 @@ class _Pump:
                 return
             if more:
                 continue
-            poll_at = time.monotonic() + POLL_SECONDS * random.uniform(0.9, 1.1)
+            poll_seconds = self.subscription.poll_seconds(POLL_SECONDS, IDLE_READS_PER_SECOND)
+            poll_at = time.monotonic() + poll_seconds * random.uniform(0.9, 1.1)
             while True:
                 if self.subscription.closed:
                     return
@@ -301,6 +339,42 @@ class _RunCursor:
         return encoded
 
 
+_SHARED_READ_TASKS: set[asyncio.Task[None]] = set()
+
+
+class _SharedRead:
+    """One read of a credential's events, notifications and training runs, shared by
+    every /v1/events stream of that credential woken meanwhile (a person's open tabs
+    share a session): the NOTIFY for a user wakes all their streams at once, and N
+    identical transactions on the shared pool became one. It runs as that credential
+    (RLS as ever), from the lowest position of the streams that joined before it began
+    (a stream woken after it began waits for the next one: it may not see the commit
+    that woke it); each stream then keeps what is new to it. Skipped are only the rows
+    every joined stream has sent, so the statements' LIMITs count the same rows."""
+
+    __slots__ = ("ctx", "events_after", "events_skip", "notifications_since", "notifications_skip",
+                 "result", "runs_since", "runs_skip")
+
+    def __init__(self, ctx: RequestContext, pump: _UserPump) -> None:
+        self.ctx = ctx
+        self.events_after, self.events_skip = pump.cursor.floor, set(pump.cursor.sent)
+        self.notifications_since = pump.notifications.floor
+        self.notifications_skip = set(pump.notifications.sent)
+        self.runs_since, self.runs_skip = pump.runs.floor, set(pump.runs.sent)
+        self.result: asyncio.Future[tuple[list[dict[str, Any]], datetime, list[dict[str, Any]],
+                                          list[dict[str, Any]]]] = asyncio.get_running_loop().create_future()
+        # Read by a stream, unless every stream that joined was cancelled (client gone).
+        self.result.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def join(self, pump: _UserPump) -> None:
+        self.events_after = min(self.events_after, pump.cursor.floor)
+        self.events_skip &= pump.cursor.sent.keys()
+        self.notifications_since = min(self.notifications_since, pump.notifications.floor)
+        self.notifications_skip &= pump.notifications.sent.keys()
+        self.runs_since = min(self.runs_since, pump.runs.floor)
+        self.runs_skip &= pump.runs.sent
+
+
 class _UserPump(_Pump):
     def __init__(self, *args: Any, after: int, notifications_since: datetime) -> None:
         super().__init__(*args)
@@ -310,16 +384,59 @@ class _UserPump(_Pump):
 
     async def read(self) -> tuple[list[bytes], bool, bool]:
         self.cursor.settle(time.monotonic())
+        pending: dict[Any, _SharedRead] = self.subscription.shared_reads
+        key = (self.cred.kind, self.cred.token_hash)
+        shared = pending.get(key)
+        if shared is None:
+            shared = pending[key] = _SharedRead(self.ctx, self)
+            # Started after the streams woken with this one (already scheduled) joined.
+            task = asyncio.get_running_loop().create_task(self._read_shared(key, shared, pending))
+            _SHARED_READ_TASKS.add(task)  # the loop keeps only a weak reference
+            task.add_done_callback(_SHARED_READ_TASKS.discard)
+        else:
+            shared.join(self)
+        # Shielded: a stream whose client left must not cancel the others' read.
+        events, server_now, arrived, runs = await asyncio.shield(shared.result)
+        if len(events) >= BATCH:
+            return await self._read_alone()  # a long backlog: this stream pages on its own
+        events = [e for e in events if e["id"] > self.cursor.floor and e["id"] not in self.cursor.sent]
+        arrived = [n for n in arrived if n["created_at"] > self.notifications.floor
+                   and n["id"] not in self.notifications.sent]
+        runs = [r for r in runs if r["updated_at"] > self.runs.floor
+                and (r["id"], r["updated_at"]) not in self.runs.sent]
+        return self._record(events, server_now, arrived, runs), False, False
+
+    async def _read_shared(self, key: Any, shared: _SharedRead, pending: dict[Any, _SharedRead]) -> None:
+        if pending.get(key) is shared:
+            del pending[key]  # begun: later wake-ups start the next one
+        try:
+            async with self.db.as_user(self.cred, shared.ctx) as tx:
+                events = await repo.user_events(tx, after=shared.events_after, skip=shared.events_skip,
+                                                limit=BATCH)
+                server_now, arrived = await notifications.arrived(tx, since=shared.notifications_since,
+                                                                  skip=list(shared.notifications_skip))
+                runs = await training.changed_runs(tx, since=shared.runs_since, skip=list(shared.runs_skip))
+        except BaseException as exc:  # every joined stream handles it as its own read's
+            shared.result.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            shared.result.set_result((events, server_now, arrived, runs))
+
+    async def _read_alone(self) -> tuple[list[bytes], bool, bool]:
         async with self.db.as_user(self.cred, self.ctx) as tx:
             events = await repo.user_events(tx, after=self.cursor.floor, skip=self.cursor.sent.keys(), limit=BATCH)
             server_now, arrived = await notifications.arrived(tx, since=self.notifications.floor,
                                                               skip=list(self.notifications.sent))
             runs = await training.changed_runs(tx, since=self.runs.floor, skip=list(self.runs.sent))
+        return self._record(events, server_now, arrived, runs), False, len(events) >= BATCH
+
+    def _record(self, events: list[dict[str, Any]], server_now: datetime, arrived: list[dict[str, Any]],
+                runs: list[dict[str, Any]]) -> list[bytes]:
         self.cursor.record(events, time.monotonic())
         self.notifications.record(arrived, server_now)
-        encoded = ([format_event(e) for e in events] + [format_notification(n) for n in arrived]
-                   + self.runs.record(runs, server_now))
-        return encoded, False, len(events) >= BATCH
+        return ([format_event(e) for e in events] + [format_notification(n) for n in arrived]
+                + self.runs.record(runs, server_now))
 
 
 def _resume_after(request: Request, query_value: str | None) -> int | None:

@@ -28,7 +28,11 @@ log = logging.getLogger("studio.events")
 
 CHANNEL = "studio_events"
 APPLICATION_NAME = "studio-events"
-MAX_SUBSCRIBERS = 1000
+# Open streams per API process. Measured (bench/results/events.md): 5,000 idle streams
+# cost one process about 31 KiB each (mostly the HTTP stack's per-request objects) and,
+# with the idle-read budget (endpoints.IDLE_READS_PER_SECOND), about 15% of a core; the
+# process's open-files limit must be above this (each stream is a socket).
+MAX_SUBSCRIBERS = 10_000
 
 
 class SubscribeRefused(Exception):
@@ -37,43 +41,69 @@ class SubscribeRefused(Exception):
 
 class Subscription:
     """One open stream's wake-up flag. `wait` returns early when a notification for its
-    user arrived since the previous wait (wake-ups coalesce: one read catches up)."""
+    user arrived since the previous wait (wake-ups coalesce: one read catches up).
 
-    __slots__ = ("_event", "_listener", "_open", "user_id")
+    Kept small, since a process holds thousands (bench/events_bench.py): a flag and, only
+    while a stream waits, one future and one timer handle, instead of an asyncio.Event
+    (a deque of waiters) and an asyncio.timeout context per wait."""
+
+    __slots__ = ("_listener", "_open", "_waiter", "_woken", "user_id")
 
     def __init__(self, listener: EventListener, user_id: str) -> None:
         self.user_id = user_id
-        self._event = asyncio.Event()
         self._listener = listener
         self._open = True
+        self._woken = False
+        self._waiter: asyncio.Future[None] | None = None
 
     @property
     def closed(self) -> bool:
         """The listener shut down: the stream should end."""
         return self._listener.closed
 
+    @property
+    def shared_reads(self) -> dict[Any, Any]:
+        """The process's reads being gathered, by credential (endpoints._SharedRead)."""
+        return self._listener.shared_reads
+
+    def poll_seconds(self, base: float, reads_per_second: float) -> float:
+        """How long a stream of this process may go without a read of its own (see
+        EventListener.poll_seconds)."""
+        return self._listener.poll_seconds(base, reads_per_second)
+
     def wake(self) -> None:
-        self._event.set()
+        self._woken = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def wait(self, timeout: float) -> bool:
-        """True if woken within `timeout` seconds (the flag is cleared), else False."""
-        if not self._event.is_set():
-            # asyncio.timeout, not wait_for: on Python 3.11, wait_for swallows a
-            # cancellation that arrives as the wait completes (the stream's task would
-            # then outlive its client).
+        """True if woken within `timeout` seconds (the flag is cleared), else False.
+        A cancellation propagates (a bare future, not wait_for: on Python 3.11, wait_for
+        swallows a cancellation that arrives as the wait completes, and the stream's task
+        would then outlive its client)."""
+        if not self._woken:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(timeout, _expire, waiter)
             try:
-                async with asyncio.timeout(timeout):
-                    await self._event.wait()
-            except TimeoutError:
-                return False
-        self._event.clear()
-        return True
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        woken, self._woken = self._woken, False
+        return woken
 
     def close(self) -> None:
         """Idempotent; frees the slot."""
         if self._open:
             self._open = False
             self._listener._remove(self)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class EventListener:
@@ -88,6 +118,7 @@ class EventListener:
         self._stable_seconds = 10.0
         self._subscribers: dict[str, set[Subscription]] = {}
         self._count = 0
+        self.shared_reads: dict[Any, Any] = {}
         self._task: asyncio.Task[None] | None = None
         self.closed = False
         self.connected = False
@@ -105,6 +136,17 @@ class EventListener:
         self._subscribers.setdefault(user_id, set()).add(subscription)
         self._count += 1
         return subscription
+
+    def poll_seconds(self, base: float, reads_per_second: float) -> float:
+        """How long a stream may go without a read of its own: `base` while this
+        listener is down (notifications may be missed: the poll is the safety net) or
+        while few streams are open; with many, stretched so that all of them together
+        read at most `reads_per_second` when nothing happens (each read is a
+        transaction on the shared pool; 5,000 streams polling every 5 s took most of a
+        core and the pool's every connection)."""
+        if not self.connected:
+            return base
+        return max(base, self._count / reads_per_second)
 
     def _remove(self, subscription: Subscription) -> None:
         subscribers = self._subscribers.get(subscription.user_id)
