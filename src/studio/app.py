@@ -15,6 +15,7 @@ import psycopg
 from fastapi import FastAPI
 from pydantic import SecretStr
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from studio import web
 from studio.auth import endpoints as auth_endpoints
@@ -119,6 +120,7 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
             app.state.storage = storage
             if metrics.multiprocess:  # a scrape reaches one process; the others report by themselves
                 sampler = asyncio.create_task(_sample_pool_every_second(metrics, db))
+            log.info("API process ready", extra={"server": settings.api_server})
             yield
         finally:
             if sampler is not None:
@@ -182,6 +184,12 @@ def create_app(settings: Settings, *, conninfo: str) -> FastAPI:
                        raw_body_routes=(re.compile(r"/v1/datasets/[^/]+/images"),))
     # Outermost: requests RequestGuard refuses are timed and counted too.
     app.add_middleware(HttpMetrics, metrics=metrics)
+    if settings.trusted_proxies:
+        # The client's address (login throttle, rate limits, audit log) comes from
+        # X-Forwarded-For only when the request comes from a proxy named in
+        # STUDIO_TRUSTED_PROXIES; anyone else could write any address there. In the app,
+        # so that it holds under either server (STUDIO_API_SERVER).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app
 
 

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # API processes (`studio api`, `studio up`): one per core the API may use is a good
     # start. Each has its own pool, so the API opens up to api_workers x pool_max_size.
     api_workers: int = Field(1, ge=1, le=64)
+    # The HTTP server those processes run: uvicorn, or granian (pip install 'studio[granian]'),
+    # which needed less CPU per request for the same app (bench/results/load.md, decision 0007).
+    api_server: Literal["uvicorn", "granian"] = "uvicorn"
 
     # Pools (F2): bounded per process; a request waits at most pool_timeout for a connection.
     # Sizing: docs/operations/connection-pooling.md.

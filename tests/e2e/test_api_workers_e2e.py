@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,14 +50,18 @@ def wait_for_sample(port: int, name: str, expected: float, timeout: float = 30) 
 
 
 def api_processes(up_pid: int) -> tuple[int, list[int]]:
-    """The `studio api` process under `studio up`, and the processes serving under it."""
+    """The `studio api` process under `studio up`, and the processes serving under it:
+    uvicorn spawns them (multiprocessing), granian forks them (the same command line)."""
     def cmdline(pid: int) -> bytes:
         try:
             return Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return b""
-    api = next(pid for pid in descendants(up_pid) if cmdline(pid).endswith(b"\0-m\0studio\0api\0"))
-    return api, [pid for pid in descendants(api) if b"multiprocessing.spawn" in cmdline(pid)]
+    under_up = descendants(up_pid)
+    api = next(pid for pid in sorted(under_up) if cmdline(pid).endswith(b"\0-m\0studio\0api\0")
+               and pid not in set().union(*(descendants(p) for p in under_up if p != pid)))
+    return api, [pid for pid in descendants(api)
+                 if b"multiprocessing.spawn" in cmdline(pid) or cmdline(pid) == cmdline(api)]
 
 
 def log_entries(log_text: str) -> list[dict]:
@@ -70,24 +75,33 @@ def access_pids(log_text: str, route: str) -> set[int]:
 
 def started(log_text: str, pid: int) -> bool:
     """The process logged that its app is serving (its metrics exist from before that)."""
-    return any(entry["pid"] == pid and entry["message"] == "Application startup complete."
-               for entry in log_entries(log_text))
+    return any(entry["pid"] == pid and entry["message"] == "API process ready" for entry in log_entries(log_text))
 
 
-def test_two_api_processes_serve_one_port_and_report_one_sum(lab: Lab) -> None:
+def metrics_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("studio-api-metrics-*"))
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_two_api_processes_serve_one_port_and_report_one_sum(lab: Lab, server: str) -> None:
     home = lab.home()
     port = free_port()
     env = child_env(home, port, STUDIO_API_WORKERS=str(WORKERS), STUDIO_POOL_MAX_SIZE=str(POOL_MAX),
-                    STUDIO_POOL_MIN_SIZE="1", STUDIO_BACKUP_ENABLED="false", STUDIO_RATE_LIMITS_ENABLED="false")
+                    STUDIO_POOL_MIN_SIZE="1", STUDIO_BACKUP_ENABLED="false", STUDIO_RATE_LIMITS_ENABLED="false",
+                    STUDIO_API_SERVER=server)
+    earlier_dirs = metrics_dirs()
     # Debug logging, for the API's processes too; every process's log lines on stdout.
     up = lab.start(["-v", "up", "--log-json"], env)
     up.wait_ready(port)
     up.wait_output(f"{WORKERS} API processes")  # in the ready line
     api, servers = api_processes(up.pid)
     assert len(servers) == WORKERS, (servers, up.describe())
-    metrics_dir = Path(dict(item.split(b"=", 1) for item in Path(f"/proc/{servers[0]}/environ").read_bytes().split(b"\0")
-                            if b"=" in item)[b"PROMETHEUS_MULTIPROC_DIR"].decode())
-    assert metrics_dir.is_dir()
+    (metrics_dir,) = metrics_dirs() - earlier_dirs  # the one `studio api` made for this run
+    deadline = time.monotonic() + 60
+    while not all(started(up.stderr + up.stdout, pid) for pid in servers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert all(started(up.stderr + up.stdout, pid) for pid in servers), up.describe()
+    assert any(metrics_dir.iterdir())  # the processes write their figures there
 
     samples = wait_for_sample(port, "studio_api_processes", WORKERS)
     assert samples["studio_api_processes"] == WORKERS, samples
@@ -140,7 +154,7 @@ def test_two_api_processes_serve_one_port_and_report_one_sum(lab: Lab) -> None:
     histogram = re.escape(f'studio_http_request_duration_seconds_count{{method="GET",route="{route}",status="200"}}')
     assert [v for k, v in scrape(port).items() if re.fullmatch(histogram, k)] == [sent]
 
-    # A process killed outright is replaced by uvicorn; the scrape forgets its live
+    # A process killed outright is replaced by the server; the scrape forgets its live
     # figures (it could not say it stopped) and keeps its counts.
     before = scrape(port)
     os.kill(servers[0], signal.SIGKILL)
