@@ -92,6 +92,7 @@ class Options:
     drain_seconds: float = 12.0   # after a round, for the last events (longer than the 5 s poll)
     open_concurrency: int = 100   # streams being opened at once
     warmup_streams: int = 20
+    server: str = "uvicorn"       # STUDIO_API_SERVER
 
 
 # --------------------------------------------------------------------------- the client
@@ -262,10 +263,10 @@ class Deployment:
         return [self.proc.pid, *descendants(self.proc.pid), *self.postgres_pids()]
 
 
-def start_studio(lab: Lab, log: LOG, **extra_env: str) -> Deployment:
+def start_studio(lab: Lab, log: LOG, server: str = "uvicorn", **extra_env: str) -> Deployment:
     home, port = lab.home(), free_port()
     env = child_env(home, port, STUDIO_API_WORKERS="1", STUDIO_RATE_LIMITS_ENABLED="false",
-                    STUDIO_BACKUP_ENABLED="false", **extra_env)
+                    STUDIO_BACKUP_ENABLED="false", STUDIO_API_SERVER=server, **extra_env)
     log(f"starting `studio up` on port {port} (1 API process)")
     proc = lab.start(["up"], env)
     proc.wait_ready(port)
@@ -277,9 +278,12 @@ def start_studio(lab: Lab, log: LOG, **extra_env: str) -> Deployment:
         except OSError:
             return b""
 
-    apis = [pid for pid in descendants(proc.pid) if cmdline(pid).endswith(b"\0-m\0studio\0api\0")]
+    apis = sorted(pid for pid in descendants(proc.pid) if cmdline(pid).endswith(b"\0-m\0studio\0api\0"))
+    if server == "granian":
+        # granian forks the process that serves (the same command line) from `studio api`.
+        apis = [pid for pid in apis if any(pid in descendants(parent) for parent in apis if parent != pid)]
     if len(apis) != 1:
-        raise RuntimeError(f"expected one `studio api` process under `studio up`, found {apis}")
+        raise RuntimeError(f"expected one serving `studio api` process under `studio up`, found {apis}")
     # With STUDIO_API_WORKERS=1 uvicorn serves in that process itself (no supervisor).
     spawned = [pid for pid in descendants(apis[0]) if b"multiprocessing" in cmdline(pid)]
     if spawned:
@@ -597,7 +601,7 @@ def run(options: Options, log: LOG = lambda _: None) -> dict[str, Any]:
     pids: list[int] = []
     measured: dict[str, Any] = {}
     try:
-        d = start_studio(lab, log)
+        d = start_studio(lab, log, server=options.server)
         pids = d.all_pids()
         api_nofile = open_files_limit(d.api_pid)
         needed = max(options.levels) + options.warmup_streams + 200
@@ -774,6 +778,7 @@ def write_results(result: dict[str, Any], out_dir: Path, readme: bool) -> None:
     how = [
         "## How", "",
         ("A fresh `studio up` in a temporary home (embedded PostgreSQL, `STUDIO_API_WORKERS=1`,"
+         f" `STUDIO_API_SERVER={o.get('server', 'uvicorn')}`,"
          " `STUDIO_RATE_LIMITS_ENABLED=false`, `STUDIO_BACKUP_ENABLED=false`). The open-files limit is raised"
          f" to the hard limit before it starts (bench {result['open_files_limit']['bench']}, the API process"
          f" {result['open_files_limit']['api']} per /proc/<pid>/limits)."),
@@ -847,9 +852,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--round-seconds", type=float, default=defaults.round_seconds)
     parser.add_argument("--settle-seconds", type=float, default=defaults.settle_seconds)
     parser.add_argument("--results", type=Path, default=RESULTS, help="where events.md and events.json go")
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default=defaults.server,
+                        help="STUDIO_API_SERVER of the API process")
     args = parser.parse_args(argv)
     options = Options(levels=tuple(sorted(args.levels)), users=args.users, rate=args.rate, rounds=args.rounds,
-                      round_seconds=args.round_seconds, settle_seconds=args.settle_seconds)
+                      round_seconds=args.round_seconds, settle_seconds=args.settle_seconds, server=args.server)
     command = "`.venv/bin/python bench/events_bench.py" + (f" {' '.join(argv)}" if argv else "") + "`"
     when = dt.datetime.now(dt.UTC)
     load = os.getloadavg()

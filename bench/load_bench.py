@@ -382,6 +382,8 @@ def to_pgbench(query: str, params: Any, variables: dict[Any, str]) -> str:
             value = next(positional)
         else:
             value = params[match.group(1)]
+        if value is None:
+            return "NULL"  # psycopg sends None as a NULL parameter; pgbench has no NULL variable
         name = variables.get(_key(value))
         if name is None:
             raise RuntimeError(f"no pgbench variable for parameter {value!r} of:\n{query}")
@@ -911,18 +913,16 @@ class Bench:
     @contextlib.contextmanager
     def side_server(self, server: str, workers: int) -> Iterator[tuple[str, int]]:
         """The app on a port of its own, next to the running `studio up` and its database,
-        with the same settings; yields (url, pid). "granian": the same app
-        (studio.app:serve, the factory each `studio api` process calls) under granian.
+        with the same settings; yields (url, pid). "granian": `studio api` with
+        STUDIO_API_SERVER=granian, the same app under granian.
         "reference": `studio api` (uvicorn) from the source tree --reference-src, for a
         before/after of a change in one run."""
         port = free_port()
         env = self.env(STUDIO_PORT=str(port))
+        cmd = [sys.executable, "-m", "studio", "api"]
         if server == "granian":
-            cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--workers", str(workers),
-                   "--loop", "uvloop", "--no-ws", "--host", "127.0.0.1", "--port", str(port),
-                   "--log-level", "warning", "studio.app:serve"]
+            env["STUDIO_API_SERVER"] = "granian"
         else:
-            cmd = [sys.executable, "-m", "studio", "api"]
             env["PYTHONPATH"] = str(Path(self.args.reference_src).resolve())
         log_path = self.tmp / f"{server}-{workers}.log"
         with open(log_path, "wb") as out:
@@ -1160,7 +1160,7 @@ class Bench:
                 variables = {**COMMON_VARIABLES, **common_user, _key(S_MODEL): "model_id",
                              _key(str(S_USER)): "user_id", _key(S_GENERATION): "generation_id",
                              _key(S_TYPE): "gen_type", _key(S_PROVIDER): "gen_provider",
-                             _key(S_PROMPT): "prompt", _key(Jsonb({})): "gen_params"}
+                             _key(S_PROMPT): "prompt", _key(Jsonb({})): "gen_params", _key("generation"): "job_kind"}
                 ops.append(self._user_op(
                     conn, "create_generation", "create a generation", calls, variables,
                     [{"user_id": u} for (u,) in users], ["token_hash", "user_id"],
@@ -1170,7 +1170,8 @@ class Bench:
                     checks=[None, "id", "id", None, None, "id", None],
                     prelude=[REQUEST_ID_SET, "SELECT pg_catalog.gen_random_uuid() AS generation_id \\gset"],
                     defines={"model_id": str(model[0]), "gen_type": str(model[1]), "gen_provider": str(model[2]),
-                             "prompt": "A watercolor painting of a lighthouse at dawn", "gen_params": "{}"},
+                             "prompt": "A watercolor painting of a lighthouse at dawn", "gen_params": "{}",
+                             "job_kind": "generation"},
                     note="the generation's id comes from one `SELECT gen_random_uuid()` before BEGIN (the API "
                          "makes it in Python; pgbench cannot), counted in the transaction's time",
                     effect=("SELECT count(*) FROM public.generations g JOIN public.jobs j ON j.generation_id = g.id"
