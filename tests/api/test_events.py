@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 import uvicorn
+from psycopg import sql
 
 from studio.app import create_app
 from studio.config import API_ROLE, WORKER_ROLE
 from studio.events import endpoints as events_endpoints
 from studio.events.listener import APPLICATION_NAME, EventListener
-from tests.api.conftest import Account, Server, free_port, make_settings
+from tests.api.conftest import Account, Server, free_port, make_admin, make_settings
 from tests.api.test_generations import WorkerThread, model_id, wait_for
 
 TERMINAL = events_endpoints.TERMINAL
@@ -64,9 +65,13 @@ def worker(server: Server, pg, db) -> Iterator[WorkerThread]:
         running.stop()
 
 
-def sse(response: httpx.Response, deadline: float) -> Iterator[dict[str, Any]]:
+KEEPALIVE = {"event": "keep-alive", "id": None}
+
+
+def sse(response: httpx.Response, deadline: float, *, keepalives: bool = False) -> Iterator[dict[str, Any]]:
     """The events of a text/event-stream response, until it closes; fails past `deadline`
-    (checked on every line, keep-alives included)."""
+    (checked on every line, keep-alives included). With `keepalives`, each keep-alive
+    comment is yielded too, as KEEPALIVE: the stream had finished a read and was waiting."""
     assert response.status_code == 200, response.read()
     assert response.headers["content-type"].startswith("text/event-stream")
     block: dict[str, str] = {}
@@ -77,7 +82,10 @@ def sse(response: httpx.Response, deadline: float) -> Iterator[dict[str, Any]]:
                 yield {**orjson.loads(block["data"]), "id": int(block["id"]) if "id" in block else None,
                        "event": block.get("event")}
             block = {}
-        elif not line.startswith(":"):
+        elif line.startswith(":"):
+            if keepalives and line.startswith(": keep-alive"):
+                yield KEEPALIVE
+        else:
             field, _, value = line.partition(":")
             block[field] = value.removeprefix(" ")
 
@@ -245,3 +253,177 @@ def test_listener_reconnects_after_losing_its_connection(alice: Account, admin_c
             if event["status"] == "canceled":
                 break
     assert statuses == ["queued", "canceled"]
+
+
+# --- wake-ups and shared reads ----------------------------------------------------------
+
+
+def idle(events: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a stream sends before its first keep-alive (sse with `keepalives`): once that
+    comes, its reads so far are done and it waits for a wake-up or its poll."""
+    received: list[dict[str, Any]] = []
+    for event in events:
+        if event is KEEPALIVE:
+            return received
+        received.append(event)
+    raise AssertionError("the stream closed")
+
+
+def until(events: Iterator[dict[str, Any]], last: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """The events a stream sends (keep-alives left out) up to and including the first for
+    which `last` is true."""
+    received: list[dict[str, Any]] = []
+    for event in events:
+        if event is not KEEPALIVE:
+            received.append(event)
+            if last(event):
+                return received
+    raise AssertionError(f"the stream closed after {received}")
+
+
+def titled(title: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda event: event["event"] == "notification" and event["title"] == title
+
+
+def notify_alone(admin_conn, title: str, *user_ids: str) -> None:
+    """A notification for each of `user_ids`, written by itself in one statement as a
+    worker writes them (studio_worker, under RLS): no generation or run changes with it."""
+    with admin_conn.transaction():
+        admin_conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(WORKER_ROLE)))
+        admin_conn.execute("INSERT INTO public.user_notifications (user_id, kind, title) "
+                           "SELECT u, 'system', %s FROM unnest(%s::uuid[]) AS u", (title, list(user_ids)))
+
+
+def wait_for_listener(admin_conn) -> None:
+    """Until the process's LISTEN connection listens (its first statement is LISTEN)."""
+    deadline = time.monotonic() + 15
+    while not admin_conn.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()"
+            " AND state = 'idle' AND (query ILIKE 'LISTEN%%' OR query = 'SELECT 1')", (APPLICATION_NAME,)).fetchone():
+        assert time.monotonic() < deadline, "the event listener did not connect"
+        time.sleep(0.05)
+
+
+def generation_event_ids(admin_conn, user_id: str, after: int) -> list[int]:
+    return [row[0] for row in admin_conn.execute(
+        "SELECT id FROM public.generation_events WHERE user_id = %s AND id > %s ORDER BY id", (user_id, after))]
+
+
+def test_a_notification_written_alone_wakes_the_stream_at_once(alice: Account, bob: Account, anon: httpx.Client,
+                                                               admin_conn, monkeypatch):
+    # Only a NOTIFY can wake these streams within the test: their poll is an hour away.
+    # Keep-alives every 0.2 s show when a stream has finished a read and waits.
+    monkeypatch.setattr(events_endpoints, "POLL_SECONDS", 3600.0)
+    monkeypatch.setattr(events_endpoints, "KEEPALIVE_SECONDS", 0.2)
+    # The process's listener first: when it connects it wakes every open stream (it may
+    # have missed something), which would hide a missing NOTIFY from the streams below.
+    with alice.client.stream("GET", "/v1/events", timeout=STREAM_TIMEOUT) as first:
+        assert first.status_code == 200
+        wait_for_listener(admin_conn)
+
+    with alice.client.stream("GET", "/v1/events", timeout=STREAM_TIMEOUT) as mine, \
+            bob.client.stream("GET", "/v1/events", timeout=STREAM_TIMEOUT) as his:
+        deadline = time.monotonic() + 10
+        alices, bobs = sse(mine, deadline, keepalives=True), sse(his, deadline, keepalives=True)
+        assert idle(alices) == [] and idle(bobs) == []
+
+        # Someone tries to sign up with alice's email: auth.request_signup (studio_auth)
+        # tells her, and nothing else happens in that transaction.
+        r = anon.post("/v1/auth/signup", json={"email": alice.email, "password": "somebody else's"})
+        assert r.status_code == 201, r.text
+        [notice] = until(alices, lambda event: event["event"] == "notification")
+        assert notice["kind"] == "system" and notice["data"] == {"reason": "signup_with_existing_email"}
+        assert notice["id"] is None and notice["read_at"] is None
+
+        # A notice to every admin (public.notify_admins as studio_system, called by a
+        # worker): one statement, a row per admin; each admin's stream wakes.
+        make_admin(alice, admin_conn)
+        make_admin(bob, admin_conn)
+        with admin_conn.transaction():
+            admin_conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(WORKER_ROLE)))
+            sent = admin_conn.execute("SELECT public.notify_admins('Backup failed', 'See studio backup status.', "
+                                      "'{}'::jsonb)").fetchone()[0]
+        assert sent == 2
+        for events in (alices, bobs):  # bob's first: alice's notice did not reach him
+            [backup] = until(events, lambda event: event["event"] == "notification")
+            assert (backup["kind"], backup["title"]) == ("backup", "Backup failed")
+
+        # A worker's notification (a share about to expire, ...), written alone.
+        notify_alone(admin_conn, "Written alone", alice.id)
+        assert [e["title"] for e in until(alices, titled("Written alone"))] == ["Written alone"]
+
+
+def test_streams_of_one_session_at_different_positions(alice: Account, bob: Account, worker, admin_conn,
+                                                       monkeypatch):
+    monkeypatch.setattr(events_endpoints, "KEEPALIVE_SECONDS", 0.2)
+    joined: list[tuple[int, int]] = []  # (the shared read's position, the joining stream's)
+    join = events_endpoints._SharedRead.join
+
+    def spy(shared, pump):
+        joined.append((shared.events_after, pump.cursor.floor))
+        join(shared, pump)
+
+    monkeypatch.setattr(events_endpoints._SharedRead, "join", spy)
+
+    earlier = create_speech(alice, "earlier")
+    wait_for(alice, earlier, {"succeeded"})
+    [_, resume, *_] = generation_event_ids(admin_conn, alice.id, 0)
+    backlog = generation_event_ids(admin_conn, alice.id, resume)
+    assert backlog
+
+    with alice.client.stream("GET", "/v1/events", headers={"Last-Event-ID": str(resume)},
+                             timeout=STREAM_TIMEOUT) as resumed_response, \
+            alice.client.stream("GET", "/v1/events", timeout=STREAM_TIMEOUT) as live_response, \
+            bob.client.stream("GET", "/v1/events", timeout=STREAM_TIMEOUT) as bobs_response:
+        deadline = time.monotonic() + 12
+        resumed, live, bobs = (sse(r, deadline, keepalives=True)
+                               for r in (resumed_response, live_response, bobs_response))
+        # Both of alice's streams have read once and wait, at different positions.
+        received = {"resumed": idle(resumed), "live": idle(live), "bob": idle(bobs)}
+        assert [e["id"] for e in received["resumed"]] == backlog
+        assert received["live"] == [] and received["bob"] == []
+
+        fresh = create_speech(alice, "fresh")
+        wait_for(alice, fresh, {"succeeded"})
+        # Written alone after the rest: everything before it on a stream is all it got.
+        notify_alone(admin_conn, "Sentinel", alice.id, bob.id)
+        for name, events in (("resumed", resumed), ("live", live), ("bob", bobs)):
+            received[name] += until(events, titled("Sentinel"))
+
+    new = generation_event_ids(admin_conn, alice.id, backlog[-1])
+    assert len(new) >= 3  # queued, running, ..., succeeded
+    for name, expected in (("resumed", backlog + new), ("live", new)):
+        got = received[name]
+        assert [e["id"] for e in got if e["event"] == "generation"] == expected, name
+        assert {e["generation_id"] for e in got if e["event"] == "generation"} <= {earlier, fresh}
+        notifications = [e for e in got if e["event"] == "notification"]
+        assert [(n["title"], n["data"].get("generation_id")) for n in notifications] == [
+            ("Audio ready", fresh), ("Sentinel", None)], name
+    assert [(e["event"], e["title"]) for e in received["bob"]] == [("notification", "Sentinel")]
+    # The wake-ups of alice's two streams were read once for both, from the lower position.
+    assert joined, "alice's streams never shared a read"
+
+
+def test_a_long_backlog_arrives_whole_once_in_order(alice: Account, worker, admin_conn, monkeypatch):
+    monkeypatch.setattr(events_endpoints, "BATCH", 2)
+    monkeypatch.setattr(events_endpoints, "KEEPALIVE_SECONDS", 0.2)
+    for prompt in ("one", "two", "three"):  # at least 3 events each
+        wait_for(alice, create_speech(alice, prompt), {"succeeded"})
+    everything = generation_event_ids(admin_conn, alice.id, 0)
+    positions = (everything[0], everything[1])
+    assert len(generation_event_ids(admin_conn, alice.id, positions[1])) > 2 * events_endpoints.BATCH
+
+    # Two streams of one session, each with more than BATCH events to catch up on,
+    # resumed at different positions.
+    with alice.client.stream("GET", "/v1/events", headers={"Last-Event-ID": str(positions[0])},
+                             timeout=STREAM_TIMEOUT) as first, \
+            alice.client.stream("GET", f"/v1/events?last_event_id={positions[1]}", timeout=STREAM_TIMEOUT) as second:
+        deadline = time.monotonic() + 10
+        streams = [sse(first, deadline, keepalives=True), sse(second, deadline, keepalives=True)]
+        caught_up = [idle(events) for events in streams]
+        notify_alone(admin_conn, "Sentinel", alice.id)
+        received = [before + until(events, titled("Sentinel")) for before, events in zip(caught_up, streams)]
+
+    for after, events in zip(positions, received):
+        assert [e["id"] for e in events[:-1]] == generation_event_ids(admin_conn, alice.id, after)
+        assert all(e["event"] == "generation" for e in events[:-1]) and events[-1]["title"] == "Sentinel"

@@ -23,11 +23,14 @@ Every read is one short transaction as the caller (RLS), never one held open whi
 streaming: a stream holds no database connection between reads, and the credential is
 checked again at each read, so logging out or revoking the API key ends the stream
 (nothing more is sent) at its next read, within one poll interval. Reads are woken by
-the process's shared LISTEN connection (listener.py) and also happen every
-~POLL_SECONDS regardless; on a process with more than POLL_SECONDS x
-IDLE_READS_PER_SECOND open streams, the idle polls are spread out so that together
-they stay within IDLE_READS_PER_SECOND while the listener is connected. The
-/v1/events streams of one credential woken together share one read (_SharedRead).
+the process's shared LISTEN connection (listener.py): the triggers on generations
+(their events), training_jobs and user_notifications send NOTIFY studio_events with the
+owner's id, so a new event, run change or notification reaches the owner's open streams
+at once. Reads also happen every ~POLL_SECONDS regardless; on a process with more
+than POLL_SECONDS x IDLE_READS_PER_SECOND open streams, the idle polls are spread out
+so that together they stay within IDLE_READS_PER_SECOND while the listener is
+connected. The /v1/events streams of one credential woken together share one read
+(_SharedRead).
 A comment line is sent after KEEPALIVE_SECONDS of silence so proxies keep the
 connection open.
 
@@ -76,11 +79,13 @@ BATCH = 500
 POLL_SECONDS = 5.0
 # The reads per second that all the idle streams of a process may make together while
 # its listener is connected: with more than POLL_SECONDS x this many streams open, each
-# polls less often (listener.EventListener.poll_seconds). Notifications still wake a
-# stream at once; what waits longer is only what no NOTIFY announces (a notification
-# written alone, e.g. a share about to expire) and the end of a stream whose
+# polls less often (listener.EventListener.poll_seconds). A NOTIFY still wakes a stream
+# at once, and everything a stream sends is announced by one: a generation's event, a
+# training run's change and a new notification (migration 0033; written alone too, e.g.
+# a share about to expire). What waits longer is only the end of a stream whose
 # credential was revoked (nothing is sent for it meanwhile: every send follows a read
-# under that credential).
+# under that credential), and what a listener outage made it miss (the listener wakes
+# every stream when it reconnects; the poll is back to POLL_SECONDS while it is down).
 IDLE_READS_PER_SECOND = 100.0
 KEEPALIVE_SECONDS = 15.0
 RETRY_MILLISECONDS = 3000

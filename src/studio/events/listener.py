@@ -1,10 +1,10 @@
 """One LISTEN connection per API process, shared by every open event stream.
 
-The generation events trigger runs `pg_notify('studio_events', <user id>)`. A single
-dedicated connection (autocommit, outside the pool, so it never holds a pool slot and
-is never handed to a request) listens, and wakes the in-process subscribers of that
-user. Notifications carry no data: a woken stream re-reads the events table under the
-caller's own credential.
+The triggers on generations (their events), training runs and user notifications run
+`pg_notify('studio_events', <user id>)`. A single dedicated connection (autocommit,
+outside the pool, so it never holds a pool slot and is never handed to a request)
+listens, and wakes the in-process subscribers of that user. Notifications carry no
+data: a woken stream re-reads the events table under the caller's own credential.
 
 The connection is opened lazily by the first subscriber (`listener_for(app)`), is
 health-checked while idle, and is re-opened with exponential backoff when it drops.
