@@ -211,6 +211,24 @@ def test_done_ends_the_stream(openai_fake):
     assert chat(openai_fake) == ["only this"]
 
 
+def test_consecutive_chats_reuse_one_connection(openai_fake):
+    """After [DONE] the end of the body is read, so the connection goes back to the pool:
+    no new connection (a TCP and TLS handshake with a cloud provider) for each chat."""
+    async def scenario() -> list[str]:
+        provider = build(OpenAIChat, settings(openai_fake))
+        try:
+            for _ in range(3):
+                pieces = [p async for p in provider.stream_chat(model="m", messages=[ChatMessage("user", "hi")])]
+                assert pieces == ["Hel", "lo, ", "world"]
+            return [connection.info() for connection in provider._http._client._transport._pool.connections]
+        finally:
+            await provider.aclose()
+
+    [connection] = asyncio.run(scenario())
+
+    assert connection.endswith("Request Count: 3"), connection
+
+
 def test_event_framing_variants(openai_fake):
     """Comments, other fields, CRLF line ends, "data:" without a space, no role chunk,
     a usage-only chunk with no choices, and an event split across network chunks."""

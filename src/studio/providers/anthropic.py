@@ -23,7 +23,7 @@ from studio.providers.base import (
     ProviderUnavailable,
     UpstreamModel,
 )
-from studio.providers.http import KeyedChat, sse_data, stop_sequences
+from studio.providers.http import KeyedChat, drain, sse_data, stop_sequences
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -82,6 +82,7 @@ class AnthropicChat(KeyedChat):
                         output_tokens = _count(usage, "output_tokens", output_tokens)
                 elif kind == "message_stop":
                     stopped = True
+                    await drain(events)  # the body's end: the connection is reused
                     break
                 elif kind == "error":
                     raise self._stream_error(event)

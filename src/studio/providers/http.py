@@ -14,6 +14,7 @@ API key nor an Authorization header can end up in an exception or a log line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import functools
 import logging
@@ -45,6 +46,14 @@ RETRY_AFTER_CAP = 30.0      # a 429 asking for a longer pause fails now (retryab
 JSON_MAX_BYTES = 256 * 1024 * 1024  # API replies; generated images may arrive inline as base64
 DETAIL_MAX_CHARS = 300      # how much of an error body goes into a message
 MAX_STREAM_LINE = 1024 * 1024  # a streamed event line longer than this is not a chat delta
+# The connection pool to one provider. A streamed chat answer holds its connection for as
+# long as it streams, so a cap on connections would make the chats beyond it wait for
+# others to finish before their first token (httpx's default cap is 100: bench/results/stream.md);
+# the requests this process serves are the bound. Idle connections are kept for the next
+# requests up to KEEPALIVE_CONNECTIONS (httpx's default, 20, made every chat beyond the
+# 20th open a new connection, and a TLS handshake with a cloud provider).
+KEEPALIVE_CONNECTIONS = 1000
+DRAIN_SECONDS = 0.05        # how long a finished stream's end may take to arrive (see `drain`)
 
 _GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
 # Preferred file extensions; mimetypes' choices vary by platform (.jpe, .mpga, ...).
@@ -145,7 +154,9 @@ class ProviderHTTP:
         self._secrets = sorted((s for s in secrets if s), key=len, reverse=True)
         # Redirects are followed only where no credentials were sent (see _attempts).
         self._client = httpx.AsyncClient(timeout=settings.provider_timeout, follow_redirects=False,
-                                         verify=_tls_context())
+                                         verify=_tls_context(),
+                                         limits=httpx.Limits(max_connections=None,
+                                                             max_keepalive_connections=KEEPALIVE_CONNECTIONS))
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -360,6 +371,19 @@ async def sse_data(response: httpx.Response, http: ProviderHTTP) -> AsyncGenerat
         data.append(buffer.removesuffix("\r")[5:].removeprefix(" "))
     if data:
         yield "\n".join(data)
+
+
+async def drain(events: AsyncIterator[Any], seconds: float = DRAIN_SECONDS) -> None:
+    """After a streamed reply's last event (OpenAI's [DONE], Anthropic's message_stop,
+    Ollama's done): read the end of its body, which follows at once, so that the
+    connection goes back to the pool. A response closed half-read closes its connection,
+    and the next chat would open a new one (a TCP and TLS handshake with a cloud provider,
+    bench/results/stream.md). A server that sends more, or not its end within `seconds`,
+    loses its connection as before; the answer is complete either way."""
+    with contextlib.suppress(TimeoutError, ProviderError, httpx.HTTPError):
+        async with asyncio.timeout(seconds):
+            async for _ in events:
+                return  # more after the end: not worth reading
 
 
 async def json_lines(response: httpx.Response, http: ProviderHTTP) -> AsyncGenerator[Any, None]:

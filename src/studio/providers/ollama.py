@@ -23,7 +23,7 @@ from studio.providers.base import (
     Connection,
     UpstreamModel,
 )
-from studio.providers.http import ProviderHTTP, json_lines
+from studio.providers.http import ProviderHTTP, drain, json_lines
 
 DEFAULT_BASE_URL = "http://127.0.0.1:11434"
 # `options` names of the generic chat parameters.
@@ -78,6 +78,7 @@ class OllamaChat(ChatProvider):
                 if line.get("done") is True:
                     done = True
                     usage = _usage(line)
+                    await drain(lines)  # the body's end: the connection is reused
                     break
         if not done:
             raise self._http.error('the chat stream ended before "done": true', retryable=True)

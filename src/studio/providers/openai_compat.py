@@ -33,7 +33,7 @@ from studio.providers.base import (
     ProviderUnavailable,
     UpstreamModel,
 )
-from studio.providers.http import JSON_MAX_BYTES, ProviderHTTP, sse_data
+from studio.providers.http import JSON_MAX_BYTES, ProviderHTTP, drain, sse_data
 
 # /audio/speech response_format -> (content type, file extension)
 SPEECH_FORMATS = {
@@ -209,6 +209,7 @@ class OpenAIChat(ChatProvider):
             async with aclosing(sse_data(response, self._http)) as events:
                 async for data in events:
                     if data == "[DONE]":
+                        await drain(events)  # the body's end: the connection is reused
                         return
                     content, done, usage = self._delta(data)
                     finished = finished or done
