@@ -716,8 +716,8 @@ FINDINGS = [
     ("- **Idle reads within a budget**: while the process's LISTEN connection is up, all idle streams together"
      " read at most 100 times a second (`IDLE_READS_PER_SECOND`): the 5 s poll is kept up to 500 streams,"
      " then stretched (50 s at 5,000). While the listener is down, every stream polls every 5 s as before."
-     " Events and training runs wake streams by NOTIFY at once either way; what waits for the poll is only"
-     " a notification written without one (see below) and the end of a stream whose credential was revoked"
+     " Events, training runs and notifications wake streams by NOTIFY at once either way; what waits for the"
+     " poll is only the end of a stream whose credential was revoked"
      " (nothing is sent to it meanwhile: every send follows a read under that credential)."
      " Idle CPU at 5,000 streams: API 78% -> 15%, PostgreSQL 35% -> 7%."),
     ("- **One task per stream besides the request's**: the pump runs in the request's task and a small"
@@ -732,12 +732,10 @@ FINDINGS = [
      " events code's own share is now ~2-3 KiB. Going lower means serving `/v1/events` as a pure ASGI route"
      " ahead of FastAPI's routing and the middlewares' per-request frames (app.py, http/), not done here."),
     "",
-    ("Found on the way: user notifications send no NOTIFY of their own. Those written in the same transaction"
-     " as a generation's or a training run's change (their end) arrive with that change's wake-up; the others"
-     " (a share about to expire, an admin's backup notice, a sign-up attempt on one's email) arrive at the"
-     " next poll: 5 s, or up to `streams / 100` s on a process with more than 500 streams. A trigger on"
-     " `user_notifications` sending `NOTIFY studio_events` with the user id (a migration) would make them"
-     " immediate."),
+    ("Found on the way: user notifications sent no NOTIFY of their own, so one written alone (a share about"
+     " to expire, an admin's backup notice, a sign-up attempt on one's email) arrived at the next poll, up to"
+     " `streams / 100` s on a busy process. Migration 0033 adds a trigger on `user_notifications` sending"
+     " `NOTIFY studio_events` with the user id: they arrive at once (tests/api/test_events.py)."),
 ]
 
 

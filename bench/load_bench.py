@@ -934,7 +934,8 @@ class Bench:
             deadline = time.monotonic() + 60
             while True:
                 with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    # /healthz: a reference tree may expect an older schema, which /readyz reports
+                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                         break
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise Failed(f"{server} did not serve:\n{log_path.read_text(errors='replace')[-3000:]}")

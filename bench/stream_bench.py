@@ -634,6 +634,7 @@ class Options:
     client_procs: int = 1
     give_up_ms: float = 250.0     # a level whose added per-token p99 passes this ends the round's ramp
     profile: bool = True          # py-spy on the API process at the failing level, if a target is missed
+    server: str = "uvicorn"       # STUDIO_API_SERVER
 
     @property
     def answer_s(self) -> float:
@@ -666,7 +667,7 @@ def start_provider(lab: Lab, options: Options) -> tuple[subprocess.Popen[bytes],
     return proc, port
 
 
-def start_studio(lab: Lab, provider_port: int) -> Studio:
+def start_studio(lab: Lab, provider_port: int, server: str = "uvicorn") -> Studio:
     """`studio up` on a fresh home: one API process, no rate limits, no backups, its
     "openai" connection pointed at the fake provider; the first admin registers the chat model."""
     from tests.e2e.browser.harness import SETUP_LINK, Studio
@@ -675,7 +676,7 @@ def start_studio(lab: Lab, provider_port: int) -> Studio:
     home = lab.home()
     port = free_port()
     env = child_env(home, port, STUDIO_API_WORKERS="1", STUDIO_RATE_LIMITS_ENABLED="false",
-                    STUDIO_BACKUP_ENABLED="false",
+                    STUDIO_BACKUP_ENABLED="false", STUDIO_API_SERVER=server,
                     STUDIO_OPENAI_BASE_URL=f"http://127.0.0.1:{provider_port}/v1",
                     STUDIO_OPENAI_API_KEY="sk-stream-bench")
     proc = lab.start(["up"], env)
@@ -695,6 +696,9 @@ def find_processes(studio: Studio, provider: int) -> Processes:
 
     under = descendants(studio.proc.pid)
     apis = [pid for pid in under if cmdline(pid).endswith(b"\0-m\0studio\0api\0")]
+    # granian forks the process that serves (the same command line) from `studio api`.
+    forked = [pid for pid in apis if any(pid in descendants(parent) for parent in apis if parent != pid)]
+    apis = forked or apis
     if len(apis) != 1:
         raise RuntimeError(f"expected one `studio api` process under `studio up`, found {apis}")
     # One API process: uvicorn serves in the `studio api` process itself (no supervisor).
@@ -952,7 +956,7 @@ def run(lab: Lab, options: Options, log: Callable[[str], None] = lambda _: None)
     studio_procs: list[int] = []
     try:
         log("starting `studio up` (1 API process, rate limits off)")
-        studio = start_studio(lab, port)
+        studio = start_studio(lab, port, options.server)
         processes = find_processes(studio, provider.pid)
         studio_procs = [processes.api, *processes.studio_rest]
         model_id = studio.ensure_chat_model()
@@ -1195,7 +1199,8 @@ def report(result: Result, command: str, when: Any) -> tuple[list[str], list[str
             "connection goes back to the pool: no TCP (and, with a cloud provider, TLS) handshake per chat."),
            ""]
     md += ["## How", "",
-           ("A fresh `studio up` (embedded PostgreSQL, `STUDIO_API_WORKERS=1`, `STUDIO_RATE_LIMITS_ENABLED=false`, "
+           ("A fresh `studio up` (embedded PostgreSQL, `STUDIO_API_WORKERS=1`, "
+            f"`STUDIO_API_SERVER={result.options.get('server', 'uvicorn')}`, `STUDIO_RATE_LIMITS_ENABLED=false`, "
             "backups off; its worker runs too and has nothing to do). The chat model is the `openai` connection "
             "pointed at a fake OpenAI-compatible server in its own process (asyncio on uvloop, one 1 ms timer for "
             "every stream), which answers `POST /v1/chat/completions` with `stream: true` as OpenAI does: chunked "
@@ -1321,6 +1326,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--give-up-ms", type=float, default=Options.give_up_ms,
                         help="stop the ramp past a level whose added per-token p99 exceeds this")
     parser.add_argument("--no-profile", action="store_true", help="no py-spy pass when a target is missed")
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default=Options.server,
+                        help="STUDIO_API_SERVER of the API process")
     parser.add_argument("--results-dir", type=Path, default=None,
                         help="write stream.md/json here (and leave bench/README.md alone)")
     args = parser.parse_args(argv)
@@ -1331,7 +1338,7 @@ def main(argv: list[str]) -> int:
         return 2
     options = Options(levels=tuple(sorted(set(args.levels))), tokens=args.tokens, pace_ms=args.pace_ms,
                       window=args.window, rounds=args.rounds, users=args.users, client_procs=args.client_procs,
-                      give_up_ms=args.give_up_ms, profile=not args.no_profile)
+                      give_up_ms=args.give_up_ms, profile=not args.no_profile, server=args.server)
     command = "`.venv/bin/python bench/stream_bench.py" + (f" {' '.join(argv)}" if argv else "") + "`"
     lab = Lab()
     try:
